@@ -1,0 +1,68 @@
+import { SodaError } from './errors';
+
+/**
+ * A sparse vector of dimension n. Invariants (checked by `checkSparse`, relied upon everywhere):
+ * idx strictly increasing, every idx < n, idx.length === val.length, every val finite.
+ */
+export interface SparseVector {
+  readonly n: number;
+  readonly idx: Uint32Array;
+  readonly val: Float64Array;
+}
+
+export function emptySparse(n: number): SparseVector {
+  return { n, idx: new Uint32Array(0), val: new Float64Array(0) };
+}
+
+/** Non-zeros of a dense vector, in index order. */
+export function sparseFromDense(x: Float64Array): SparseVector {
+  let nnz = 0;
+  for (let j = 0; j < x.length; j++) if (x[j] !== 0) nnz++;
+  const idx = new Uint32Array(nnz);
+  const val = new Float64Array(nnz);
+  for (let j = 0, k = 0; j < x.length; j++) {
+    if (x[j] !== 0) {
+      idx[k] = j;
+      val[k++] = x[j];
+    }
+  }
+  return { n: x.length, idx, val };
+}
+
+export function sparseToDense(v: SparseVector, out: Float64Array = new Float64Array(v.n)): Float64Array {
+  out.fill(0);
+  for (let k = 0; k < v.idx.length; k++) out[v.idx[k]] = v.val[k];
+  return out;
+}
+
+/** x[idx] += a * v  (x dense). */
+export function axpySparse(a: number, v: SparseVector, x: Float64Array): void {
+  const { idx, val } = v;
+  for (let k = 0; k < idx.length; k++) x[idx[k]] += a * val[k];
+}
+
+/**
+ * Returns null when `v` satisfies the SparseVector invariants, else a sentence naming the first
+ * violation (used by the protocol's frame validation, so it must never throw on garbage).
+ */
+export function sparseViolation(v: { n: number; idx: Uint32Array; val: Float64Array }): string | null {
+  const { n, idx, val } = v;
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) return `n must be a non-negative integer, got ${n}`;
+  if (idx.length !== val.length)
+    return `idx has ${idx.length} entries but val has ${val.length}; they must have the same length`;
+  let prev = -1;
+  for (let k = 0; k < idx.length; k++) {
+    const j = idx[k];
+    if (j <= prev) return `idx[${k}] = ${j} is not greater than idx[${k - 1}] = ${prev}; indices must be strictly increasing`;
+    if (j >= n) return `idx[${k}] = ${j} is out of range for dimension n = ${n}`;
+    if (!Number.isFinite(val[k])) return `val[${k}] = ${val[k]} is not finite`;
+    prev = j;
+  }
+  return null;
+}
+
+export function checkSparse(v: SparseVector, what = 'sparse vector'): SparseVector {
+  const why = sparseViolation(v);
+  if (why !== null) throw new SodaError('E_SPARSE', `${what}: ${why}`);
+  return v;
+}

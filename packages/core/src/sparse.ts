@@ -53,7 +53,8 @@ export function sparseViolation(v: { n: number; idx: Uint32Array; val: Float64Ar
   let prev = -1;
   for (let k = 0; k < idx.length; k++) {
     const j = idx[k];
-    if (j <= prev) return `idx[${k}] = ${j} is not greater than idx[${k - 1}] = ${prev}; indices must be strictly increasing`;
+    if (j <= prev)
+      return `idx[${k}] = ${j} is not greater than idx[${k - 1}] = ${prev}; indices must be strictly increasing`;
     if (j >= n) return `idx[${k}] = ${j} is out of range for dimension n = ${n}`;
     if (!Number.isFinite(val[k])) return `val[${k}] = ${val[k]} is not finite`;
     prev = j;

@@ -1,0 +1,65 @@
+import { Rng, softThreshold, type SparseVector } from '@soda/core';
+import { ModelState } from '@soda/master';
+
+function randomDelta(rng: Rng, n: number, density: number): SparseVector {
+  const idx: number[] = [];
+  const val: number[] = [];
+  for (let j = 0; j < n; j++) {
+    if (rng.next() < density) {
+      idx.push(j);
+      val.push(rng.normal());
+    }
+  }
+  return { n, idx: Uint32Array.from(idx), val: Float64Array.from(val) };
+}
+
+describe('ModelState: the master side of Algorithm 1', () => {
+  it('keeps w̄ = Σ π_i w_i, w = prox(w̄) and supp(w) consistent through random updates', () => {
+    const n = 300;
+    const pi = [0.5, 0.3, 0.2];
+    const gamma = 0.7;
+    const lambda1 = 0.4;
+    const s = new ModelState(n, pi, gamma, lambda1);
+    const rng = new Rng(11);
+    const ref = pi.map(() => new Float64Array(n));
+    for (let k = 0; k < 200; k++) {
+      const i = rng.int(pi.length);
+      const d = randomDelta(rng, n, 0.05);
+      s.apply(i, d);
+      d.idx.forEach((j, t) => (ref[i][j] += d.val[t]));
+    }
+    expect(s.k).toBe(200);
+    const w = s.current();
+    let nnz = 0;
+    for (let j = 0; j < n; j++) {
+      const wbar = pi.reduce((acc, p, i) => acc + p * ref[i][j], 0);
+      expect(s.wbar[j]).toBeCloseTo(wbar, 12);
+      expect(s.w[j]).toBe(softThreshold(s.wbar[j], gamma * lambda1));
+      if (s.w[j] !== 0) nnz++;
+    }
+    expect(w.idx.length).toBe(nnz);
+    expect(s.supportSize).toBe(nnz);
+    for (let t = 1; t < w.idx.length; t++) expect(w.idx[t]).toBeGreaterThan(w.idx[t - 1]);
+    w.idx.forEach((j, t) => expect(w.val[t]).toBe(s.w[j]));
+  });
+
+  it('resum() restores w̄ from the shards and reports the drift', () => {
+    const s = new ModelState(3, [0.25, 0.75], 1, 0);
+    s.apply(0, { n: 3, idx: Uint32Array.from([0, 2]), val: Float64Array.from([4, -8]) });
+    s.apply(1, { n: 3, idx: Uint32Array.from([1]), val: Float64Array.from([2]) });
+    s.wbar[1] += 1e-9; // simulated drift
+    expect(s.resum()).toBeCloseTo(1e-9, 15);
+    expect(Array.from(s.wbar)).toEqual([1, 1.5, -2]);
+    expect(Array.from(s.w)).toEqual([1, 1.5, -2]);
+  });
+
+  it('setGamma moves the threshold and recomputes the support', () => {
+    const s = new ModelState(2, [1], 1, 1);
+    s.apply(0, { n: 2, idx: Uint32Array.from([0, 1]), val: Float64Array.from([3, 0.5]) });
+    expect(s.supportSize).toBe(1);
+    s.setGamma(0.1);
+    expect(Array.from(s.w)).toEqual([2.9, 0.4]);
+    expect(s.supportSize).toBe(2);
+    expect(() => s.setGamma(0)).toThrow(/γ must be > 0/);
+  });
+});

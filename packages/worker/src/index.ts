@@ -1,1 +1,3 @@
+export * from './config';
 export * from './local-step';
+export * from './service';

@@ -1,0 +1,46 @@
+import type { Dataset } from '@soda/core';
+import type { Logger } from 'pino';
+
+export type Algo = 'soda' | 'dave-pg' | 'sync-pg';
+
+/** Everything the master needs, validated and frozen by the caller (the CLI) before the run starts. */
+export interface MasterConfig {
+  readonly host: string;
+  readonly port: number;
+  /** The training data, already normalised; the master shards it and ships each shard to its worker. */
+  readonly data: Dataset;
+  readonly dataName: string;
+  /** Hex content hash of the data (checkpoints refuse a different dataset). */
+  readonly dataHash: string;
+  /** Column scale used to normalise the data (stored with the model so predictions scale the same way). */
+  readonly scale?: Float64Array;
+  readonly workers: number;
+  readonly shuffle: boolean;
+  readonly seed: number;
+  readonly algo: Algo;
+  /** Mask probability; 1 for dave-pg and sync-pg. */
+  readonly p: number;
+  readonly lambda1: number;
+  readonly lambda2: number;
+  /** Fixed step size; default 2/(μ + max L_i) with μ = λ2. */
+  readonly gamma?: number;
+  /** F*, when known: progress lines then carry the suboptimality (F − F*)/F*. */
+  readonly fstar?: number;
+  readonly tol: number;
+  readonly maxEpochs: number;
+  readonly maxTimeMs: number;
+  /** Evaluate F(w^k) every this many updates (0: off) ... */
+  readonly evalEveryUpdates: number;
+  /** ... and/or every this many milliseconds (0: off). */
+  readonly evalEveryMs: number;
+  /** Re-sum w̄ = Σ π_i w_i every this many updates, to shed floating-point drift. */
+  readonly resumEvery: number;
+  readonly delayMs: number;
+  readonly modelOut?: string;
+  readonly token?: string;
+  readonly tls?: { readonly cert: string; readonly key: string };
+  readonly maxPayload?: number;
+  /** Heartbeat: a worker that does not answer a ping within this time is dropped. */
+  readonly heartbeatMs: number;
+  readonly logger: Logger;
+}

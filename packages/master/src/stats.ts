@@ -1,0 +1,44 @@
+/** Counters of what crossed the network and how stale the updates were. */
+export class RunStats {
+  updates = 0;
+  coordsUp = 0;
+  coordsDown = 0;
+  bytesUp = 0;
+  bytesDown = 0;
+  rejectedFrames = 0;
+  departures = 0;
+  private delaySum = 0;
+  private delayCount = 0;
+  private delayMaxValue = 0;
+
+  /** delay = number of master updates between the model a worker used and the update it sent. */
+  recordDelay(d: number): void {
+    this.delaySum += d;
+    this.delayCount++;
+    if (d > this.delayMaxValue) this.delayMaxValue = d;
+  }
+
+  /** Mean and max delay since the last call (then reset). */
+  takeDelays(): { delayMean: number; delayMax: number } {
+    const out = {
+      delayMean: this.delayCount > 0 ? this.delaySum / this.delayCount : 0,
+      delayMax: this.delayMaxValue,
+    };
+    this.delaySum = 0;
+    this.delayCount = 0;
+    this.delayMaxValue = 0;
+    return out;
+  }
+
+  snapshot(): Record<string, number> {
+    return {
+      updates: this.updates,
+      coordsUp: this.coordsUp,
+      coordsDown: this.coordsDown,
+      bytesUp: this.bytesUp,
+      bytesDown: this.bytesDown,
+      rejectedFrames: this.rejectedFrames,
+      departures: this.departures,
+    };
+  }
+}

@@ -1,0 +1,21 @@
+import type { Logger } from 'pino';
+
+/** Everything a worker needs, validated and frozen by the caller. It needs only the master's address. */
+export interface WorkerConfig {
+  /** ws://host:port or wss://host:port */
+  readonly master: string;
+  readonly workerId: string;
+  readonly token?: string;
+  /** PEM CA bundle to trust for wss:// (self-signed masters). */
+  readonly tlsCa?: string;
+  /** Multiply the time of each step: F − 1 times the compute time is slept after it (F ≥ 1). */
+  readonly slowdown: number;
+  /** Fixed extra delay per step, in ms (added to the master's per-run delay). */
+  readonly delayMs: number;
+  /** Reconnect backoff: first wait, cap, and how long to keep trying before giving up (0: forever). */
+  readonly retryInitialMs: number;
+  readonly retryMaxMs: number;
+  readonly giveUpMs: number;
+  readonly maxPayload?: number;
+  readonly logger: Logger;
+}

@@ -1,1 +1,97 @@
-export {};
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import type { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
+import { SodaError } from './errors';
+import { LibsvmParser } from './libsvm-parse';
+import type { Dataset } from './matrix';
+
+export { LibsvmWriter, writeLibsvm } from './libsvm-write';
+export type { RowSink } from './libsvm-write';
+
+/** A dataset read from a LIBSVM file: X is m × n (CSR, 0-based columns), y ∈ {−1,+1}^m. */
+export interface LibsvmData extends Dataset {
+  readonly n: number;
+  /** The path the data was read from. */
+  readonly source: string;
+}
+
+export interface ReadLibsvmOptions {
+  /** Declared dimension: every index must be ≤ n, and X gets exactly n columns. Default: max index seen. */
+  n?: number;
+}
+
+/**
+ * Reads a LIBSVM/svmlight file (gzip-compressed when the name ends in .gz or the bytes start with
+ * 1f 8b), streaming: memory is O(nnz) typed arrays, never the file as a string.
+ *
+ * Labels may be {−1,+1}, {0,1} or {1,2} and are mapped to −1/+1. Errors: E_DATA_PARSE with
+ * `file:line: what` for malformed content (details {file, line}); E_DATA_READ for a missing or
+ * unreadable file or a corrupt/truncated gzip stream (the bytes themselves cannot be recovered).
+ */
+export async function readLibsvm(path: string, opts: ReadLibsvmOptions = {}): Promise<LibsvmData> {
+  const { n: declared } = opts;
+  if (declared !== undefined && !(Number.isSafeInteger(declared) && declared >= 0 && declared <= 0x100000000))
+    throw new SodaError('E_CONFIG', `declared dimension n must be a non-negative integer, got ${declared}`);
+  const gzip = path.endsWith('.gz') || (await startsWithGzipMagic(path));
+  const parser = new LibsvmParser(path, declared);
+  await forEachChunk(path, gzip, (chunk) => parser.push(chunk));
+  const { X, y, n } = parser.finish();
+  return { X, y, n, source: path };
+}
+
+/** SHA-256 (hex) of the file's bytes, streamed: a cache key and a checkpoint's data fingerprint. */
+export async function contentHash(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await forEachChunk(path, false, (chunk) => hash.update(chunk));
+  return hash.digest('hex');
+}
+
+async function startsWithGzipMagic(path: string): Promise<boolean> {
+  let handle: fs.promises.FileHandle | undefined;
+  try {
+    handle = await fs.promises.open(path, 'r');
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } catch (e) {
+    throw readError(path, e);
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** Streams the file's bytes (decompressed when `gzip`) into `onChunk`; I/O and zlib errors become SodaErrors. */
+async function forEachChunk(path: string, gzip: boolean, onChunk: (chunk: Buffer) => void): Promise<void> {
+  const file = fs.createReadStream(path, { highWaterMark: 1 << 20 });
+  let stream: Readable = file;
+  if (gzip) {
+    const gunzip = zlib.createGunzip();
+    file.on('error', (e) => gunzip.destroy(e));
+    stream = file.pipe(gunzip);
+  }
+  try {
+    for await (const chunk of stream) onChunk(chunk as Buffer);
+  } catch (e) {
+    if (e instanceof SodaError) throw e;
+    throw readError(path, e);
+  } finally {
+    file.destroy();
+    stream.destroy();
+  }
+}
+
+function readError(path: string, e: unknown): SodaError {
+  const err = e as NodeJS.ErrnoException;
+  const code = typeof err?.code === 'string' ? err.code : undefined;
+  if (code?.startsWith('Z_'))
+    return new SodaError('E_DATA_READ', `${path}: corrupt or truncated gzip data (${err.message})`, {
+      file: path,
+      reason: code,
+    });
+  const reason = err instanceof Error ? err.message : String(e);
+  return new SodaError('E_DATA_READ', `cannot read ${path}: ${reason}`, {
+    file: path,
+    reason: code ?? reason,
+  });
+}

@@ -1,1 +1,88 @@
-export {};
+import { SodaError } from './errors';
+import type { CsrMatrix } from './matrix';
+
+/**
+ * Max-abs column scaling (scikit-learn's MaxAbsScaler): x_ij ← x_ij / max_i |x_ij|. It keeps zeros
+ * zero, so sparsity is preserved, and maps every column into [−1, 1]. The paper scales its datasets
+ * this way (Table 1). We divide rather than multiply by the reciprocal (scikit-learn's sparse path),
+ * so each column's extreme entry becomes exactly ±1.
+ */
+
+export interface ScaleOptions {
+  /**
+   * What to do with columns j ≥ scale.length (features the training data never had): by default
+   * that is a dimension mismatch and throws E_DATA; with `truncate: true` those entries are dropped,
+   * which is what a model trained on scale.length features would ignore anyway.
+   */
+  truncate?: boolean;
+}
+
+/** Returns the scaled copy of X and the divisors: scale[j] = max |X[:, j]|, or 1 for an all-zero column. */
+export function maxAbsScale(X: CsrMatrix): { X: CsrMatrix; scale: Float64Array } {
+  const scale = columnMaxAbs(X);
+  for (let j = 0; j < scale.length; j++) if (scale[j] === 0) scale[j] = 1;
+  return { X: applyScale(X, scale), scale };
+}
+
+/** max_i |X_ij| per column; throws E_DATA on a non-finite entry (it would poison the whole column). */
+export function columnMaxAbs(X: CsrMatrix): Float64Array {
+  const out = new Float64Array(X.cols);
+  const { ind, val } = X;
+  for (let k = 0; k < ind.length; k++) {
+    const a = Math.abs(val[k]);
+    if (!(a <= Number.MAX_VALUE))
+      throw new SodaError('E_DATA', `cannot scale: column ${ind[k]} holds the non-finite value ${val[k]}`, {
+        column: ind[k],
+        value: val[k],
+      });
+    if (a > out[ind[k]]) out[ind[k]] = a;
+  }
+  return out;
+}
+
+/**
+ * Applies stored divisors to other data (a test set, rows to predict). The result always has
+ * scale.length columns: a matrix with fewer columns (a LIBSVM file whose largest index is smaller)
+ * is widened; one with more is an error unless `opts.truncate` (see ScaleOptions).
+ */
+export function applyScale(X: CsrMatrix, scale: Float64Array, opts: ScaleOptions = {}): CsrMatrix {
+  for (let j = 0; j < scale.length; j++) {
+    if (!(scale[j] > 0 && scale[j] <= Number.MAX_VALUE))
+      throw new SodaError('E_DATA', `scale[${j}] = ${scale[j]} is not a positive finite divisor`, {
+        column: j,
+      });
+  }
+  const n = scale.length;
+  if (X.cols > n && !opts.truncate)
+    throw new SodaError(
+      'E_DATA',
+      `dimension mismatch: the data has ${X.cols} columns but the scale covers ${n}; ` +
+        `pass { truncate: true } to drop columns ${n}..${X.cols - 1}`,
+      { cols: X.cols, scaleLength: n },
+    );
+  if (X.cols <= n) {
+    const val = new Float64Array(X.val.length);
+    for (let k = 0; k < val.length; k++) val[k] = X.val[k] / scale[X.ind[k]];
+    return { rows: X.rows, cols: n, ptr: X.ptr.slice(), ind: X.ind.slice(), val };
+  }
+  return truncateAndScale(X, scale);
+}
+
+/** Keeps entries with column < scale.length (indices are sorted, so a row's kept entries are a prefix). */
+function truncateAndScale(X: CsrMatrix, scale: Float64Array): CsrMatrix {
+  const n = scale.length;
+  let total = 0;
+  for (let k = 0; k < X.ind.length; k++) if (X.ind[k] < n) total++;
+  const ptr = new Float64Array(X.rows + 1);
+  const ind = new Uint32Array(total);
+  const val = new Float64Array(total);
+  let dst = 0;
+  for (let i = 0; i < X.rows; i++) {
+    for (let k = X.ptr[i]; k < X.ptr[i + 1] && X.ind[k] < n; k++) {
+      ind[dst] = X.ind[k];
+      val[dst++] = X.val[k] / scale[X.ind[k]];
+    }
+    ptr[i + 1] = dst;
+  }
+  return { rows: X.rows, cols: n, ptr, ind, val };
+}

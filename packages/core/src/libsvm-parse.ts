@@ -1,0 +1,304 @@
+import { SodaError } from './errors';
+import type { CsrMatrix } from './matrix';
+
+/**
+ * Incremental LIBSVM/svmlight parser: fed raw Buffer chunks, it splits lines itself and parses
+ * bytes in place, so a file of hundreds of MB is never held as one string. Rows accumulate in
+ * typed arrays grown by doubling (amortised O(1) per non-zero, at most 2× slack until `finish`).
+ *
+ * Line grammar: `label [qid:x] idx:val idx:val ... [# comment]`, 1-based strictly increasing indices.
+ * Explicit zero values are accepted and dropped (they carry no information and would inflate supports).
+ */
+
+const NL = 10;
+const CR = 13;
+const SPACE = 32;
+const TAB = 9;
+const HASH = 35;
+const COLON = 58;
+const DIGIT0 = 48;
+const DIGIT9 = 57;
+
+/** Largest 1-based index whose 0-based form fits a Uint32Array. */
+const MAX_INDEX = 0x100000000;
+
+const MAX_LINE_BYTES = 2 ** 30;
+
+/** Label codes −1, 0, 1, 2 live at bit (label + 1); a file's labels must fit one of these families. */
+const FAMILY_PM1 = 0b0101; // {−1, +1}
+const FAMILY_01 = 0b0110; // {0, 1}
+const FAMILY_12 = 0b1100; // {1, 2}
+const FAMILIES = 'one of {-1,+1}, {0,1} or {1,2}';
+
+export interface ParsedRows {
+  readonly X: CsrMatrix;
+  readonly y: Float64Array;
+}
+
+export class LibsvmParser {
+  private line = 0;
+  /** The unfinished last line, as the chunk pieces it spans (joined once its newline arrives). */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private rows = 0;
+  private nnz = 0;
+  private maxIndex = 0;
+  private ptr = new Float64Array(1024);
+  private ind = new Uint32Array(4096);
+  private val = new Float64Array(4096);
+  private labels = new Int8Array(1024);
+  private labelMask = 0;
+  private readonly firstLineOfLabel = [0, 0, 0, 0];
+
+  /** `file` is only used in messages; `declaredN` (when given) bounds every index. */
+  constructor(
+    private readonly file: string,
+    private readonly declaredN?: number,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    let nl = chunk.indexOf(NL);
+    if (this.pending.length > 0) {
+      if (nl < 0) {
+        this.hold(chunk);
+        return;
+      }
+      this.pending.push(chunk.subarray(0, nl));
+      const joined = Buffer.concat(this.pending);
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.parseLine(joined, 0, joined.length);
+      start = nl + 1;
+      nl = chunk.indexOf(NL, start);
+    }
+    while (nl >= 0) {
+      this.parseLine(chunk, start, nl);
+      start = nl + 1;
+      nl = chunk.indexOf(NL, start);
+    }
+    if (start < chunk.length) this.hold(chunk.subarray(start));
+  }
+
+  /** Keeps a piece of the unfinished line; a "line" of gigabytes means this is not a LIBSVM file. */
+  private hold(piece: Buffer): void {
+    this.pending.push(piece);
+    this.pendingBytes += piece.length;
+    if (this.pendingBytes > MAX_LINE_BYTES) {
+      this.line++;
+      this.fail(`line longer than ${MAX_LINE_BYTES / 2 ** 20} MiB without a newline; is this a LIBSVM file?`);
+    }
+  }
+
+  /** Parses a last line without a newline and returns the rows, labels mapped to ±1. */
+  finish(): ParsedRows & { n: number } {
+    if (this.pending.length > 0) {
+      const joined = Buffer.concat(this.pending);
+      this.pending = [];
+      this.parseLine(joined, 0, joined.length);
+    }
+    if (this.rows === 0)
+      throw new SodaError(
+        'E_DATA_PARSE',
+        `${this.file}: no examples (the file is empty or has only comments)`,
+        { file: this.file, line: this.line },
+      );
+    const n = this.declaredN ?? this.maxIndex;
+    const y = mapLabels(this.labels, this.rows, this.labelMask);
+    // Trim the doubling slack so the caller holds exactly nnz entries; one array at a time, each
+    // grown buffer released before the next copy, so the peak is one array's slack, not three.
+    this.ptr = this.ptr.slice(0, this.rows + 1);
+    this.ind = this.ind.slice(0, this.nnz);
+    this.val = this.val.slice(0, this.nnz);
+    const X: CsrMatrix = { rows: this.rows, cols: n, ptr: this.ptr, ind: this.ind, val: this.val };
+    return { X, y, n };
+  }
+
+  private fail(what: string): never {
+    throw new SodaError('E_DATA_PARSE', `${this.file}:${this.line}: ${what}`, {
+      file: this.file,
+      line: this.line,
+    });
+  }
+
+  private parseLine(buf: Buffer, start: number, end: number): void {
+    this.line++;
+    let pos = start;
+    // A UTF-8 byte-order mark would otherwise make the first label unreadable.
+    if (
+      this.line === 1 &&
+      end - pos >= 3 &&
+      buf[pos] === 0xef &&
+      buf[pos + 1] === 0xbb &&
+      buf[pos + 2] === 0xbf
+    )
+      pos += 3;
+    pos = skipSpace(buf, pos, end);
+    if (pos >= end || buf[pos] === HASH) return; // blank or comment-only line
+    let tokEnd = tokenEnd(buf, pos, end);
+    this.pushLabel(this.parseLabel(buf, pos, tokEnd));
+
+    let prev = 0; // last 1-based index on this line
+    for (
+      pos = skipSpace(buf, tokEnd, end);
+      pos < end && buf[pos] !== HASH;
+      pos = skipSpace(buf, tokEnd, end)
+    ) {
+      tokEnd = tokenEnd(buf, pos, end);
+      let colon = pos;
+      while (colon < tokEnd && buf[colon] !== COLON) colon++;
+      if (colon === tokEnd) this.fail(`expected "index:value", got "${text(buf, pos, tokEnd)}"`);
+      if (colon - pos === 3 && text(buf, pos, colon) === 'qid') continue; // query ids are for ranking; ignored
+      const index = parseIndex(buf, pos, colon);
+      if (index < 1)
+        this.fail(`index ${text(buf, pos, colon)} is not a positive integer (indices are 1-based)`);
+      if (index > MAX_INDEX)
+        this.fail(`index ${text(buf, pos, colon)} exceeds the largest supported index ${MAX_INDEX}`);
+      if (index <= prev) this.fail(`indices not strictly increasing (${index} after ${prev})`);
+      if (this.declaredN !== undefined && index > this.declaredN)
+        this.fail(`index ${index} exceeds the declared dimension n = ${this.declaredN}`);
+      prev = index;
+      const v = parseNumber(buf, colon + 1, tokEnd);
+      if (Number.isNaN(v))
+        this.fail(`value "${text(buf, colon + 1, tokEnd)}" of feature ${index} is not a number`);
+      if (!Number.isFinite(v))
+        this.fail(`value "${text(buf, colon + 1, tokEnd)}" of feature ${index} is not finite`);
+      if (index > this.maxIndex) this.maxIndex = index;
+      if (v !== 0) this.pushEntry(index - 1, v);
+    }
+    this.endRow();
+  }
+
+  private parseLabel(buf: Buffer, start: number, end: number): number {
+    const v = parseNumber(buf, start, end);
+    if (Number.isNaN(v)) this.fail(`label "${text(buf, start, end)}" is not a number`);
+    if (v !== -1 && v !== 0 && v !== 1 && v !== 2)
+      this.fail(
+        `label ${text(buf, start, end)} is not one of -1, +1, 0, 1, 2 (binary labels must be ${FAMILIES})`,
+      );
+    return v;
+  }
+
+  /** Records a label and checks, as soon as a new value appears, that the set still fits one family. */
+  private pushLabel(label: number): void {
+    const bit = 1 << (label + 1);
+    if ((this.labelMask & bit) === 0) {
+      const mask = this.labelMask | bit;
+      if ((mask & ~FAMILY_PM1) !== 0 && (mask & ~FAMILY_01) !== 0 && (mask & ~FAMILY_12) !== 0) {
+        const seen = [-1, 0, 1, 2].filter((l) => (this.labelMask & (1 << (l + 1))) !== 0);
+        const where = seen.map((l) => `${l} (line ${this.firstLineOfLabel[l + 1]})`).join(', ');
+        this.fail(`label ${label} cannot be mixed with label(s) ${where}: the labels must be ${FAMILIES}`);
+      }
+      this.labelMask = mask;
+      this.firstLineOfLabel[label + 1] = this.line;
+    }
+    if (this.rows === this.labels.length) {
+      const labels = new Int8Array(this.labels.length * 2);
+      labels.set(this.labels);
+      this.labels = labels;
+    }
+    this.labels[this.rows] = label;
+  }
+
+  private pushEntry(j: number, v: number): void {
+    if (this.nnz === this.ind.length) {
+      const ind = new Uint32Array(this.ind.length * 2);
+      ind.set(this.ind);
+      this.ind = ind;
+      const val = new Float64Array(this.val.length * 2);
+      val.set(this.val);
+      this.val = val;
+    }
+    this.ind[this.nnz] = j;
+    this.val[this.nnz++] = v;
+  }
+
+  private endRow(): void {
+    this.rows++;
+    if (this.rows === this.ptr.length) {
+      const ptr = new Float64Array(this.ptr.length * 2);
+      ptr.set(this.ptr);
+      this.ptr = ptr;
+    }
+    this.ptr[this.rows] = this.nnz;
+  }
+}
+
+/** {−1,+1} is kept as is; {0,1} maps 0 → −1; {1,2} maps 1 → −1, 2 → +1. All-1 files are +1. */
+function mapLabels(raw: Int8Array, rows: number, mask: number): Float64Array {
+  const y = new Float64Array(rows);
+  const family = (mask & ~FAMILY_PM1) === 0 ? FAMILY_PM1 : (mask & ~FAMILY_01) === 0 ? FAMILY_01 : FAMILY_12;
+  const positive = family === FAMILY_12 ? 2 : 1;
+  for (let i = 0; i < rows; i++) y[i] = raw[i] === positive ? 1 : -1;
+  return y;
+}
+
+function isSpace(c: number): boolean {
+  return c === SPACE || c === TAB || c === CR;
+}
+
+function skipSpace(buf: Buffer, pos: number, end: number): number {
+  while (pos < end && isSpace(buf[pos])) pos++;
+  return pos;
+}
+
+/** A token ends at whitespace, at a comment, or at the end of the line. */
+function tokenEnd(buf: Buffer, pos: number, end: number): number {
+  while (pos < end && !isSpace(buf[pos]) && buf[pos] !== HASH) pos++;
+  return pos;
+}
+
+/** The digits of a 1-based index as a number; −1 when empty or not plain digits. */
+function parseIndex(buf: Buffer, start: number, end: number): number {
+  if (start === end) return -1;
+  let v = 0;
+  for (let p = start; p < end; p++) {
+    const c = buf[p];
+    if (c < DIGIT0 || c > DIGIT9) return -1;
+    v = v * 10 + (c - DIGIT0);
+  }
+  return v;
+}
+
+/** 10^k for k ≤ 22: all exactly representable doubles. */
+const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
+
+/**
+ * A decimal number, NaN when malformed. Plain decimals with at most 15 significant digits and no
+ * exponent take Clinger's fast path: the digits form an exact integer N < 2^53 and 10^f is exact, so
+ * the single rounding of N / 10^f is the correctly rounded value, the same double Number() gives.
+ * Anything else goes through Number(). Only [0-9+-.eE] is accepted, so "0x1F", "Infinity" or "" are
+ * not numbers here.
+ */
+function parseNumber(buf: Buffer, start: number, end: number): number {
+  if (start === end) return NaN;
+  let p = start;
+  let sign = 1;
+  if (buf[p] === 45 || buf[p] === 43) sign = buf[p++] === 45 ? -1 : 1;
+  let mantissa = 0;
+  let digits = 0;
+  let fraction = -1; // digits after the point; −1 while no point seen
+  for (; p < end; p++) {
+    const c = buf[p];
+    if (c >= DIGIT0 && c <= DIGIT9) {
+      mantissa = mantissa * 10 + (c - DIGIT0);
+      digits++;
+      if (fraction >= 0) fraction++;
+    } else if (c === 46 && fraction < 0) {
+      fraction = 0;
+    } else break;
+  }
+  if (p === end && digits > 0 && digits <= 15) return (sign * mantissa) / POW10[fraction < 0 ? 0 : fraction];
+  for (p = start; p < end; p++) {
+    const c = buf[p];
+    const ok = (c >= DIGIT0 && c <= DIGIT9) || c === 43 || c === 45 || c === 46 || c === 101 || c === 69;
+    if (!ok) return NaN;
+  }
+  return Number(buf.toString('latin1', start, end));
+}
+
+/** Token text for messages, cut short so a garbage line does not flood the log. */
+function text(buf: Buffer, start: number, end: number): string {
+  const s = buf.toString('utf8', start, Math.min(end, start + 40));
+  return end - start > 40 ? `${s}...` : s;
+}

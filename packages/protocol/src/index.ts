@@ -1,0 +1,5 @@
+export * from './messages';
+export * from './errors';
+export * from './codec';
+export * from './auth';
+export type { DecodeContext } from './frames';

@@ -1,0 +1,179 @@
+import { Rng, type SparseVector } from '@soda/core';
+import { PROTOCOL_VERSION, type Message, type ShardRows } from '@soda/protocol';
+
+/** Test data: valid messages of every type, built from a seeded Rng, and independent invariant checks. */
+
+/**
+ * `nnz` distinct sorted indices in [0, n): one uniform pick in each of nnz equal strides (nnz draws,
+ * not n: jest's sandbox makes per-element Rng calls slow), with normal values.
+ */
+export function randomSparse(rng: Rng, n: number, nnz: number): SparseVector {
+  const idx = new Uint32Array(nnz);
+  const val = new Float64Array(nnz);
+  const stride = Math.floor(n / Math.max(nnz, 1));
+  for (let k = 0; k < nnz; k++) {
+    idx[k] = k * stride + rng.int(stride);
+    val[k] = rng.normal();
+  }
+  return { n, idx, val };
+}
+
+/** m rows of 2..perRow non-zeros each, labels ±1. */
+export function randomRows(rng: Rng, m: number, n: number, perRow: number): ShardRows {
+  const ptr = new Float64Array(m + 1);
+  const rows: SparseVector[] = [];
+  for (let r = 0; r < m; r++) {
+    rows.push(randomSparse(rng, n, Math.min(n, 2 + rng.int(perRow - 1))));
+    ptr[r + 1] = ptr[r] + rows[r].idx.length;
+  }
+  const ind = new Uint32Array(ptr[m]);
+  const val = new Float64Array(ptr[m]);
+  rows.forEach((row, r) => {
+    ind.set(row.idx, ptr[r]);
+    val.set(row.val, ptr[r]);
+  });
+  const y = new Float64Array(m).map(() => (rng.next() < 0.5 ? -1 : 1));
+  return { m, ptr, ind, val, y };
+}
+
+export function bytes32(rng: Rng): Uint8Array {
+  return new Uint8Array(32).map(() => rng.int(256));
+}
+
+/** One valid message of each type (and a few optional-field variants), dimension n. */
+export function sampleMessages(rng: Rng, n = 50, nnz = 8): Message[] {
+  const v = (): SparseVector => randomSparse(rng, n, Math.min(n, nnz));
+  return [
+    { t: 'challenge', version: PROTOCOL_VERSION, nonce: bytes32(rng), authRequired: true },
+    { t: 'hello', version: PROTOCOL_VERSION, workerId: 'worker-1' },
+    { t: 'hello', version: PROTOCOL_VERSION, workerId: 'w', proof: bytes32(rng), caps: ['csc', 'eval'] },
+    {
+      t: 'assign',
+      runId: 'run-2024',
+      shard: 1,
+      shards: 3,
+      n,
+      pi: 0.25,
+      lambda1: 1e-4,
+      lambda2: 1e-3,
+      p: 0.1,
+      seed: 0xdeadbeef,
+      gamma: 0.5,
+      delayMs: 0,
+      rows: randomRows(rng, 6, n, 5),
+      wi: v(),
+    },
+    {
+      t: 'assign',
+      runId: 'r',
+      shard: 0,
+      shards: 1,
+      n,
+      pi: 1,
+      lambda1: 0,
+      lambda2: 0,
+      p: 1,
+      seed: 0,
+      gamma: 2,
+      delayMs: 12.5,
+      rows: null,
+      path: '/data/shard-0.svm',
+      wi: { n, idx: new Uint32Array(0), val: new Float64Array(0) },
+    },
+    { t: 'standby', reason: 'all 3 shards are taken' },
+    { t: 'ready', shard: 2, m: 1000, L: 1.25 },
+    { t: 'model', k: 17, gamma: 0.4, p: 0.05, w: v() },
+    { t: 'update', shard: 0, k: 16, delta: v(), fi: 0.6931 },
+    { t: 'eval', id: 3, w: v() },
+    { t: 'evalResult', id: 3, shard: 1, fi: 0.5 },
+    // fi = 0, not -0: msgpackr writes -0 as the integer 0 (scalars only; typed arrays are bit-exact)
+    { t: 'evalResult', id: 4, shard: 0, fi: 0, correct: 990 },
+    { t: 'stop', reason: 'target reached' },
+    { t: 'error', code: 'E_FIELD', message: 'update.k = -1 must be ≥ 0' },
+  ];
+}
+
+const WORKER = new Set(['hello', 'ready', 'update', 'evalResult', 'error']);
+export const fromWorker = (m: Message): boolean => WORKER.has(m.t);
+export const fromMaster = (m: Message): boolean => !WORKER.has(m.t) || m.t === 'error';
+
+/**
+ * The invariants every accepted message must satisfy, written out again independently of the
+ * decoder: returns the first broken one, or null.
+ */
+export function brokenInvariant(m: Message, n?: number): string | null {
+  const isInt = (x: unknown, min: number): boolean => Number.isSafeInteger(x) && (x as number) >= min;
+  const fin = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x);
+  const unit = (x: number): boolean => fin(x) && x > 0 && x <= 1;
+  const vec = (v: SparseVector, dim?: number): string | null => {
+    if (!(v.idx instanceof Uint32Array) || !(v.val instanceof Float64Array)) return 'vector array types';
+    if (!isInt(v.n, 1) || v.n > 0xffffffff || (dim !== undefined && v.n !== dim)) return 'vector n';
+    if (v.idx.length !== v.val.length) return 'vector lengths';
+    for (let k = 0; k < v.idx.length; k++) {
+      if (v.idx[k] >= v.n || (k > 0 && v.idx[k] <= v.idx[k - 1])) return `idx[${k}]`;
+      if (!Number.isFinite(v.val[k])) return `val[${k}]`;
+    }
+    return null;
+  };
+  switch (m.t) {
+    case 'challenge':
+      return m.version === 1 && m.nonce.length === 32 && typeof m.authRequired === 'boolean'
+        ? null
+        : 'challenge';
+    case 'hello':
+      if (
+        m.version !== 1 ||
+        typeof m.workerId !== 'string' ||
+        m.workerId.length < 1 ||
+        m.workerId.length > 128
+      )
+        return 'hello';
+      if (m.proof !== undefined && m.proof.length !== 32) return 'proof';
+      return m.caps === undefined || m.caps.every((c) => typeof c === 'string') ? null : 'caps';
+    case 'assign': {
+      if (!isInt(m.shards, 1) || !isInt(m.shard, 0) || m.shard >= m.shards || !isInt(m.n, 1))
+        return 'assign ints';
+      if (n !== undefined && m.n !== n) return 'assign.n';
+      if (!unit(m.pi) || !unit(m.p) || !(m.gamma > 0) || !fin(m.gamma)) return 'assign ranges';
+      if (!(m.lambda1 >= 0 && m.lambda2 >= 0 && m.delayMs >= 0) || !fin(m.lambda1 + m.lambda2 + m.delayMs))
+        return 'assign ranges';
+      if (!isInt(m.seed, 0) || m.seed > 0xffffffff) return 'seed';
+      if (m.rows !== null) {
+        const { m: rows, ptr, ind, val, y } = m.rows;
+        if (ptr.length !== rows + 1 || y.length !== rows || ind.length !== val.length) return 'csr lengths';
+        if (ptr[0] !== 0 || ptr[rows] !== ind.length) return 'csr ptr ends';
+        for (let r = 0; r < rows; r++) {
+          if (!Number.isInteger(ptr[r + 1]) || ptr[r + 1] < ptr[r]) return 'csr ptr';
+          if (y[r] !== 1 && y[r] !== -1) return 'csr y';
+          for (let k = ptr[r]; k < ptr[r + 1]; k++) {
+            if (ind[k] >= m.n || (k > ptr[r] && ind[k] <= ind[k - 1])) return 'csr ind';
+            if (!Number.isFinite(val[k])) return 'csr val';
+          }
+        }
+      }
+      return vec(m.wi, m.n);
+    }
+    case 'standby':
+    case 'stop':
+      return typeof m.reason === 'string' ? null : 'reason';
+    case 'ready':
+      return isInt(m.shard, 0) && isInt(m.m, 1) && fin(m.L) && m.L > 0 ? null : 'ready';
+    case 'model':
+      return isInt(m.k, 0) && fin(m.gamma) && m.gamma > 0 && unit(m.p) ? vec(m.w, n) : 'model';
+    case 'update':
+      return isInt(m.shard, 0) && isInt(m.k, 0) && fin(m.fi) ? vec(m.delta, n) : 'update';
+    case 'eval':
+      return isInt(m.id, 0) ? vec(m.w, n) : 'eval';
+    case 'evalResult':
+      return isInt(m.id, 0) &&
+        isInt(m.shard, 0) &&
+        fin(m.fi) &&
+        (m.correct === undefined || isInt(m.correct, 0))
+        ? null
+        : 'evalResult';
+    case 'error':
+      return typeof m.code === 'string' && m.code.length > 0 && typeof m.message === 'string'
+        ? null
+        : 'error';
+  }
+}

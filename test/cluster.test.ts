@@ -1,0 +1,63 @@
+import { plantedProblem, proxGradientOptimum } from './helpers/problems';
+import { runCluster } from './helpers/cluster';
+
+const lambda1 = 0.01;
+const lambda2 = 0.05;
+const data = plantedProblem(21, 400, 40);
+const { w: wStar, fstar } = proxGradientOptimum(data, lambda1, lambda2, 1, 3000);
+
+function progress(lines: Record<string, unknown>[]) {
+  return lines.filter((l) => l.msg === 'progress');
+}
+
+describe('SODA over real WebSockets, M = 4 workers in one process', () => {
+  it('SODA (p = 0.5) and DAve-PG (p = 1) both reach suboptimality 1e−10; SODA sends fewer coordinates up', async () => {
+    const soda = await runCluster(data, { algo: 'soda', p: 0.5, fstar, lambda1, lambda2 });
+    const dave = await runCluster(data, { algo: 'dave-pg', p: 1, fstar, lambda1, lambda2 });
+    for (const run of [soda, dave]) {
+      expect(run.result.reason).toBe('tol');
+      expect(run.result.subopt!).toBeLessThanOrEqual(1e-10);
+      expect(run.result.subopt!).toBeGreaterThan(-1e-14); // F* really is the optimum
+      const summary = run.lines.find((l) => l.msg === 'summary')!;
+      expect(summary.workers).toBe(4);
+    }
+    // Coordinates sent up by the time each first reached 1e−10.
+    const upAt = (lines: Record<string, unknown>[]) =>
+      progress(lines).find((l) => (l.subopt as number) <= 1e-10)!.coordsUp as number;
+    expect(upAt(soda.lines)).toBeLessThan(upAt(dave.lines));
+  });
+
+  it('identifies the support of w*: supp(w^k) settles on supp(w*) and the models sent down shrink to it', async () => {
+    const suppStar = Array.from(wStar.keys()).filter((j) => wStar[j] !== 0);
+    expect(suppStar.length).toBeGreaterThan(0);
+    expect(suppStar.length).toBeLessThan(40);
+    const run = await runCluster(data, {
+      algo: 'soda',
+      p: 0.3,
+      fstar,
+      lambda1,
+      lambda2,
+      tol: 1e-12,
+      evalEveryUpdates: 20,
+    });
+    const lines = progress(run.lines);
+    const last = lines[lines.length - 1];
+    expect(last.nnz).toBe(suppStar.length);
+    // The support is settled over the last stretch of the run: every late evaluation has |supp| = |supp(w*)|.
+    for (const l of lines.slice(-3)) expect(l.nnz).toBe(suppStar.length);
+    // Coordinates sent down per update late in the run ≈ |supp(w*)| (sparse downward messages).
+    const a = lines[lines.length - 3];
+    const perUpdate =
+      ((last.coordsDown as number) - (a.coordsDown as number)) /
+      ((last.updates as number) - (a.updates as number));
+    expect(perUpdate).toBeCloseTo(suppStar.length, 0);
+    const master = run.master;
+    for (let j = 0; j < 40; j++) expect(master.model.w[j] !== 0).toBe(wStar[j] !== 0);
+  });
+
+  it('sync-PG converges to the same optimum', async () => {
+    const run = await runCluster(data, { algo: 'sync-pg', p: 1, fstar, lambda1, lambda2 });
+    expect(run.result.reason).toBe('tol');
+    expect(run.result.subopt!).toBeLessThanOrEqual(1e-10);
+  });
+});

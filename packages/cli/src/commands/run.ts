@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import type { Argv, CommandModule } from 'yargs';
+import { trainingOptions } from '../options';
+import * as v from '../validate';
+
+const BIN = path.resolve(__dirname, '..', '..', 'bin', 'soda.js');
+
+/** Options of `soda run` that are not the master's own: they shape the local worker processes. */
+const RUN_ONLY = new Set(['slow-workers', 'slowdown', 'pretty', 'port']);
+
+/**
+ * A local cluster: one master process and M worker processes on this machine, talking real WebSockets
+ * over loopback. The master's JSON log is streamed (pretty on a terminal); the exit code is the master's.
+ */
+export async function runLocalCluster(argv: readonly string[], a: Record<string, unknown>): Promise<number> {
+  const workers = v.positiveInt('workers', a.workers, 1000);
+  const slowWorkers = v.nonNegativeInt('slow-workers', a.slowWorkers);
+  const slowdown = v.num('slowdown', a.slowdown);
+  const pretty = (a.pretty as boolean | undefined) ?? process.stdout.isTTY;
+  const masterArgs = [BIN, 'master', ...passThrough(argv), '--port', String(a.port ?? 0), '--host', '127.0.0.1', '--no-pretty'];
+  const master = spawn(process.execPath, masterArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const children: ChildProcess[] = [];
+  const out = pretty ? prettyStream() : process.stdout;
+  const forward = (sig: NodeJS.Signals) => master.kill(sig);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  let started = false;
+  readline.createInterface({ input: master.stdout! }).on('line', (line) => {
+    out.write(line + '\n');
+    if (started) return;
+    let rec: { port?: number; msg?: string };
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      return;
+    }
+    if (typeof rec.port === 'number' && typeof rec.msg === 'string' && rec.msg.startsWith('waiting for workers')) {
+      started = true;
+      for (let i = 0; i < workers; i++) {
+        const args = [BIN, 'worker', '--master', `ws://127.0.0.1:${rec.port}`, '--id', `local-${i}`, '--give-up', '60'];
+        if (i < slowWorkers) args.push('--slowdown', String(slowdown));
+        if (a.token) args.push('--token', String(a.token));
+        children.push(spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] }));
+      }
+    }
+  });
+  const code = await new Promise<number>((res) => master.on('exit', (c, sig) => res(c ?? (sig ? 128 + 15 : 1))));
+  // Workers leave when the master stops them; give them a moment, then make sure none outlives us.
+  await Promise.race([
+    Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.on('exit', r))))),
+    new Promise((r) => setTimeout(r, 5000)),
+  ]);
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  process.off('SIGINT', forward);
+  process.off('SIGTERM', forward);
+  return code;
+}
+
+/** The command line minus `run` and the run-only options: everything else goes to the master. */
+function passThrough(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  const args = argv.slice(argv.indexOf('run') + 1);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const name = arg.replace(/^--(no-)?/, '').split('=')[0];
+    if (arg.startsWith('--') && RUN_ONLY.has(name)) {
+      if (!arg.includes('=') && !arg.startsWith('--no-') && args[i + 1] !== undefined && !args[i + 1].startsWith('--')) i++;
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
+}
+
+function prettyStream(): NodeJS.WritableStream {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pretty = require('pino-pretty') as (o: object) => NodeJS.WritableStream;
+  return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+}
+
+export const runCommand: CommandModule<object, Record<string, unknown>> = {
+  command: 'run',
+  describe: 'run a local cluster: one master and M worker processes over loopback WebSockets',
+  builder: (y: Argv) =>
+    trainingOptions(y)
+      .option('port', { type: 'number', default: 0, describe: 'master port (0: any free port)' })
+      .option('slow-workers', { type: 'number', default: 0, describe: 'how many workers run slowed down' })
+      .option('slowdown', { type: 'number', default: 4, describe: 'slowdown factor of the slow workers' }) as unknown as Argv<
+      Record<string, unknown>
+    >,
+  handler: async (a) => {
+    process.exitCode = await runLocalCluster(process.argv.slice(2), a);
+  },
+};

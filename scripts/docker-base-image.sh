@@ -23,6 +23,15 @@ fail() {
 [ -f "$CA_BUNDLE" ] || fail "CA bundle $CA_BUNDLE missing (set CA_BUNDLE=...)"
 case "$("$NODE_BIN" --version)" in v20.*) ;; *) echo "docker-base-image: warning: node is $("$NODE_BIN" --version), not 20" >&2 ;; esac
 
+# Same node, npm and CA bundle as an existing image of that tag: keep it, so that image builds on it
+# stay cached (an import always makes a new image id). FORCE=1 rebuilds.
+FINGERPRINT="$( (sha256sum "$NODE_BIN" "$CA_BUNDLE" "$0" && cat "$NPM_DIR/package.json") | sha256sum | cut -c1-16)"
+if [ "${FORCE:-0}" != 1 ] &&
+  [ "$("$DOCKER" image inspect -f '{{index .Config.Labels "soda.base.fingerprint"}}' "$TAG" 2>/dev/null)" = "$FINGERPRINT" ]; then
+  echo "docker-base-image: $TAG is up to date (fingerprint $FINGERPRINT)"
+  exit 0
+fi
+
 ROOT="$(mktemp -d /tmp/soda-node-base.XXXXXX)"
 trap 'rm -rf "$ROOT"' EXIT
 
@@ -78,6 +87,7 @@ tar --numeric-owner -C "$ROOT" -c . | "$DOCKER" import \
   --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
   --change "ENV NODE_VERSION=$("$NODE_BIN" --version | tr -d v)" \
   --change 'CMD ["node"]' \
+  --change "LABEL soda.base.fingerprint=$FINGERPRINT" \
   -m "stand-in for node:20-bookworm-slim, built from this machine's node by scripts/docker-base-image.sh" \
   - "$TAG" >/dev/null
 

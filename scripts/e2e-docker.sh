@@ -11,13 +11,16 @@
 #    compose exited 0, every container exited 0, the master's JSON summary reports the target reached
 #    with N workers, and the model was written to the volume;
 # 5. tears everything down (containers, network, volume; the dockerd it started), also on failure.
-# Settings (env): E2E_WORKERS (20), E2E_DATASET (madelon), E2E_TOL (1e-4), E2E_TIMEOUT (s, 600),
+# The dataset is a LIBSVM file that `soda data gen text --like rcv1 --rows E2E_ROWS` writes into the
+# compose volume (through `compose run`), unless E2E_DATASET names an embedded one (spam, madelon, ...).
+# Settings (env): E2E_WORKERS (20), E2E_ROWS (2000), E2E_DATASET, E2E_TOL (1e-4), E2E_TIMEOUT (s, 600),
 # E2E_NODE_IMAGE, E2E_KEEP_IMAGE (1: keep the built image, the default, so reruns hit the build cache).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORKERS="${E2E_WORKERS:-20}"
-DATASET="${E2E_DATASET:-madelon}"
+DATASET="${E2E_DATASET:-}"
+ROWS="${E2E_ROWS:-2000}"
 TOL="${E2E_TOL:-1e-4}"
 RUN_TIMEOUT="${E2E_TIMEOUT:-600}"
 BASE_IMAGE="${E2E_NODE_IMAGE:-soda-node-base:20}"
@@ -103,7 +106,7 @@ docker run --rm "$IMAGE" --help >"$WORK/help.txt" 2>&1 || { cat "$WORK/help.txt"
 log "checking the image's HEALTHCHECK command"
 docker network create "$PROJECT-hc" >/dev/null
 docker run -d --name "$PROJECT-hc-master" --network "$PROJECT-hc" "$IMAGE" \
-  master --dataset "$DATASET" --workers 2 >/dev/null
+  master --dataset madelon --workers 2 >/dev/null
 docker run -d --name "$PROJECT-hc-worker" --network "$PROJECT-hc" "$IMAGE" \
   worker --master "ws://nowhere.invalid:7070" >/dev/null
 HC=""
@@ -121,10 +124,19 @@ docker rm -f "$PROJECT-hc-master" "$PROJECT-hc-worker" >/dev/null
 docker network rm "$PROJECT-hc" >/dev/null
 
 # ---- 4. compose up --scale worker=N ----------------------------------------------------------------
+export SODA_IMAGE="$IMAGE" SODA_WORKERS="$WORKERS" SODA_TOL="$TOL" SODA_PUBLISH="127.0.0.1:" NODE_IMAGE="$BASE_IMAGE"
+unset SODA_DATA SODA_DATASET SODA_MASTER SODA_VOLUME SODA_OUT SODA_TOKEN SODA_P SODA_ALGO
+if [ -n "$DATASET" ]; then
+  export SODA_DATASET="$DATASET"
+else
+  log "writing a $ROWS-row rcv1-like LIBSVM file into the volume (compose run master data gen ...)"
+  (cd "$ROOT" && timeout 300 "${COMPOSE[@]}" -p "$PROJECT" run --rm --no-deps -T master \
+    data gen text --like rcv1 --rows "$ROWS" --out /data/e2e.svm) >"$WORK/gen.log" 2>&1 ||
+    { tail -20 "$WORK/gen.log" >&2; fail "soda data gen in the volume failed"; }
+  export SODA_DATA=/data/e2e.svm
+  DATASET="rcv1-like, $ROWS rows"
+fi
 log "compose up --scale worker=$WORKERS on $DATASET to subopt $TOL (timeout ${RUN_TIMEOUT}s)"
-export SODA_IMAGE="$IMAGE" SODA_WORKERS="$WORKERS" SODA_DATASET="$DATASET" SODA_TOL="$TOL" \
-  SODA_PUBLISH="127.0.0.1:" NODE_IMAGE="$BASE_IMAGE"
-unset SODA_DATA SODA_MASTER SODA_VOLUME SODA_OUT SODA_TOKEN
 set +e
 (cd "$ROOT" && timeout "$RUN_TIMEOUT" "${COMPOSE[@]}" -p "$PROJECT" up --no-build --no-color \
   --scale "worker=$WORKERS" --abort-on-container-exit >"$WORK/compose.log" 2>&1)

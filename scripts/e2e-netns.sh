@@ -10,7 +10,9 @@
 #
 # Everything lives in namespaces this script creates (10.77.0.0/24 by default): no address outside
 # them is ever contacted, and the host's own network is not touched.
-# Settings (env): E2E_WORKERS (4), E2E_DATASET (madelon), E2E_TOL (1e-4), E2E_TIMEOUT (s, 300),
+# The data: a LIBSVM file from `soda data gen text --like rcv1 --rows E2E_ROWS`, unless E2E_DATASET
+# names an embedded dataset (spam, madelon, ...).
+# Settings (env): E2E_WORKERS (4), E2E_ROWS (2000), E2E_DATASET, E2E_TOL (1e-4), E2E_TIMEOUT (s, 300),
 # E2E_RATE (100mbit), E2E_DELAY (1ms), E2E_SUBNET (10.77.0), E2E_RATIO_MAX (1.5), E2E_SODA_JS (the CLI).
 set -euo pipefail
 
@@ -18,7 +20,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SODA_JS="${E2E_SODA_JS:-$ROOT/packages/cli/bin/soda.js}"
 SODA=(node "$SODA_JS")
 WORKERS="${E2E_WORKERS:-4}"
-DATASET="${E2E_DATASET:-madelon}"
+DATASET="${E2E_DATASET:-}"
+ROWS="${E2E_ROWS:-2000}"
 TOL="${E2E_TOL:-1e-4}"
 RUN_TIMEOUT="${E2E_TIMEOUT:-300}"
 RATE="${E2E_RATE:-100mbit}"
@@ -68,6 +71,16 @@ command -v ip >/dev/null && command -v tc >/dev/null || fail "iproute2 (ip, tc) 
 node "$SODA_JS" --help >/dev/null 2>&1 || fail "$SODA_JS --help fails: run npm ci && npm run build first"
 [ "$WORKERS" -ge 1 ] && [ "$WORKERS" -le 200 ] || fail "E2E_WORKERS must be 1..200"
 
+if [ -n "$DATASET" ]; then
+  DATA_ARGS=(--dataset "$DATASET")
+else
+  log "generating a $ROWS-row rcv1-like LIBSVM file"
+  timeout 120 "${SODA[@]}" data gen text --like rcv1 --rows "$ROWS" --out "$WORK/e2e.svm" >"$WORK/gen.log" 2>&1 ||
+    { tail -20 "$WORK/gen.log" >&2; fail "soda data gen failed"; }
+  DATA_ARGS=(--data "$WORK/e2e.svm")
+  DATASET="rcv1-like, $ROWS rows"
+fi
+
 # ---- hosts and links -------------------------------------------------------------------------------
 add_ns() {
   ip netns add "$1"
@@ -94,6 +107,9 @@ add_host() {
   ip link add eth0 netns "$1" type veth peer name "$2" netns "$NS_SW"
   ip -n "$NS_SW" link set dev "$2" master br0 up
   ip -n "$1" addr add "$3/24" dev eth0
+  # No segmentation offload: TCP sends wire-sized frames (MTU 1500), so the counters see every
+  # frame's headers as a physical LAN would, not one header per 64 KB super-packet.
+  ip -n "$1" link set dev eth0 gso_max_segs 1 gso_max_size 1500
   ip -n "$1" link set eth0 up
   shape "$1"
 }
@@ -109,11 +125,12 @@ counter() { ip netns exec "$NS_SW" cat "/sys/class/net/$1/statistics/$2"; }
 # Switch side of the master's link: rx = what the master sent (down), tx = what it received (up).
 M_RX0=$(counter m rx_bytes)
 M_TX0=$(counter m tx_bytes)
+M_PK0=$(($(counter m rx_packets) + $(counter m tx_packets)))
 
 # ---- the run ---------------------------------------------------------------------------------------
 log "starting the master on $MASTER_IP:$PORT ($DATASET, $WORKERS workers, tol $TOL)"
 timeout "$RUN_TIMEOUT" ip netns exec "$NS_M" "${SODA[@]}" master --host "$MASTER_IP" --port "$PORT" \
-  --workers "$WORKERS" --dataset "$DATASET" --tol "$TOL" --out "$WORK/out" >"$WORK/master.log" 2>&1 &
+  --workers "$WORKERS" "${DATA_ARGS[@]}" --tol "$TOL" --out "$WORK/out" >"$WORK/master.log" 2>&1 &
 MASTER_PID=$!
 PIDS+=("$MASTER_PID")
 for i in $(seq 1 "$WORKERS"); do
@@ -140,6 +157,7 @@ done
 PIDS=()
 [ -z "$WORKER_FAIL" ] || fail "workers did not exit 0:$WORKER_FAIL"
 
+M_PKTS=$(($(counter m rx_packets) + $(counter m tx_packets) - M_PK0))
 M_RX=$(($(counter m rx_bytes) - M_RX0))
 M_TX=$(($(counter m tx_bytes) - M_TX0))
 W_SUM=0
@@ -148,8 +166,8 @@ echo "---- tc on the master's link ----"
 ip netns exec "$NS_M" tc -s qdisc show dev eth0 | sed 's/^/  /'
 
 # ---- checks ----------------------------------------------------------------------------------------
-node - "$WORK/master.log" "$WORKERS" "$TOL" "$M_RX" "$M_TX" "$W_SUM" "$RATIO_MAX" <<'EOF' || fail "checks failed"
-const [file, workers, tol, mRx, mTx, wSum, ratioMax] = process.argv.slice(2);
+node - "$WORK/master.log" "$WORKERS" "$TOL" "$M_RX" "$M_TX" "$W_SUM" "$RATIO_MAX" "$M_PKTS" <<'EOF' || fail "checks failed"
+const [file, workers, tol, mRx, mTx, wSum, ratioMax, pkts] = process.argv.slice(2);
 const recs = require('fs').readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('{'))
   .map((l) => { try { return JSON.parse(l); } catch { return {}; } });
 const s = recs.find((r) => r.msg === 'summary');
@@ -161,7 +179,7 @@ const mb = (b) => (b / 1e6).toFixed(3) + ' MB';
 console.log(`summary: reason=${s.reason} subopt=${s.subopt} workers=${s.workers} epochs=${s.epochs} ` +
   `updates=${s.updates} elapsedMs=${s.elapsedMs}`);
 console.log(`master reports: bytesDown ${mb(s.bytesDown)} + bytesUp ${mb(s.bytesUp)} = ${mb(app)} (${app} B)`);
-console.log(`master's link:  sent ${mb(Number(mRx))} + received ${mb(Number(mTx))} = ${mb(link)} (${link} B)`);
+console.log(`master's link:  sent ${mb(Number(mRx))} + received ${mb(Number(mTx))} = ${mb(link)} (${link} B in ${pkts} frames, ${(link / Number(pkts)).toFixed(0)} B/frame)`);
 console.log(`worker links:   ${mb(Number(wSum))} in all (every byte to or from the master crosses one)`);
 console.log(`link / reported = ${ratio.toFixed(4)} (allowed 1.0 .. ${ratioMax})`);
 const errs = [];

@@ -50,7 +50,11 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
     const spec = datasetByName(opts.dataset ?? 'spam');
     name = spec.name;
     lambdas = { lambda1: spec.lambda1, lambda2: spec.lambda2 };
-    const file = path.join(opts.out, 'data', `${spec.name}${spec.name === 'spam' ? '' : `-seed${opts.seed}`}.svm`);
+    const file = path.join(
+      opts.out,
+      'data',
+      `${spec.name}${spec.name === 'spam' ? '' : `-seed${opts.seed}`}.svm`,
+    );
     if (!existsSync(file)) {
       log?.info({ dataset: spec.name, file }, 'building dataset (once; cached for later runs)');
       await fs.mkdir(path.dirname(file), { recursive: true });
@@ -74,10 +78,27 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
 }
 
 /** F* from the reference solver, cached under <out>/cache by data content and λs. */
-export function referenceOptimum(d: ResolvedData, out: string, log?: Logger): { fstar: number; cached: boolean; certificate: number } {
-  log?.info({ dataset: d.name, lambda1: d.lambda1, lambda2: d.lambda2 }, 'finding F* with the reference solver (cached)');
+export function referenceOptimum(
+  d: ResolvedData,
+  out: string,
+  log?: Logger,
+): { fstar: number; cached: boolean; certificate: number } {
+  log?.info(
+    { dataset: d.name, lambda1: d.lambda1, lambda2: d.lambda2 },
+    'finding F* with the reference solver (cached)',
+  );
   const res = solveCached(d.data, d.lambda1, d.lambda2, { cacheDir: path.join(out, 'cache') });
   if (!(res.fstar > 0)) throw new SodaError('E_SOLVER', `reference solver returned F* = ${res.fstar}`);
-  log?.info({ fstar: res.fstar, certificate: res.certificate, cached: res.cached, nnz: res.nnz, supportPct: res.supportPct, elapsedMs: res.elapsedMs }, 'F* known');
+  log?.info(
+    {
+      fstar: res.fstar,
+      certificate: res.certificate,
+      cached: res.cached,
+      nnz: res.nnz,
+      supportPct: res.supportPct,
+      elapsedMs: res.elapsedMs,
+    },
+    'F* known',
+  );
   return { fstar: res.fstar, cached: res.cached, certificate: res.certificate };
 }

@@ -9,7 +9,10 @@ export function createLogger(opts: { level?: string; pretty?: boolean; name?: st
   if (opts.pretty) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pretty = require('pino-pretty') as (o: object) => NodeJS.WritableStream;
-    return pino({ level, name: opts.name }, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+    return pino(
+      { level, name: opts.name },
+      pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }),
+    );
   }
   return pino({ level, name: opts.name, base: undefined });
 }

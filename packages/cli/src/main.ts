@@ -1,15 +1,48 @@
 import yargs from 'yargs';
-import { isSodaError } from '@soda/core';
+import { isSodaError, SodaError } from '@soda/core';
 import { dataCommand } from './commands/data';
 import { masterCommand } from './commands/master';
 import { runCommand } from './commands/run';
 import { solveCommand } from './commands/solve';
 import { workerCommand } from './commands/worker';
 
+interface Introspectable {
+  getOptions(): { key: Record<string, unknown>; alias: Record<string, string[]> };
+}
+
+/** Every option the parsed command declares, with its aliases. */
+function knownKeys(y: Introspectable): Set<string> {
+  const o = y.getOptions();
+  const keys = new Set(Object.keys(o.key));
+  for (const [k, aliases] of Object.entries(o.alias)) {
+    keys.add(k);
+    for (const a of aliases) keys.add(a);
+  }
+  return keys;
+}
+
+/** Flags on the command line that no option of the command declares: a clear error, not a silent no-op. */
+function rejectUnknownFlags(argv: readonly string[], known: Set<string>): void {
+  const unknown: string[] = [];
+  for (const tok of argv) {
+    if (tok === '--') break;
+    if (!tok.startsWith('--')) continue;
+    const name = tok.slice(2).split('=')[0];
+    const bare = name.startsWith('no-') ? name.slice(3) : name;
+    if (!known.has(name) && !known.has(bare)) unknown.push(tok.split('=')[0]);
+  }
+  if (unknown.length > 0)
+    throw new SodaError(
+      'E_CONFIG',
+      `unknown option${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}; see --help`,
+    );
+}
+
 /** Exit codes: 0 done, 1 unexpected failure, 2 bad configuration or input, 3 the run diverged. */
 export async function main(argv: string[]): Promise<void> {
   try {
-    await yargs(argv)
+    const parser = yargs(argv);
+    await parser
       .scriptName('soda')
       .usage(
         '$0 <command> [options]\n\nSODA: sparse asynchronous distributed learning of ℓ1+ℓ2 logistic regression.\n' +
@@ -22,7 +55,11 @@ export async function main(argv: string[]): Promise<void> {
       .command(solveCommand)
       .command(dataCommand)
       .demandCommand(1, 'name a command: run, master, worker, solve, data')
-      .strict()
+      .strictCommands()
+      // Not .strict(): SODA_* variables shared by a master and its workers (compose files, `soda run`)
+      // would then be unknown arguments to the commands that ignore them. Flags typed on the command
+      // line are still checked, here.
+      .middleware(() => rejectUnknownFlags(argv, knownKeys(parser as unknown as Introspectable)), true)
       .recommendCommands()
       .wrap(Math.min(110, process.stdout.columns || 110))
       .fail((msg, err) => {

@@ -8,33 +8,73 @@ export function trainingOptions<T>(y: Argv<T>) {
     .option('dataset', {
       type: 'string',
       default: 'spam',
-      describe: 'named dataset when --data is not given: spam (real corpus), madelon, rcv1, real-sim (look-alikes)',
+      describe:
+        'named dataset when --data is not given: spam (real corpus), madelon, rcv1, real-sim (look-alikes)',
     })
-    .option('normalize', { type: 'boolean', default: true, describe: 'max-abs column scaling (--no-normalize: off)' })
+    .option('normalize', {
+      type: 'boolean',
+      default: true,
+      describe: 'max-abs column scaling (--no-normalize: off)',
+    })
     .option('algo', {
       type: 'string',
       default: 'soda',
       choices: ['soda', 'dave-pg', 'sync-pg'],
       describe: 'soda (sparse masks), dave-pg (= soda with p = 1), sync-pg (synchronous prox-gradient)',
     })
-    .option('p', { type: 'number', default: 0.1, describe: 'mask probability for coordinates outside supp(w)' })
-    .option('lambda1', { type: 'number', describe: 'ℓ1 weight λ1 (default: the dataset\'s)' })
-    .option('lambda2', { type: 'number', describe: 'ℓ2 weight λ2 = μ (default: the dataset\'s)' })
+    .option('p', {
+      type: 'number',
+      default: 0.1,
+      describe: 'mask probability for coordinates outside supp(w)',
+    })
+    .option('lambda1', { type: 'number', describe: "ℓ1 weight λ1 (default: the dataset's)" })
+    .option('lambda2', { type: 'number', describe: "ℓ2 weight λ2 = μ (default: the dataset's)" })
     .option('gamma', { type: 'number', describe: 'step size γ (default 2/(μ + max L_i))' })
     .option('fstar', { type: 'number', describe: 'known optimum F* (default: reference solver, cached)' })
     .option('tol', { type: 'number', default: 1e-8, describe: 'stop at suboptimality (F − F*)/F* ≤ tol' })
-    .option('max-epochs', { type: 'number', default: 1e6, describe: 'stop after this many epochs (updates / M)' })
-    .option('max-time', { type: 'number', default: 3600, describe: 'stop after this many seconds of training' })
+    .option('max-epochs', {
+      type: 'number',
+      default: 1e6,
+      describe: 'stop after this many epochs (updates / M)',
+    })
+    .option('max-time', {
+      type: 'number',
+      default: 3600,
+      describe: 'stop after this many seconds of training',
+    })
     .option('eval-every', { type: 'number', default: 1, describe: 'evaluate F(w^k) every this many seconds' })
-    .option('eval-every-updates', { type: 'number', default: 0, describe: 'also evaluate every this many updates (0: off)' })
+    .option('eval-every-updates', {
+      type: 'number',
+      default: 0,
+      describe: 'also evaluate every this many updates (0: off)',
+    })
     .option('seed', { type: 'number', default: 1, describe: 'seed of sharding, masks and generated data' })
-    .option('shuffle', { type: 'boolean', default: true, describe: 'shard rows in a seeded random order (--no-shuffle: contiguous)' })
-    .option('delay-ms', { type: 'number', default: 0, describe: 'artificial delay every worker adds per step' })
-    .option('out', { type: 'string', default: 'out', describe: 'folder for the model, generated data and the F* cache' })
+    .option('shuffle', {
+      type: 'boolean',
+      default: true,
+      describe: 'shard rows in a seeded random order (--no-shuffle: contiguous)',
+    })
+    .option('delay-ms', {
+      type: 'number',
+      default: 0,
+      describe: 'artificial delay every worker adds per step',
+    })
+    .option('out', {
+      type: 'string',
+      default: 'out',
+      describe: 'folder for the model, generated data and the F* cache',
+    })
     .option('model-out', { type: 'string', describe: 'where to write the model (default <out>/model.json)' })
     .option('token', { type: 'string', describe: 'shared secret workers must prove they know (HMAC)' })
     .option('port', { type: 'number', default: 7070, describe: 'port of the WebSocket (and /healthz)' })
     .option('host', { type: 'string', default: '0.0.0.0', describe: 'address to listen on' })
-    .option('log-level', { type: 'string', default: 'info', describe: 'pino level: debug, info, warn, error' })
-    .option('pretty', { type: 'boolean', describe: 'human-readable logs (default: when stdout is a terminal)' });
+    .option('log-level', {
+      type: 'string',
+      default: 'info',
+      describe: 'pino level: debug, info, warn, error',
+    })
+    .option('pretty', {
+      type: 'boolean',
+      describe: 'human-readable logs (default: when stdout is a terminal)',
+    });
 }

@@ -10,7 +10,10 @@ function where(name: string): string {
 }
 
 function bad(name: string, rule: string, value: unknown): never {
-  throw new SodaError('E_CONFIG', `${where(name)} must be ${rule}, got ${JSON.stringify(value)}`, { option: name, value });
+  throw new SodaError('E_CONFIG', `${where(name)} must be ${rule}, got ${JSON.stringify(value)}`, {
+    option: name,
+    value,
+  });
 }
 
 export function num(name: string, v: unknown): number {
@@ -68,7 +71,8 @@ export function wsUrl(name: string, v: unknown): string {
   } catch {
     return bad(name, 'a ws:// or wss:// URL such as ws://master:7070', v);
   }
-  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') bad(name, 'a ws:// or wss:// URL such as ws://master:7070', v);
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:')
+    bad(name, 'a ws:// or wss:// URL such as ws://master:7070', v);
   return v;
 }
 

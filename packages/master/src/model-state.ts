@@ -20,6 +20,8 @@ export class ModelState {
   private readonly suppList: Uint32Array;
   private readonly suppPos: Int32Array;
   private suppCount = 0;
+  /** supp(w) sorted, rebuilt only when the support changes (late in a run it rarely does). */
+  private sortedSupp: Uint32Array | null = null;
 
   constructor(
     n: number,
@@ -60,9 +62,13 @@ export class ModelState {
     this.k++;
   }
 
-  /** w as a sparse vector (sorted indices): what is sent down to a worker. */
+  /**
+   * w as a sparse vector (sorted indices): what is sent down to a worker. The index array is shared
+   * between calls while the support is unchanged: treat it as read-only.
+   */
   current(): SparseVector {
-    const idx = this.suppList.slice(0, this.suppCount).sort();
+    if (this.sortedSupp === null) this.sortedSupp = this.suppList.slice(0, this.suppCount).sort();
+    const idx = this.sortedSupp;
     const val = new Float64Array(idx.length);
     for (let t = 0; t < idx.length; t++) val[t] = this.w[idx[t]];
     return { n: this.n, idx, val };
@@ -109,10 +115,12 @@ export class ModelState {
     const pos = this.suppPos[j];
     if (v !== 0) {
       if (pos < 0) {
+        this.sortedSupp = null;
         this.suppPos[j] = this.suppCount;
         this.suppList[this.suppCount++] = j;
       }
     } else if (pos >= 0) {
+      this.sortedSupp = null;
       const last = this.suppList[--this.suppCount];
       this.suppList[pos] = last;
       this.suppPos[last] = pos;

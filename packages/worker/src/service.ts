@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
-import { csrToCsc, logisticSmoothness, type CsrMatrix } from '@soda/core';
+import { csrToCsc, logisticSmoothness, SodaError, type CsrMatrix } from '@soda/core';
 import {
   closeReason,
   decodeFromMaster,
@@ -97,7 +97,7 @@ export class Worker {
     if (FATAL_CLOSE_CODES.has(code)) {
       this.stopped = true;
       this.log.error({ code, reason }, 'the master refused this worker');
-      this.rejectDone(new Error(`the master refused this worker: ${reason || code}`));
+      this.rejectDone(new SodaError('E_REFUSED', `the master refused this worker: ${reason || code}`));
       return;
     }
     const now = Date.now();

@@ -28,8 +28,7 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
     },
     logger,
   );
-  if (workers > d.data.X.rows)
-    v.positiveInt('workers', workers, d.data.X.rows); // names the limit: one row per shard at least
+  if (workers > d.data.X.rows) v.positiveInt('workers', workers, d.data.X.rows); // names the limit: one row per shard at least
   const fstar = a.fstar !== undefined ? v.positive('fstar', a.fstar) : referenceOptimum(d, out, logger).fstar;
   const token = v.optionalString(a.token);
   const cfg: MasterConfig = {

@@ -19,7 +19,16 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
   const slowWorkers = v.nonNegativeInt('slow-workers', a.slowWorkers);
   const slowdown = v.num('slowdown', a.slowdown);
   const pretty = (a.pretty as boolean | undefined) ?? process.stdout.isTTY;
-  const masterArgs = [BIN, 'master', ...passThrough(argv), '--port', String(a.port ?? 0), '--host', '127.0.0.1', '--no-pretty'];
+  const masterArgs = [
+    BIN,
+    'master',
+    ...passThrough(argv),
+    '--port',
+    String(a.port ?? 0),
+    '--host',
+    '127.0.0.1',
+    '--no-pretty',
+  ];
   const master = spawn(process.execPath, masterArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
   const children: ChildProcess[] = [];
   const out = pretty ? prettyStream() : process.stdout;
@@ -36,17 +45,32 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
     } catch {
       return;
     }
-    if (typeof rec.port === 'number' && typeof rec.msg === 'string' && rec.msg.startsWith('waiting for workers')) {
+    if (
+      typeof rec.port === 'number' &&
+      typeof rec.msg === 'string' &&
+      rec.msg.startsWith('waiting for workers')
+    ) {
       started = true;
       for (let i = 0; i < workers; i++) {
-        const args = [BIN, 'worker', '--master', `ws://127.0.0.1:${rec.port}`, '--id', `local-${i}`, '--give-up', '60'];
+        const args = [
+          BIN,
+          'worker',
+          '--master',
+          `ws://127.0.0.1:${rec.port}`,
+          '--id',
+          `local-${i}`,
+          '--give-up',
+          '60',
+        ];
         if (i < slowWorkers) args.push('--slowdown', String(slowdown));
         if (a.token) args.push('--token', String(a.token));
         children.push(spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] }));
       }
     }
   });
-  const code = await new Promise<number>((res) => master.on('exit', (c, sig) => res(c ?? (sig ? 128 + 15 : 1))));
+  const code = await new Promise<number>((res) =>
+    master.on('exit', (c, sig) => res(c ?? (sig ? 128 + 15 : 1))),
+  );
   // Workers leave when the master stops them; give them a moment, then make sure none outlives us.
   await Promise.race([
     Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.on('exit', r))))),
@@ -66,7 +90,13 @@ function passThrough(argv: readonly string[]): string[] {
     const arg = args[i];
     const name = arg.replace(/^--(no-)?/, '').split('=')[0];
     if (arg.startsWith('--') && RUN_ONLY.has(name)) {
-      if (!arg.includes('=') && !arg.startsWith('--no-') && args[i + 1] !== undefined && !args[i + 1].startsWith('--')) i++;
+      if (
+        !arg.includes('=') &&
+        !arg.startsWith('--no-') &&
+        args[i + 1] !== undefined &&
+        !args[i + 1].startsWith('--')
+      )
+        i++;
       continue;
     }
     out.push(arg);
@@ -87,9 +117,11 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
     trainingOptions(y)
       .option('port', { type: 'number', default: 0, describe: 'master port (0: any free port)' })
       .option('slow-workers', { type: 'number', default: 0, describe: 'how many workers run slowed down' })
-      .option('slowdown', { type: 'number', default: 4, describe: 'slowdown factor of the slow workers' }) as unknown as Argv<
-      Record<string, unknown>
-    >,
+      .option('slowdown', {
+        type: 'number',
+        default: 4,
+        describe: 'slowdown factor of the slow workers',
+      }) as unknown as Argv<Record<string, unknown>>,
   handler: async (a) => {
     process.exitCode = await runLocalCluster(process.argv.slice(2), a);
   },

@@ -12,13 +12,15 @@ export const solveCommand: CommandModule<object, Record<string, unknown>> = {
     y
       .option('data', { type: 'string', describe: 'LIBSVM file' })
       .option('dataset', { type: 'string', describe: 'named dataset (spam, madelon, rcv1, real-sim)' })
-      .option('lambda1', { type: 'number', describe: 'λ1 (default: the dataset\'s)' })
-      .option('lambda2', { type: 'number', describe: 'λ2 (default: the dataset\'s)' })
+      .option('lambda1', { type: 'number', describe: "λ1 (default: the dataset's)" })
+      .option('lambda2', { type: 'number', describe: "λ2 (default: the dataset's)" })
       .option('normalize', { type: 'boolean', default: true, describe: 'max-abs column scaling' })
       .option('tol', { type: 'number', default: 1e-13, describe: 'target of the KKT certificate' })
       .option('seed', { type: 'number', default: 1, describe: 'seed of generated datasets' })
       .option('cache', { type: 'string', default: path.join('out', 'cache'), describe: 'cache folder' })
-      .option('out', { type: 'string', describe: 'write w* and F* here as JSON' }) as unknown as Argv<Record<string, unknown>>,
+      .option('out', { type: 'string', describe: 'write w* and F* here as JSON' }) as unknown as Argv<
+      Record<string, unknown>
+    >,
   handler: async (a) => {
     if (a.data === undefined && a.dataset === undefined)
       throw new SodaError('E_CONFIG', 'give --data FILE or --dataset NAME (spam, madelon, rcv1, real-sim)');
@@ -31,7 +33,10 @@ export const solveCommand: CommandModule<object, Record<string, unknown>> = {
       lambda2: a.lambda2 === undefined ? undefined : v.positive('lambda2', a.lambda2),
       out: path.dirname(a.cache as string),
     });
-    const r = solveCached(d.data, d.lambda1, d.lambda2, { cacheDir: a.cache as string, tol: v.positive('tol', a.tol) });
+    const r = solveCached(d.data, d.lambda1, d.lambda2, {
+      cacheDir: a.cache as string,
+      tol: v.positive('tol', a.tol),
+    });
     const line = {
       dataset: d.name,
       fstar: r.fstar,

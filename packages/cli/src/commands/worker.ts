@@ -9,14 +9,24 @@ export const workerCommand: CommandModule<object, Record<string, unknown>> = {
   describe: 'run a worker: connect to the master, take a shard, compute masked prox-gradient steps',
   builder: (y: Argv) =>
     y
-      .option('master', { type: 'string', default: 'ws://127.0.0.1:7070', describe: 'the master\'s ws:// or wss:// URL' })
-      .option('id', { type: 'string', describe: 'worker name in the master\'s logs (default host-pid)' })
+      .option('master', {
+        type: 'string',
+        default: 'ws://127.0.0.1:7070',
+        describe: "the master's ws:// or wss:// URL",
+      })
+      .option('id', { type: 'string', describe: "worker name in the master's logs (default host-pid)" })
       .option('token', { type: 'string', describe: 'shared secret of the master' })
       .option('tls-ca', { type: 'string', describe: 'PEM CA certificate to trust for wss://' })
       .option('slowdown', { type: 'number', default: 1, describe: 'make this worker F times slower (F ≥ 1)' })
       .option('delay-ms', { type: 'number', default: 0, describe: 'extra delay per step, in ms' })
-      .option('give-up', { type: 'number', default: 0, describe: 'seconds to keep retrying an unreachable master (0: forever)' })
-      .option('log-level', { type: 'string', default: 'warn', describe: 'pino level' }) as unknown as Argv<Record<string, unknown>>,
+      .option('give-up', {
+        type: 'number',
+        default: 0,
+        describe: 'seconds to keep retrying an unreachable master (0: forever)',
+      })
+      .option('log-level', { type: 'string', default: 'warn', describe: 'pino level' }) as unknown as Argv<
+      Record<string, unknown>
+    >,
   handler: async (a) => {
     const slowdown = v.num('slowdown', a.slowdown);
     if (slowdown < 1) v.positiveInt('slowdown', slowdown);

@@ -1,0 +1,96 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { compositeObjective, maxAbsScale, readLibsvm, writeLibsvm } from '@soda/core';
+import { plantedProblem } from './helpers/problems';
+
+/* The real `soda` command, as a user runs it: built JS in child processes, JSON logs on stdout. */
+
+const BIN = path.resolve(__dirname, '..', 'packages', 'cli', 'bin', 'soda.js');
+const dir = mkdtempSync(path.join(tmpdir(), 'soda-cli-'));
+const file = path.join(dir, 'planted.svm');
+
+function soda(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    timeout: 120000,
+    env: { ...process.env, ...env },
+  });
+  const lines = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, lines };
+}
+
+beforeAll(async () => {
+  await writeLibsvm(file, plantedProblem(5, 600, 30));
+});
+
+describe('soda CLI (real processes)', () => {
+  it('soda solve prints F* with a KKT certificate ≤ 1e−13, and F* matches F(w*) recomputed here', async () => {
+    const out = path.join(dir, 'fstar.json');
+    const r = soda(['solve', '--data', file, '--lambda1', '0.01', '--lambda2', '0.01', '--cache', path.join(dir, 'cache'), '--out', out]);
+    expect(r.status).toBe(0);
+    const line = r.lines[0];
+    expect(line.certificate as number).toBeLessThanOrEqual(1e-13);
+    expect(line.m).toBe(600);
+    const saved = JSON.parse(readFileSync(out, 'utf8')) as { idx: number[]; val: number[]; n: number; fstar: number };
+    const raw = await readLibsvm(file);
+    const { X } = maxAbsScale(raw.X);
+    const w = new Float64Array(saved.n);
+    saved.idx.forEach((j, t) => (w[j] = saved.val[t]));
+    expect(compositeObjective(X, raw.y, w, 0.01, 0.01)).toBeCloseTo(saved.fstar, 15);
+    // A second call is answered from the cache.
+    const again = soda(['solve', '--data', file, '--lambda1', '0.01', '--lambda2', '0.01', '--cache', path.join(dir, 'cache')]);
+    expect(again.lines[0].cached).toBe(true);
+    expect(again.lines[0].fstar).toBe(line.fstar);
+  });
+
+  it('soda run: a master and 3 worker processes reach the target, logging progress, summary and the model', () => {
+    const r = soda(['run', '--data', file, '--out', dir, '--p', '0.5', '--tol', '1e-9', '--eval-every', '0.2'], {
+      SODA_WORKERS: '3', // every option is also an environment variable
+      SODA_LAMBDA1: '0.01',
+      SODA_LAMBDA2: '0.01',
+    });
+    expect(r.status).toBe(0);
+    const start = r.lines.find((l) => l.msg === 'start')!;
+    expect(start.workers).toBe(3);
+    expect(start.kappa as number).toBeGreaterThan(1);
+    const progress = r.lines.filter((l) => l.msg === 'progress');
+    expect(progress.length).toBeGreaterThan(0);
+    for (const key of ['k', 'epoch', 'objective', 'subopt', 'nnz', 'supportPct', 'coordsUp', 'coordsDown', 'bytesUp', 'bytesDown', 'elapsedMs', 'delayMean'])
+      expect(progress[0]).toHaveProperty(key);
+    const summary = r.lines.find((l) => l.msg === 'summary')!;
+    expect(summary.reason).toBe('tol');
+    expect(summary.subopt as number).toBeLessThanOrEqual(1e-9);
+    const model = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8'));
+    expect(model.format).toBe('soda-model');
+    expect(model.idx.length).toBe(summary.nnz);
+    expect(model.scale).toHaveLength(30);
+  });
+
+  it('a malformed data file fails with the file name, line number and problem, exit code 2', () => {
+    const bad = path.join(dir, 'bad.svm');
+    writeFileSync(bad, '+1 1:0.5 3:1\n-1 2:x\n');
+    const r = soda(['solve', '--data', bad]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/bad\.svm:2/);
+    expect(r.stderr).toMatch(/"x"/);
+  });
+
+  it('a bad option value names the option, its environment variable and the value', () => {
+    const r = soda(['master', '--data', file, '--fstar', '1'], { SODA_P: '1.5' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--p (env SODA_P) must be a probability in (0, 1], got 1.5');
+    expect(existsSync(path.join(dir, 'never'))).toBe(false);
+  });
+
+  it('--help teaches the commands and the environment variables', () => {
+    const r = soda(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('SODA_<OPTION>');
+    for (const c of ['run', 'master', 'worker', 'solve', 'data']) expect(r.stdout).toContain(`soda ${c}`);
+  });
+});

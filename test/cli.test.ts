@@ -31,36 +31,79 @@ beforeAll(async () => {
 describe('soda CLI (real processes)', () => {
   it('soda solve prints F* with a KKT certificate ≤ 1e−13, and F* matches F(w*) recomputed here', async () => {
     const out = path.join(dir, 'fstar.json');
-    const r = soda(['solve', '--data', file, '--lambda1', '0.01', '--lambda2', '0.01', '--cache', path.join(dir, 'cache'), '--out', out]);
+    const r = soda([
+      'solve',
+      '--data',
+      file,
+      '--lambda1',
+      '0.01',
+      '--lambda2',
+      '0.01',
+      '--cache',
+      path.join(dir, 'cache'),
+      '--out',
+      out,
+    ]);
     expect(r.status).toBe(0);
     const line = r.lines[0];
     expect(line.certificate as number).toBeLessThanOrEqual(1e-13);
     expect(line.m).toBe(600);
-    const saved = JSON.parse(readFileSync(out, 'utf8')) as { idx: number[]; val: number[]; n: number; fstar: number };
+    const saved = JSON.parse(readFileSync(out, 'utf8')) as {
+      idx: number[];
+      val: number[];
+      n: number;
+      fstar: number;
+    };
     const raw = await readLibsvm(file);
     const { X } = maxAbsScale(raw.X);
     const w = new Float64Array(saved.n);
     saved.idx.forEach((j, t) => (w[j] = saved.val[t]));
     expect(compositeObjective(X, raw.y, w, 0.01, 0.01)).toBeCloseTo(saved.fstar, 15);
     // A second call is answered from the cache.
-    const again = soda(['solve', '--data', file, '--lambda1', '0.01', '--lambda2', '0.01', '--cache', path.join(dir, 'cache')]);
+    const again = soda([
+      'solve',
+      '--data',
+      file,
+      '--lambda1',
+      '0.01',
+      '--lambda2',
+      '0.01',
+      '--cache',
+      path.join(dir, 'cache'),
+    ]);
     expect(again.lines[0].cached).toBe(true);
     expect(again.lines[0].fstar).toBe(line.fstar);
   });
 
   it('soda run: a master and 3 worker processes reach the target, logging progress, summary and the model', () => {
-    const r = soda(['run', '--data', file, '--out', dir, '--p', '0.5', '--tol', '1e-9', '--eval-every', '0.2'], {
-      SODA_WORKERS: '3', // every option is also an environment variable
-      SODA_LAMBDA1: '0.01',
-      SODA_LAMBDA2: '0.01',
-    });
+    const r = soda(
+      ['run', '--data', file, '--out', dir, '--p', '0.5', '--tol', '1e-9', '--eval-every', '0.2'],
+      {
+        SODA_WORKERS: '3', // every option is also an environment variable
+        SODA_LAMBDA1: '0.01',
+        SODA_LAMBDA2: '0.01',
+      },
+    );
     expect(r.status).toBe(0);
     const start = r.lines.find((l) => l.msg === 'start')!;
     expect(start.workers).toBe(3);
     expect(start.kappa as number).toBeGreaterThan(1);
     const progress = r.lines.filter((l) => l.msg === 'progress');
     expect(progress.length).toBeGreaterThan(0);
-    for (const key of ['k', 'epoch', 'objective', 'subopt', 'nnz', 'supportPct', 'coordsUp', 'coordsDown', 'bytesUp', 'bytesDown', 'elapsedMs', 'delayMean'])
+    for (const key of [
+      'k',
+      'epoch',
+      'objective',
+      'subopt',
+      'nnz',
+      'supportPct',
+      'coordsUp',
+      'coordsDown',
+      'bytesUp',
+      'bytesDown',
+      'elapsedMs',
+      'delayMean',
+    ])
       expect(progress[0]).toHaveProperty(key);
     const summary = r.lines.find((l) => l.msg === 'summary')!;
     expect(summary.reason).toBe('tol');

@@ -61,3 +61,35 @@ describe('SODA over real WebSockets, M = 4 workers in one process', () => {
     expect(run.result.subopt!).toBeLessThanOrEqual(1e-10);
   });
 });
+
+describe('live endpoints of the master', () => {
+  it('serves /healthz and Prometheus /metrics on the WebSocket port during a run', async () => {
+    const { Master } = await import('@soda/master');
+    const { Worker } = await import('@soda/worker');
+    const { masterConfig, memoryLogger, workerConfig } = await import('./helpers/cluster');
+    const { logger } = memoryLogger();
+    const master = await Master.start(
+      masterConfig(data, { logger, fstar, tol: -1, maxEpochs: 1e9, workers: 2 }),
+    );
+    const workers = [0, 1].map(() => Worker.start(workerConfig(master.port)));
+    const base = `http://127.0.0.1:${master.port}`;
+    let text = '';
+    for (let i = 0; i < 200; i++) {
+      text = await (await fetch(`${base}/metrics`)).text();
+      const m = /^soda_updates_total (\d+)/m.exec(text);
+      if (m && Number(m[1]) > 100) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(Number(/^soda_updates_total (\d+)/m.exec(text)![1])).toBeGreaterThan(100);
+    expect(text).toMatch(/^# TYPE soda_suboptimality gauge$/m);
+    expect(Number(/^soda_workers_ready (\d+)/m.exec(text)![1])).toBe(2);
+    expect(Number(/^soda_coords_up_total (\d+)/m.exec(text)![1])).toBeGreaterThan(0);
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(((await health.json()) as { phase: string }).phase).toBe('running');
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    const result = await master.stop('test over');
+    expect(result.reason).toBe('test over');
+    await Promise.all(workers.map((w) => w.done));
+  });
+});

@@ -25,6 +25,8 @@ import { modelFileOf, writeFileAtomic } from './model-file';
 import { ModelState } from './model-state';
 import { ShardTable, type Shard } from './shards';
 import { RunStats } from './stats';
+import { createMetrics } from './metrics';
+import type { Registry } from 'prom-client';
 
 interface Conn {
   readonly id: number;
@@ -74,6 +76,7 @@ export class Master {
   /** sync-pg: the Δ of every shard for the current round. */
   private readonly roundDeltas: (Update | null)[];
   private gammaSet = false;
+  private readonly metrics: Registry;
 
   private constructor(private readonly cfg: MasterConfig) {
     this.log = cfg.logger;
@@ -93,6 +96,23 @@ export class Master {
       maxPayload: cfg.maxPayload ?? DEFAULT_MAX_PAYLOAD_MASTER,
     });
     this.wss.on('connection', (ws) => this.onConnection(ws));
+    this.metrics = createMetrics({
+      updates: () => this.stats.updates,
+      epochs: () => this.epoch(),
+      objective: () => this.lastResult?.objective ?? null,
+      subopt: () => this.lastResult?.subopt ?? null,
+      supportSize: () => this.model.supportSize,
+      supportPct: () => (100 * this.model.supportSize) / this.model.n,
+      coordsUp: () => this.stats.coordsUp,
+      coordsDown: () => this.stats.coordsDown,
+      bytesUp: () => this.stats.bytesUp,
+      bytesDown: () => this.stats.bytesDown,
+      workersConnected: () => this.conns.size,
+      workersReady: () => this.shards.readyCount(),
+      delayMean: () => this.stats.peekDelayMean(),
+      rejectedFrames: () => this.stats.rejectedFrames,
+      departures: () => this.stats.departures,
+    });
   }
 
   static async start(cfg: MasterConfig): Promise<Master> {
@@ -555,6 +575,19 @@ export class Master {
           workers: this.shards.readyCount(),
           k: this.model.k,
         }),
+      );
+      return;
+    }
+    if (req.url === '/metrics') {
+      this.metrics.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': this.metrics.contentType });
+          res.end(text);
+        },
+        (e: Error) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`metrics failed: ${e.message}\n`);
+        },
       );
       return;
     }

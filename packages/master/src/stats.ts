@@ -18,6 +18,11 @@ export class RunStats {
     if (d > this.delayMaxValue) this.delayMaxValue = d;
   }
 
+  /** Mean delay since the last takeDelays(), without resetting (for scrapes). */
+  peekDelayMean(): number {
+    return this.delayCount > 0 ? this.delaySum / this.delayCount : 0;
+  }
+
   /** Mean and max delay since the last call (then reset). */
   takeDelays(): { delayMean: number; delayMax: number } {
     const out = {

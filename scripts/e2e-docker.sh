@@ -10,7 +10,9 @@
 # 4. runs `compose up --scale worker=N --abort-on-container-exit` on a small dataset, then checks that
 #    compose exited 0, every container exited 0, the master's JSON summary reports the target reached
 #    with N workers, and the model was written to the volume;
-# 5. tears everything down (containers, network, volume; the dockerd it started), also on failure.
+# 5. runs with more workers than shards (the extra one waits as a standby, all exit 0) and with fewer
+#    (the master waits, says so, is healthy by the image's HEALTHCHECK, and stops with exit 0 on SIGTERM);
+# 6. tears everything down (containers, network, volume; the dockerd it started), also on failure.
 # The dataset is a LIBSVM file that `soda data gen text --like rcv1 --rows E2E_ROWS` writes into the
 # compose volume (through `compose run`), unless E2E_DATASET names an embedded one (spam, madelon, ...).
 # Settings (env): E2E_WORKERS (20), E2E_ROWS (2000), E2E_DATASET, E2E_TOL (1e-4), E2E_TIMEOUT (s, 600),
@@ -182,5 +184,42 @@ VOLUME="$(docker inspect -f '{{range .Mounts}}{{if eq .Destination "/data"}}{{.N
 docker run --rm --entrypoint ls -v "$VOLUME:/data" "$IMAGE" -lR /data/out >"$WORK/out.txt" 2>&1 ||
   { cat "$WORK/out.txt" >&2; fail "no /data/out in the volume $VOLUME"; }
 grep -q -i 'model' "$WORK/out.txt" || { cat "$WORK/out.txt" >&2; fail "no model file in the volume $VOLUME:/data/out"; }
-log "outputs in volume $VOLUME: $(grep -c '^-' "$WORK/out.txt") files"
-log "image ${SIZE_MB} MB; $WORKERS workers reached subopt <= $TOL; all $((WORKERS + 1)) containers exited 0"
+log "outputs in volume $VOLUME: $(grep '^-' "$WORK/out.txt" | awk '{print $NF}' | tr '\n' ' ')"
+
+# ---- 5. more workers than shards, then fewer -------------------------------------------------------
+log "more workers than shards: SODA_WORKERS=2, --scale worker=3"
+set +e
+(cd "$ROOT" && SODA_WORKERS=2 timeout 300 "${COMPOSE[@]}" -p "$PROJECT" up --no-build --no-color \
+  --scale worker=3 --abort-on-container-exit >"$WORK/compose.log" 2>&1)
+UP_RC=$?
+set -e
+[ $UP_RC -eq 0 ] || fail "compose up with a standby worker exited $UP_RC"
+master_id() { (cd "$ROOT" && "${COMPOSE[@]}" -p "$PROJECT" ps -q master); } # recreated when its env changes
+MASTER_ID="$(master_id)"
+docker logs "$MASTER_ID" 2>&1 | grep -q '"msg":"worker on standby"' || fail "the master logged no standby worker"
+docker logs "$MASTER_ID" 2>&1 | grep -q '"msg":"summary"' || fail "the run with a standby worker has no summary"
+for id in $(cd "$ROOT" && "${COMPOSE[@]}" -p "$PROJECT" ps -q); do
+  st="$(docker inspect -f '{{.Name}} {{.State.Status}} {{.State.ExitCode}}' "$id")"
+  case "$st" in *" exited 0") ;; *) fail "with a standby: $st" ;; esac
+done
+
+log "fewer workers than shards: SODA_WORKERS=3, --scale worker=2 (the master waits, healthy)"
+(cd "$ROOT" && SODA_WORKERS=3 timeout 120 "${COMPOSE[@]}" -p "$PROJECT" up -d --no-build --scale worker=2 \
+  >"$WORK/compose.log" 2>&1) || fail "compose up -d failed"
+MASTER_ID="$(master_id)"
+HEALTH=""
+for _ in $(seq 1 60); do
+  HEALTH="$(docker inspect -f '{{.State.Status}}/{{.State.Health.Status}}' "$MASTER_ID")"
+  [ "$HEALTH" = running/healthy ] && break
+  sleep 1
+done
+[ "$HEALTH" = running/healthy ] || fail "the waiting master is $HEALTH after 60 s, not running/healthy"
+docker logs "$MASTER_ID" 2>&1 | tail -n 5 | grep -q 'waiting for workers 2/3' ||
+  { docker logs "$MASTER_ID" 2>&1 | tail -n 5 >&2; fail "the master does not say it waits for workers 2/3"; }
+(cd "$ROOT" && timeout 120 "${COMPOSE[@]}" -p "$PROJECT" stop -t 20 >/dev/null 2>&1) || fail "compose stop failed"
+for id in $(cd "$ROOT" && "${COMPOSE[@]}" -p "$PROJECT" ps -q); do
+  st="$(docker inspect -f '{{.Name}} {{.State.ExitCode}}' "$id")"
+  case "$st" in *" 0") ;; *) fail "after docker stop (SIGTERM), $st" ;; esac
+done
+log "image ${SIZE_MB} MB; $WORKERS workers reached subopt <= $TOL; all $((WORKERS + 1)) containers exited 0;"
+log "a standby worker exited 0; a master short of workers waited, healthy, and stopped cleanly on SIGTERM"

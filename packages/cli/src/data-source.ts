@@ -11,6 +11,7 @@ import {
   type Dataset,
 } from '@soda/core';
 import type { Logger } from 'pino';
+import { startProgress } from './tty-progress';
 
 /** A dataset ready to train on: normalised (unless asked not to), named, hashed, with its λs. */
 export interface ResolvedData {
@@ -44,7 +45,9 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
   let name: string;
   let lambdas = FILE_DEFAULT_LAMBDAS;
   if (opts.data !== undefined) {
+    const bar = startProgress(`reading ${opts.data}`);
     raw = await readLibsvm(opts.data);
+    bar.done(`${raw.X.rows} × ${raw.X.cols}, ${raw.X.ind.length} non-zeros`);
     name = path.basename(opts.data);
   } else {
     const spec = datasetByName(opts.dataset ?? 'spam');
@@ -59,10 +62,13 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
       log?.info({ dataset: spec.name, file }, 'building dataset (once; cached for later runs)');
       await fs.mkdir(path.dirname(file), { recursive: true });
       const writer = LibsvmWriter.create(file);
+      const bar = startProgress(`building the ${spec.name} dataset`);
       try {
-        await spec.build(writer, opts.seed);
+        const info = await spec.build(writer, opts.seed);
         await writer.close();
+        bar.done(`${info.rows} × ${info.cols}, ${info.nnz} non-zeros`);
       } catch (e) {
+        bar.done('failed');
         await writer.abort();
         throw e;
       }
@@ -87,7 +93,12 @@ export function referenceOptimum(
     { dataset: d.name, lambda1: d.lambda1, lambda2: d.lambda2 },
     'finding F* with the reference solver (cached)',
   );
-  const res = solveCached(d.data, d.lambda1, d.lambda2, { cacheDir: path.join(out, 'cache') });
+  const bar = startProgress(`solving for F* (${d.name})`);
+  const res = solveCached(d.data, d.lambda1, d.lambda2, {
+    cacheDir: path.join(out, 'cache'),
+    onProgress: (p) => bar.update(`iteration ${p.iteration}, certificate ${p.certificate.toExponential(1)}`),
+  });
+  bar.done(res.cached ? 'cached' : `certificate ${res.certificate.toExponential(1)}`);
   if (!(res.fstar > 0)) throw new SodaError('E_SOLVER', `reference solver returned F* = ${res.fstar}`);
   log?.info(
     {

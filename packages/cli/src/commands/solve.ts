@@ -4,6 +4,7 @@ import { solveCached, SodaError } from '@soda/core';
 import { writeFileAtomic } from '@soda/master';
 import { resolveData } from '../data-source';
 import * as v from '../validate';
+import { startProgress } from '../tty-progress';
 
 export const solveCommand: CommandModule<object, Record<string, unknown>> = {
   command: 'solve',
@@ -33,10 +34,14 @@ export const solveCommand: CommandModule<object, Record<string, unknown>> = {
       lambda2: a.lambda2 === undefined ? undefined : v.positive('lambda2', a.lambda2),
       out: path.dirname(a.cache as string),
     });
+    const bar = startProgress(`solving (${d.name})`);
     const r = solveCached(d.data, d.lambda1, d.lambda2, {
       cacheDir: a.cache as string,
       tol: v.positive('tol', a.tol),
+      onProgress: (p) =>
+        bar.update(`iteration ${p.iteration}, certificate ${p.certificate.toExponential(1)}`),
     });
+    bar.done(r.cached ? 'cached' : `certificate ${r.certificate.toExponential(1)}`);
     const line = {
       dataset: d.name,
       fstar: r.fstar,

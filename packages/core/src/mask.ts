@@ -1,5 +1,8 @@
 import type { Rng } from './rng';
 
+// Module-level references: a global lookup per call is slow inside jest's vm sandbox.
+const { log, log1p, floor } = Math;
+
 /**
  * The sparsity mask M_p of Algorithm 1: every j ∈ supp(w), plus each other coordinate independently
  * with probability p. The Bernoulli(p) process over 0..n−1 is walked with geometric skips, so the cost
@@ -19,7 +22,7 @@ export function sampleMask(
     for (let j = 0; j < n; j++) out[j] = j;
     return out.subarray(0, n);
   }
-  const logq = Math.log1p(-p);
+  const logq = log1p(-p);
   let count = 0;
   let s = 0; // position in supp
   // First Bernoulli success at or after position 0.
@@ -43,6 +46,6 @@ export function sampleMask(
 function geometricSkip(rng: Rng, logq: number): number {
   // One 32-bit draw is enough resolution for a skip length and halves the cost of the hot path.
   const u = (rng.nextU32() + 1) / 4294967296; // (0, 1]
-  const k = Math.floor(Math.log(u) / logq);
+  const k = floor(log(u) / logq);
   return k < 0x7fffffff ? k : 0x7fffffff;
 }

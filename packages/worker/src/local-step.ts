@@ -10,6 +10,9 @@ import {
   type SparseVector,
 } from '@soda/core';
 
+// Module-level references: a global lookup per call is slow inside jest's vm sandbox.
+const { exp, abs, log1p } = Math;
+
 /** What a worker holds of its shard S_i: the rows column-major, so a step touches only masked columns. */
 export interface LocalShard {
   readonly X: CscMatrix; // m_i × n
@@ -68,12 +71,12 @@ export class LocalStep {
     let loss = 0;
     for (let i = 0; i < m; i++) {
       const yz = y[i] * z[i];
-      const e = Math.exp(-Math.abs(yz));
+      const e = exp(-abs(yz));
       if (yz > 0) {
-        loss += Math.log1p(e);
+        loss += log1p(e);
         r[i] = (-y[i] * (e / (1 + e))) / m;
       } else {
-        loss += -yz + Math.log1p(e);
+        loss += -yz + log1p(e);
         r[i] = -y[i] / (1 + e) / m;
       }
     }

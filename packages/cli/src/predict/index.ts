@@ -1,0 +1,2 @@
+export { loadModelFile, validateModelFile } from './model-load';
+export { rocAuc, scoreModel, type Scores } from './score';

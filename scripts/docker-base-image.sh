@@ -91,6 +91,7 @@ tar --numeric-owner -C "$ROOT" -c . | "$DOCKER" import \
   -m "stand-in for node:20-bookworm-slim, built from this machine's node by scripts/docker-base-image.sh" \
   - "$TAG" >/dev/null
 
+# shellcheck disable=SC2016 # JavaScript template literal, not shell
 "$DOCKER" run --rm "$TAG" node -e 'process.stdout.write(`node ${process.version} ok\n`)' ||
   fail "image $TAG does not run node"
 echo "docker-base-image: built $TAG ($("$DOCKER" image inspect -f '{{.Size}}' "$TAG" | awk '{printf "%.0f MB", $1/1e6}'))"

@@ -67,9 +67,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 [ "$(id -u)" = 0 ] || fail "run as root (network namespaces and tc)"
-command -v ip >/dev/null && command -v tc >/dev/null || fail "iproute2 (ip, tc) is missing: apt-get install iproute2"
+if ! command -v ip >/dev/null || ! command -v tc >/dev/null; then
+  log "installing iproute2 (ip, tc)"
+  DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq iproute2 >/dev/null 2>&1 ||
+    { timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq iproute2; } ||
+    fail "iproute2 (ip, tc) is missing and could not be installed"
+fi
 node "$SODA_JS" --help >/dev/null 2>&1 || fail "$SODA_JS --help fails: run npm ci && npm run build first"
-[ "$WORKERS" -ge 1 ] && [ "$WORKERS" -le 200 ] || fail "E2E_WORKERS must be 1..200"
+if [ "$WORKERS" -lt 1 ] || [ "$WORKERS" -gt 200 ]; then fail "E2E_WORKERS must be 1..200"; fi
 
 if [ -n "$DATASET" ]; then
   DATA_ARGS=(--dataset "$DATASET")

@@ -10,3 +10,4 @@ export * from './prox';
 export * from './smoothness';
 export * from './mask';
 export * from './datasets';
+export * from './solver';

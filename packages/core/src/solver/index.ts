@@ -1,0 +1,4 @@
+export * from './kkt';
+export * from './curvature';
+export * from './reference';
+export * from './cache';

@@ -112,6 +112,20 @@ describe('soda CLI (real processes)', () => {
     expect(model.format).toBe('soda-model');
     expect(model.idx.length).toBe(summary.nnz);
     expect(model.scale).toHaveLength(30);
+    writeFileSync(path.join(dir, 'run.jsonl'), r.stdout);
+
+    // The saved model scores the training file exactly as the final evaluation round did.
+    const p = soda(['predict', '--model', path.join(dir, 'model.json'), '--data', file]);
+    expect(p.status).toBe(0);
+    expect(p.lines[0].accuracy).toBeCloseTo(summary.accuracy as number, 12);
+    expect(p.lines[0].auc as number).toBeGreaterThan(0.8);
+
+    // And its log becomes a report page with the paper's figures.
+    const rep = soda(['report', path.join(dir, 'run.jsonl'), '--out', path.join(dir, 'report.html')]);
+    expect(rep.status).toBe(0);
+    expect(rep.lines[0].runs).toBe(1);
+    const html = readFileSync(path.join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('<svg');
   });
 
   it('a malformed data file fails with the file name, line number and problem, exit code 2', () => {

@@ -2,6 +2,8 @@ import yargs from 'yargs';
 import { isSodaError, SodaError } from '@soda/core';
 import { dataCommand } from './commands/data';
 import { masterCommand } from './commands/master';
+import { predictCommand } from './commands/predict';
+import { reportCommand } from './commands/report';
 import { runCommand } from './commands/run';
 import { solveCommand } from './commands/solve';
 import { workerCommand } from './commands/worker';
@@ -54,7 +56,9 @@ export async function main(argv: string[]): Promise<void> {
       .command(workerCommand)
       .command(solveCommand)
       .command(dataCommand)
-      .demandCommand(1, 'name a command: run, master, worker, solve, data')
+      .command(reportCommand)
+      .command(predictCommand)
+      .demandCommand(1, 'name a command: run, master, worker, solve, data, report, predict')
       .strictCommands()
       // Not .strict(): SODA_* variables shared by a master and its workers (compose files, `soda run`)
       // would then be unknown arguments to the commands that ignore them. Flags typed on the command

@@ -12,6 +12,7 @@ import {
 } from '@soda/core';
 import type { Logger } from 'pino';
 import { startProgress } from './tty-progress';
+import * as v from './validate';
 
 /** A dataset ready to train on: normalised (unless asked not to), named, hashed, with its λs. */
 export interface ResolvedData {
@@ -31,6 +32,19 @@ export interface DataOptions {
   readonly lambda1?: number;
   readonly lambda2?: number;
   readonly out: string;
+}
+
+/** The data options common to every command that loads a dataset, checked. */
+export function dataOptionsFromArgs(a: Record<string, unknown>, out: string): DataOptions {
+  return {
+    data: v.optionalString(a.data),
+    dataset: v.optionalString(a.dataset),
+    seed: v.nonNegativeInt('seed', a.seed),
+    normalize: a.normalize !== false,
+    lambda1: a.lambda1 === undefined ? undefined : v.nonNegative('lambda1', a.lambda1),
+    lambda2: a.lambda2 === undefined ? undefined : v.positive('lambda2', a.lambda2),
+    out,
+  };
 }
 
 /** λs for a file given with --data and no --lambda1/--lambda2: Table 1's choice for the text sets. */

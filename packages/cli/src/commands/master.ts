@@ -3,7 +3,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { Master, type Algo, type MasterConfig } from '@soda/master';
 import { createLogger } from '../logger';
 import { trainingOptions } from '../options';
-import { referenceOptimum, resolveData } from '../data-source';
+import { dataOptionsFromArgs, referenceOptimum, resolveData } from '../data-source';
 import * as v from '../validate';
 
 type Args = ArgumentsCamelCase<Record<string, unknown>>;
@@ -16,18 +16,7 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
   const p = algo === 'soda' ? v.probability('p', a.p) : 1;
   const out = a.out as string;
   const workers = v.positiveInt('workers', a.workers, 100000);
-  const d = await resolveData(
-    {
-      data: v.optionalString(a.data),
-      dataset: v.optionalString(a.dataset),
-      seed: v.nonNegativeInt('seed', a.seed),
-      normalize: a.normalize !== false,
-      lambda1: a.lambda1 === undefined ? undefined : v.nonNegative('lambda1', a.lambda1),
-      lambda2: a.lambda2 === undefined ? undefined : v.positive('lambda2', a.lambda2),
-      out,
-    },
-    logger,
-  );
+  const d = await resolveData(dataOptionsFromArgs(a, out), logger);
   if (workers > d.data.X.rows) v.positiveInt('workers', workers, d.data.X.rows); // names the limit: one row per shard at least
   const fstar = a.fstar !== undefined ? v.positive('fstar', a.fstar) : referenceOptimum(d, out, logger).fstar;
   const token = v.optionalString(a.token);

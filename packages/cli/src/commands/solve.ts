@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { solveCached, SodaError } from '@soda/core';
 import { writeFileAtomic } from '@soda/master';
-import { resolveData } from '../data-source';
+import { dataOptionsFromArgs, resolveData } from '../data-source';
 import * as v from '../validate';
 import { startProgress } from '../tty-progress';
 
@@ -25,15 +25,7 @@ export const solveCommand: CommandModule<object, Record<string, unknown>> = {
   handler: async (a) => {
     if (a.data === undefined && a.dataset === undefined)
       throw new SodaError('E_CONFIG', 'give --data FILE or --dataset NAME (spam, madelon, rcv1, real-sim)');
-    const d = await resolveData({
-      data: v.optionalString(a.data),
-      dataset: v.optionalString(a.dataset),
-      seed: v.nonNegativeInt('seed', a.seed),
-      normalize: a.normalize !== false,
-      lambda1: a.lambda1 === undefined ? undefined : v.nonNegative('lambda1', a.lambda1),
-      lambda2: a.lambda2 === undefined ? undefined : v.positive('lambda2', a.lambda2),
-      out: path.dirname(a.cache as string),
-    });
+    const d = await resolveData(dataOptionsFromArgs(a, path.dirname(a.cache as string)));
     const bar = startProgress(`solving (${d.name})`);
     const r = solveCached(d.data, d.lambda1, d.lambda2, {
       cacheDir: a.cache as string,

@@ -1,7 +1,10 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import {
+  applyScale,
   datasetByName,
+  Rng,
+  selectRows,
   datasetKey,
   LibsvmWriter,
   maxAbsScale,
@@ -22,6 +25,8 @@ export interface ResolvedData {
   readonly scale?: Float64Array;
   readonly lambda1: number;
   readonly lambda2: number;
+  /** Held-out examples, scaled like the training data: progress lines then report test accuracy. */
+  readonly test?: Dataset;
 }
 
 export interface DataOptions {
@@ -32,6 +37,10 @@ export interface DataOptions {
   readonly lambda1?: number;
   readonly lambda2?: number;
   readonly out: string;
+  /** A LIBSVM file of held-out examples ... */
+  readonly test?: string;
+  /** ... or this fraction of the rows, drawn with the seed, held out before scaling. */
+  readonly testFraction?: number;
 }
 
 /** The data options common to every command that loads a dataset, checked. */
@@ -44,6 +53,8 @@ export function dataOptionsFromArgs(a: Record<string, unknown>, out: string): Da
     lambda1: a.lambda1 === undefined ? undefined : v.nonNegative('lambda1', a.lambda1),
     lambda2: a.lambda2 === undefined ? undefined : v.positive('lambda2', a.lambda2),
     out,
+    test: v.optionalString(a.test),
+    testFraction: a.testFraction === undefined ? undefined : v.fraction('test-fraction', a.testFraction),
   };
 }
 
@@ -91,10 +102,52 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
   }
   const lambda1 = opts.lambda1 ?? lambdas.lambda1;
   const lambda2 = opts.lambda2 ?? lambdas.lambda2;
-  if (!opts.normalize) return { data: raw, name, hash: datasetKey(raw), lambda1, lambda2 };
-  const { X, scale } = maxAbsScale(raw.X);
+  let testRaw: Dataset | undefined;
+  if (opts.testFraction !== undefined && opts.testFraction > 0) {
+    if (opts.test !== undefined)
+      throw new SodaError('E_CONFIG', 'give --test FILE or --test-fraction, not both');
+    ({ train: raw, test: testRaw } = holdOut(raw, opts.testFraction, opts.seed));
+  } else if (opts.test !== undefined) {
+    testRaw = await readLibsvm(opts.test);
+  }
+  // The scale is learnt on the training rows only, then applied to the held-out ones.
+  const { X, scale } = opts.normalize ? maxAbsScale(raw.X) : { X: raw.X, scale: undefined };
   const data = { X, y: raw.y };
-  return { data, name, hash: datasetKey(data), scale, lambda1, lambda2 };
+  const test =
+    testRaw === undefined
+      ? undefined
+      : {
+          X: applyScale(testRaw.X, scale ?? new Float64Array(X.cols).fill(1), { truncate: true }),
+          y: testRaw.y,
+        };
+  return {
+    data,
+    name,
+    hash: datasetKey(data),
+    ...(scale ? { scale } : {}),
+    lambda1,
+    lambda2,
+    ...(test ? { test } : {}),
+  };
+}
+
+/** Split off round(f·m) rows, drawn with the seed, as a test set (both parts keep the file order). */
+export function holdOut(ds: Dataset, fraction: number, seed: number): { train: Dataset; test: Dataset } {
+  const m = ds.X.rows;
+  const k = Math.round(fraction * m);
+  if (k < 1 || k >= m)
+    throw new SodaError(
+      'E_CONFIG',
+      `--test-fraction ${fraction} of ${m} rows leaves an empty training or test set`,
+    );
+  const perm = new Rng(seed ^ 0x5eed).shuffle(Uint32Array.from({ length: m }, (_, i) => i));
+  const testRows = perm.slice(0, k).sort();
+  const trainRows = perm.slice(k).sort();
+  const pick = (rows: Uint32Array): Dataset => ({
+    X: selectRows(ds.X, rows),
+    y: Float64Array.from(rows, (r) => ds.y[r]),
+  });
+  return { train: pick(trainRows), test: pick(testRows) };
 }
 
 /** F* from the reference solver, cached under <out>/cache by data content and λs. */

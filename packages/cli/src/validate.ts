@@ -52,6 +52,12 @@ export function probability(name: string, v: unknown): number {
   return x;
 }
 
+export function fraction(name: string, v: unknown): number {
+  const x = num(name, v);
+  if (!(x >= 0 && x < 1)) bad(name, 'a fraction in [0, 1)', v);
+  return x;
+}
+
 export function port(name: string, v: unknown): number {
   const x = num(name, v);
   if (!Number.isInteger(x) || x < 0 || x > 65535) bad(name, 'a TCP port from 0 to 65535', v);

@@ -1,5 +1,7 @@
 import type { Dataset } from '@soda/core';
 import type { Logger } from 'pino';
+import type { Checkpoint } from './checkpoint';
+import type { DivergenceRule } from './divergence';
 
 export type Algo = 'soda' | 'dave-pg' | 'sync-pg';
 
@@ -42,5 +44,14 @@ export interface MasterConfig {
   readonly maxPayload?: number;
   /** Heartbeat: a worker that does not answer a ping within this time is dropped. */
   readonly heartbeatMs: number;
+  /** Checkpoint file, written every `everyMs` (0: only the final one, when the run stops). */
+  readonly checkpoint?: { readonly file: string; readonly everyMs: number };
+  /** Continue from this checkpoint (read by the caller; refused here if it is another run's). */
+  readonly resume?: { readonly file: string; readonly checkpoint: Checkpoint };
+  /** On divergence: restart from the best evaluated point with a larger p (default), or stop. */
+  readonly onDivergence?: 'restart' | 'stop';
+  /** Restarts allowed before the run is stopped as diverged (default 10). */
+  readonly maxRestarts?: number;
+  readonly divergence?: DivergenceRule;
   readonly logger: Logger;
 }

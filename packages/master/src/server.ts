@@ -2,39 +2,25 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
-import { WebSocketServer, type WebSocket, type RawData } from 'ws';
-import { countNonZeros, defaultStepSize, shardContiguous, shardShuffled, sparseFromDense } from '@soda/core';
+import { WebSocketServer } from 'ws';
+import { defaultStepSize } from '@soda/core';
 import {
-  closeReason,
-  decodeFromWorker,
   DEFAULT_MAX_PAYLOAD_MASTER,
-  encode,
-  errorFrame,
-  makeNonce,
-  PROTOCOL_VERSION,
   ProtocolError,
-  verifyProof,
-  type FromMaster,
   type FromWorker,
+  type Hello,
   type Update,
 } from '@soda/protocol';
 import type { MasterConfig } from './config';
+import { removeStaleTemps, type Checkpoint } from './checkpoint';
+import { Checkpointer } from './checkpointer';
+import { Connections, type Conn } from './connections';
+import { DivergenceDetector, escalate } from './divergence';
 import { EvalRound, suboptimality } from './evaluation';
-import { modelFileOf, writeFileAtomic } from './model-file';
-import { ModelState } from './model-state';
-import { ShardTable, type Shard } from './shards';
-import { RunStats } from './stats';
-import { createMetrics } from './metrics';
-import type { Registry } from 'prom-client';
-
-interface Conn {
-  readonly id: number;
-  readonly ws: WebSocket;
-  readonly nonce: Uint8Array;
-  workerId: string | null;
-  alive: boolean;
-}
+import { httpHandler, runMetrics } from './http';
+import { progressLine, startLine, summaryOf, writeModel, type Evaluated } from './outputs';
+import { RunState } from './run-state';
+import type { Shard } from './shards';
 
 type Phase = 'waiting' | 'running' | 'finishing' | 'done';
 
@@ -46,92 +32,108 @@ export interface MasterResult {
   readonly summary: Readonly<Record<string, unknown>>;
 }
 
+/** What an evaluation round fixed when it started, besides w: the state it judges. */
+interface RoundState {
+  readonly id: number;
+  readonly restarts: number;
+  readonly wbar: Float64Array;
+  readonly counts: Uint32Array;
+  /** a checkpoint of exactly this state, written once F is known */
+  snapshot: Checkpoint | null;
+}
+
+const FINAL_EVAL_TIMEOUT_MS = 10000;
+
 /**
- * The master service: a thin event loop around ModelState (Algorithm 1's master side), ShardTable
- * (who computes on what) and EvalRound (exact F(w^k)). Every frame is decoded and validated by
- * @soda/protocol before it reaches a handler; handlers check what only the master can know (does this
- * connection own that shard, is it the right moment) and otherwise leave the state untouched.
+ * The master service: an event loop around RunState (Algorithm 1's master side and the shards),
+ * EvalRound (exact F(w^k)), DivergenceDetector and Checkpointer. Connections validates every frame
+ * and authenticates workers before a handler here sees anything; the handlers check what only the
+ * master knows (does this connection own that shard, is it the right moment) and otherwise leave the
+ * state untouched.
  */
 export class Master {
-  readonly runId = randomUUID();
   readonly done: Promise<MasterResult>;
   private resolveDone!: (r: MasterResult) => void;
   private readonly log;
   private readonly server: http.Server;
   private readonly wss: WebSocketServer;
-  private readonly conns = new Map<number, Conn>();
-  private nextConnId = 1;
-  readonly shards: ShardTable;
-  readonly model: ModelState;
-  readonly stats = new RunStats();
+  readonly conns: Connections;
+  readonly run: RunState;
   private phase: Phase = 'waiting';
   private startedAt = 0;
   private evalRound: EvalRound | null = null;
+  private roundState: RoundState | null = null;
   private nextEvalId = 1;
   private lastEvalUpdates = 0;
   private lastEvalAt = 0;
-  private lastResult: { k: number; objective: number; subopt: number | null; accuracy: number } | null = null;
+  private lastResult: Evaluated | null = null;
   private finishReason: string | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   /** sync-pg: the Δ of every shard for the current round. */
   private readonly roundDeltas: (Update | null)[];
-  private gammaSet = false;
-  private readonly metrics: Registry;
+  private assigns = 0;
+  /** `ready` frames each shard's owner still owes (one per assign; a restart sends one more) */
+  private readonly expectReady: Int32Array;
+  /** the owner was sent a restart's reset: its updates until `ready` are stale, not errors */
+  private readonly resetting: Uint8Array;
+  private readonly detector: DivergenceDetector;
+  private readonly checkpointer: Checkpointer | null;
+  private checkpointDue = false;
 
   private constructor(private readonly cfg: MasterConfig) {
     this.log = cfg.logger;
-    const m = cfg.data.X.rows;
-    const parts = cfg.shuffle ? shardShuffled(m, cfg.workers, cfg.seed) : shardContiguous(m, cfg.workers);
-    this.shards = new ShardTable(cfg.data, parts);
-    const pi = this.shards.shards.map((s) => s.pi);
-    this.model = new ModelState(cfg.data.X.cols, pi, cfg.gamma ?? 1, cfg.lambda1);
-    this.roundDeltas = pi.map(() => null);
+    this.run = new RunState(cfg);
+    if (cfg.resume) this.resumeFrom(cfg.resume.checkpoint, cfg.resume.file);
+    const M = this.run.shards.size;
+    this.roundDeltas = Array.from({ length: M }, () => null);
+    this.expectReady = new Int32Array(M);
+    this.resetting = new Uint8Array(M);
+    this.detector = new DivergenceDetector(cfg.divergence);
+    const ck = cfg.checkpoint;
+    this.checkpointer = ck ? new Checkpointer(ck.file, ck.everyMs, this.log) : null;
     this.done = new Promise((res) => (this.resolveDone = res));
-    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.onHttp(req, res);
+    this.conns = new Connections(
+      { token: cfg.token, n: this.model.n, log: this.log, stats: this.run.stats },
+      {
+        onHello: (conn) => this.onHello(conn),
+        onMessage: (conn, msg) => this.dispatch(conn, msg),
+        onClose: (conn, code) => this.onClose(conn, code),
+        finishedReason: () =>
+          this.phase === 'done' || this.phase === 'finishing' ? (this.finishReason ?? 'finished') : null,
+      },
+    );
+    const metrics = runMetrics(
+      this.run,
+      () => this.conns.size,
+      () => this.lastResult,
+    );
+    const health = {
+      phase: () => this.phase,
+      workers: () => this.shards.readyCount(),
+      k: () => this.model.k,
+    };
+    const handler = httpHandler(health, metrics);
     this.server = cfg.tls
       ? https.createServer({ cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key) }, handler)
       : http.createServer(handler);
-    this.wss = new WebSocketServer({
-      server: this.server,
-      maxPayload: cfg.maxPayload ?? DEFAULT_MAX_PAYLOAD_MASTER,
-    });
-    this.wss.on('connection', (ws) => this.onConnection(ws));
-    this.metrics = createMetrics({
-      updates: () => this.stats.updates,
-      epochs: () => this.epoch(),
-      objective: () => this.lastResult?.objective ?? null,
-      subopt: () => this.lastResult?.subopt ?? null,
-      supportSize: () => this.model.supportSize,
-      supportPct: () => (100 * this.model.supportSize) / this.model.n,
-      coordsUp: () => this.stats.coordsUp,
-      coordsDown: () => this.stats.coordsDown,
-      bytesUp: () => this.stats.bytesUp,
-      bytesDown: () => this.stats.bytesDown,
-      workersConnected: () => this.conns.size,
-      workersReady: () => this.shards.readyCount(),
-      delayMean: () => this.stats.peekDelayMean(),
-      rejectedFrames: () => this.stats.rejectedFrames,
-      departures: () => this.stats.departures,
-    });
+    const maxPayload = cfg.maxPayload ?? DEFAULT_MAX_PAYLOAD_MASTER;
+    this.wss = new WebSocketServer({ server: this.server, maxPayload });
+    this.wss.on('connection', (ws) => this.conns.attach(ws));
   }
 
   static async start(cfg: MasterConfig): Promise<Master> {
     const master = new Master(cfg);
+    if (cfg.checkpoint) await removeStaleTemps(cfg.checkpoint.file);
     await new Promise<void>((resolve, reject) => {
       master.server.once('error', reject);
       master.server.listen(cfg.port, cfg.host, () => resolve());
     });
-    master.log.info(
-      {
-        port: master.port,
-        workers: cfg.workers,
-        m: cfg.data.X.rows,
-        n: cfg.data.X.cols,
-        runId: master.runId,
-      },
-      `waiting for workers 0/${cfg.workers}`,
-    );
-    master.timers.push(setInterval(() => master.heartbeat(), cfg.heartbeatMs));
+    const { workers, data } = cfg;
+    const info = { port: master.port, workers, m: data.X.rows, n: data.X.cols, runId: master.runId };
+    master.log.info({ ...info, tls: !!cfg.tls }, `waiting for workers 0/${workers}`);
+    master.timers.push(setInterval(() => master.conns.heartbeat(), cfg.heartbeatMs));
+    const every = cfg.checkpoint?.everyMs ?? 0;
+    if (every > 0) master.timers.push(setInterval(() => master.checkpointTick(), every));
     return master;
   }
 
@@ -139,63 +141,32 @@ export class Master {
     return (this.server.address() as AddressInfo).port;
   }
 
-  /** Stop the run (signal, API): workers are told, the model is written, the summary logged. */
+  get runId(): string {
+    return this.run.runId;
+  }
+
+  get model() {
+    return this.run.model;
+  }
+
+  get shards() {
+    return this.run.shards;
+  }
+
+  get stats() {
+    return this.run.stats;
+  }
+
+  /** Stop the run (signal, API): workers are told; the model and a final checkpoint are written. */
   stop(reason = 'stopped'): Promise<MasterResult> {
     this.finish(reason);
     return this.done;
   }
 
-  // ---- connections -------------------------------------------------------------------------------
+  // ---- workers -----------------------------------------------------------------------------------
 
-  private onConnection(ws: WebSocket): void {
-    const conn: Conn = { id: this.nextConnId++, ws, nonce: makeNonce(), workerId: null, alive: true };
-    this.conns.set(conn.id, conn);
-    ws.on('message', (data, isBinary) => this.onFrame(conn, data, isBinary));
-    ws.on('pong', () => (conn.alive = true));
-    ws.on('close', (code) => this.onClose(conn, code));
-    ws.on('error', (err) => this.log.warn({ conn: conn.id, err: err.message }, 'connection error'));
-    if (this.phase === 'done' || this.phase === 'finishing') {
-      this.send(conn, { t: 'stop', reason: this.finishReason ?? 'finished' });
-      ws.close(1000, 'run finished');
-      return;
-    }
-    this.send(conn, {
-      t: 'challenge',
-      version: PROTOCOL_VERSION,
-      nonce: conn.nonce,
-      authRequired: !!this.cfg.token,
-    });
-  }
-
-  private onFrame(conn: Conn, data: RawData, isBinary: boolean): void {
-    const bytes = frameLength(data);
-    if (!isBinary)
-      return this.reject(
-        conn,
-        new ProtocolError('E_UNSUPPORTED', 'text frames are not accepted; send binary msgpack'),
-      );
-    const decoded = decodeFromWorker(data as Buffer | ArrayBuffer | Buffer[], { n: this.model.n });
-    if (!decoded.ok) return this.reject(conn, decoded.error);
-    this.stats.bytesUp += bytes;
-    try {
-      this.dispatch(conn, decoded.msg);
-    } catch (e) {
-      if (e instanceof ProtocolError) return this.reject(conn, e);
-      throw e;
-    }
-  }
-
-  private dispatch(conn: Conn, msg: FromWorker): void {
-    if (msg.t === 'error') {
-      this.log.warn(
-        { conn: conn.id, worker: conn.workerId, code: msg.code, message: msg.message },
-        'worker reported an error',
-      );
-      conn.ws.close(1000, 'error received');
-      return;
-    }
-    if (msg.t === 'hello') return this.onHello(conn, msg.version, msg.workerId, msg.proof);
-    if (conn.workerId === null) throw new ProtocolError('E_STATE', `'${msg.t}' before 'hello'`, 't');
+  private dispatch(conn: Conn, msg: Exclude<FromWorker, Hello>): void {
+    if (msg.t === 'error') return; // handled by Connections
     const shard = this.shards.shardOf(conn.id);
     if (shard === undefined)
       throw new ProtocolError('E_STATE', `'${msg.t}' from a worker that owns no shard`, 't');
@@ -205,85 +176,48 @@ export class Master {
         `shard ${msg.shard} is not this worker's shard (${shard.id})`,
         'shard',
       );
-    switch (msg.t) {
-      case 'ready':
-        return this.onReady(conn, shard, msg.m, msg.L);
-      case 'update':
-        return this.onUpdate(conn, shard, msg);
-      case 'evalResult':
-        return this.onEvalResult(shard, msg.id, msg.fi, msg.correct);
-    }
+    if (msg.t === 'ready') return this.onReady(conn, shard, msg.m, msg.L);
+    if (msg.t === 'update') return this.onUpdate(conn, shard, msg);
+    return this.onEvalResult(shard, msg.id, msg.fi, msg.correct);
   }
 
-  private onHello(conn: Conn, version: number, workerId: string, proof: Uint8Array | undefined): void {
-    if (conn.workerId !== null) throw new ProtocolError('E_STATE', 'second hello on one connection', 't');
-    if (version !== PROTOCOL_VERSION)
-      throw new ProtocolError(
-        'E_VERSION',
-        `worker speaks protocol ${version}, this master speaks ${PROTOCOL_VERSION}`,
-        'version',
-      );
-    if (this.cfg.token !== undefined) {
-      if (proof === undefined)
-        throw new ProtocolError(
-          'E_AUTH',
-          'this master requires a token (SODA_TOKEN); hello carried no proof',
-          'proof',
-        );
-      if (!verifyProof(this.cfg.token, conn.nonce, proof))
-        throw new ProtocolError('E_AUTH', 'wrong token: the proof does not match', 'proof');
-    }
-    conn.workerId = workerId;
-    this.log.info({ conn: conn.id, worker: workerId }, 'worker joined');
+  private onHello(conn: Conn): void {
+    this.log.info({ conn: conn.id, worker: conn.workerId }, 'worker joined');
     this.assignOrStandby(conn);
   }
 
   private assignOrStandby(conn: Conn): void {
     const shard = this.shards.claim(conn.id);
+    const who = { conn: conn.id, worker: conn.workerId };
     if (shard === undefined) {
-      this.send(conn, {
-        t: 'standby',
-        reason: `all ${this.shards.size} shards are taken; waiting as a spare`,
-      });
-      this.log.info(
-        { conn: conn.id, worker: conn.workerId, standbys: this.shards.standbyCount },
-        'worker on standby',
-      );
+      const reason = `all ${this.shards.size} shards are taken; waiting as a spare`;
+      this.conns.send(conn, { t: 'standby', reason });
+      this.log.info({ ...who, standbys: this.shards.standbyCount }, 'worker on standby');
       return;
     }
-    const p = this.cfg.p;
-    this.send(conn, {
-      t: 'assign',
-      runId: this.runId,
-      shard: shard.id,
-      shards: this.shards.size,
-      n: this.model.n,
-      pi: shard.pi,
-      lambda1: this.cfg.lambda1,
-      lambda2: this.cfg.lambda2,
-      p,
-      seed: (this.cfg.seed * 1000003 + shard.id * 7919 + this.nextConnId) >>> 0,
-      gamma: this.model.gamma,
-      delayMs: this.cfg.delayMs,
-      rows: shard.rows,
-      wi: sparseFromDense(this.model.wi[shard.id]),
-    });
-    this.log.info(
-      { conn: conn.id, worker: conn.workerId, shard: shard.id, m: shard.rows.m },
-      'shard assigned',
-    );
+    this.expectReady[shard.id] = 1;
+    this.resetting[shard.id] = 0;
+    this.sendAssign(conn, shard, false);
+    this.log.info({ ...who, shard: shard.id, m: shard.rows.m }, 'shard assigned');
+  }
+
+  private sendAssign(conn: Conn, shard: Shard, reset: boolean): void {
+    this.conns.send(conn, this.run.assignFor(shard, reset, ++this.assigns));
   }
 
   private onReady(conn: Conn, shard: Shard, m: number, L: number): void {
-    if (shard.ready) throw new ProtocolError('E_STATE', `shard ${shard.id} is already ready`, 't');
+    if (this.expectReady[shard.id] === 0)
+      throw new ProtocolError('E_STATE', `shard ${shard.id} is already ready`, 't');
     if (m !== shard.rows.m)
       throw new ProtocolError(
         'E_FIELD',
         `ready.m = ${m} but shard ${shard.id} has ${shard.rows.m} rows`,
         'm',
       );
+    if (--this.expectReady[shard.id] > 0) return;
     shard.ready = true;
     shard.L = L;
+    this.resetting[shard.id] = 0;
     if (this.phase === 'waiting') {
       const ready = this.shards.readyCount();
       this.log.info({ shard: shard.id, L }, `waiting for workers ${ready}/${this.shards.size}`);
@@ -292,49 +226,31 @@ export class Master {
     }
     if (this.phase !== 'running') return;
     this.log.info({ shard: shard.id, worker: conn.workerId }, 'shard taken over');
-    // A replacement joins the run where its predecessor left it: the current w, and any pending evaluation.
+    // A replacement joins where its predecessor left: the current w, and any pending evaluation.
     if (this.cfg.algo !== 'sync-pg' || this.roundDeltas[shard.id] === null) this.sendModel(conn);
     if (this.evalRound !== null && !this.evalRound.has(shard.id))
-      this.send(conn, { t: 'eval', id: this.evalRound.id, w: this.evalRound.w });
+      this.conns.send(conn, { t: 'eval', id: this.evalRound.id, w: this.evalRound.w });
   }
 
   private begin(): void {
-    const mu = this.cfg.lambda2;
+    const { cfg, run } = this;
     const L = this.shards.maxL();
-    if (!this.gammaSet) {
-      const gamma = this.cfg.gamma ?? defaultStepSize(mu, L);
-      this.model.setGamma(gamma);
-      this.gammaSet = true;
+    if (!run.gammaSet) {
+      this.model.setGamma(cfg.gamma ?? defaultStepSize(cfg.lambda2, L));
+      run.gammaSet = true;
     }
     this.phase = 'running';
     this.startedAt = Date.now();
     this.lastEvalAt = this.startedAt;
-    this.log.info(
-      {
-        algo: this.cfg.algo,
-        p: this.cfg.p,
-        workers: this.shards.size,
-        dataset: this.cfg.dataName,
-        m: this.cfg.data.X.rows,
-        n: this.model.n,
-        lambda1: this.cfg.lambda1,
-        lambda2: this.cfg.lambda2,
-        L,
-        mu,
-        kappa: mu > 0 ? L / mu : null,
-        gamma: this.model.gamma,
-        fstar: this.cfg.fstar ?? null,
-      },
-      'start',
-    );
-    if (this.cfg.maxTimeMs > 0)
-      this.timers.push(setTimeout(() => this.finish('max-time'), this.cfg.maxTimeMs));
+    this.log.info(startLine(cfg, run, L), 'start');
+    if (cfg.maxTimeMs > 0) this.timers.push(setTimeout(() => this.finish('max-time'), cfg.maxTimeMs));
     this.startEval();
     for (const s of this.shards.shards) this.sendModel(this.conns.get(s.owner!)!);
   }
 
   private onUpdate(conn: Conn, shard: Shard, msg: Update): void {
     if (this.phase !== 'running') return; // finishing: updates in flight are dropped, not errors
+    if (this.resetting[shard.id]) return; // computed before a restart reached this worker
     if (!shard.ready) throw new ProtocolError('E_STATE', `update for shard ${shard.id} before ready`, 't');
     if (msg.k > this.model.k)
       throw new ProtocolError(
@@ -345,22 +261,19 @@ export class Master {
     this.stats.coordsUp += msg.delta.idx.length;
     if (this.cfg.algo === 'sync-pg') return this.onSyncUpdate(msg);
     this.stats.recordDelay(this.model.k - msg.k);
-    this.model.apply(shard.id, msg.delta);
-    this.stats.updates++;
+    this.run.apply(shard.id, msg.delta);
     this.afterUpdates();
-    if (this.phase === 'running') this.sendModel(conn);
+    if (this.phase === 'running' && !this.resetting[shard.id]) this.sendModel(conn);
   }
 
   /** Synchronous proximal gradient: wait for every shard's Δ at the same w, apply them all, broadcast. */
   private onSyncUpdate(msg: Update): void {
-    const roundK = this.model.k;
-    if (msg.k !== roundK || this.roundDeltas[msg.shard] !== null) return; // stale or duplicate: ignore
+    if (msg.k !== this.model.k || this.roundDeltas[msg.shard] !== null) return; // stale or duplicate
     this.roundDeltas[msg.shard] = msg;
     if (this.roundDeltas.some((d) => d === null)) return;
     for (let i = 0; i < this.roundDeltas.length; i++) {
-      this.model.apply(i, this.roundDeltas[i]!.delta);
+      this.run.apply(i, this.roundDeltas[i]!.delta);
       this.roundDeltas[i] = null;
-      this.stats.updates++;
     }
     this.afterUpdates();
     if (this.phase !== 'running') return;
@@ -375,20 +288,31 @@ export class Master {
       cfg.evalEveryUpdates > 0 && stats.updates - this.lastEvalUpdates >= cfg.evalEveryUpdates;
     const dueByTime = cfg.evalEveryMs > 0 && Date.now() - this.lastEvalAt >= cfg.evalEveryMs;
     if (dueByUpdates || dueByTime) this.startEval();
-    if (cfg.maxEpochs > 0 && this.epoch() >= cfg.maxEpochs) this.finish('max-epochs');
-  }
-
-  private epoch(): number {
-    return this.model.k / this.shards.size;
+    if (cfg.maxEpochs > 0 && this.model.k / this.shards.size >= cfg.maxEpochs) this.finish('max-epochs');
   }
 
   private sendModel(conn: Conn): void {
     const w = this.model.current();
+    for (let t = 0; t < w.val.length; t++)
+      if (!Number.isFinite(w.val[t])) return this.onDivergence(NaN, `w[${w.idx[t]}] = ${w.val[t]}`);
     this.stats.coordsDown += w.idx.length;
-    this.send(conn, { t: 'model', k: this.model.k, gamma: this.model.gamma, p: this.cfg.p, w });
+    this.conns.send(conn, { t: 'model', k: this.model.k, gamma: this.model.gamma, p: this.run.p, w });
   }
 
-  // ---- evaluation rounds -------------------------------------------------------------------------
+  private onClose(conn: Conn, code: number): void {
+    const shard = this.shards.release(conn.id);
+    if (this.phase === 'done' || shard === undefined) return;
+    this.expectReady[shard.id] = 0;
+    this.resetting[shard.id] = 0;
+    this.stats.departures++;
+    const who = { conn: conn.id, worker: conn.workerId, shard: shard.id, code };
+    this.log.warn(who, 'worker left; its shard is free');
+    const standby = this.shards.nextStandby();
+    const next = standby === undefined ? undefined : this.conns.get(standby);
+    if (next !== undefined) this.assignOrStandby(next);
+  }
+
+  // ---- evaluation rounds, divergence, checkpoints ------------------------------------------------
 
   private startEval(): void {
     if (this.evalRound !== null) return;
@@ -396,41 +320,92 @@ export class Master {
     this.lastEvalAt = Date.now();
     const round = new EvalRound(this.nextEvalId++, this.model.k, this.model.current(), this.model.pi);
     this.evalRound = round;
-    for (const s of this.shards.shards) {
-      if (s.ready && s.owner !== null)
-        this.send(this.conns.get(s.owner)!, { t: 'eval', id: round.id, w: round.w });
-    }
+    const snapshot = this.checkpointDue && this.checkpointer ? this.run.snapshot(this.elapsed()) : null;
+    if (snapshot) this.checkpointDue = false;
+    this.roundState = {
+      id: round.id,
+      restarts: this.run.restarts,
+      wbar: snapshot?.wbar ?? this.model.wbar.slice(),
+      counts: this.run.shardUpdates.slice(),
+      snapshot,
+    };
+    const frame = { t: 'eval', id: round.id, w: round.w } as const;
+    for (const s of this.shards.shards)
+      if (s.ready && s.owner !== null) this.conns.send(this.conns.get(s.owner)!, frame);
   }
 
   private onEvalResult(shard: Shard, id: number, fi: number, correct: number | undefined): void {
     const round = this.evalRound;
-    if (round === null || round.id !== id) return; // a late answer to a finished round
+    const state = this.roundState;
+    if (round === null || state === null || round.id !== id) return; // a late answer to a finished round
     if (!round.record(shard.id, fi, correct)) return;
     this.evalRound = null;
     const objective = round.objective(this.cfg.lambda1);
     const subopt = this.cfg.fstar !== undefined ? suboptimality(objective, this.cfg.fstar) : null;
-    const nnz = countNonZeros(round.w.val);
     const accuracy = round.accuracy(this.cfg.data.X.rows);
-    this.lastResult = { k: round.k, objective, subopt, accuracy };
-    this.log.info(
-      {
-        k: round.k,
-        epoch: round.k / this.shards.size,
-        objective,
-        subopt,
-        nnz,
-        supportPct: (100 * nnz) / this.model.n,
-        accuracy,
-        ...this.stats.snapshot(),
-        ...this.stats.takeDelays(),
-        workers: this.shards.readyCount(),
-        elapsedMs: Date.now() - this.startedAt,
-      },
-      'progress',
-    );
+    const result = { k: round.k, restarts: state.restarts, objective, subopt, accuracy };
+    this.lastResult = result;
+    this.log.info(progressLine(this.run, round, result, this.elapsed()), 'progress');
+    if (state.snapshot && this.checkpointer)
+      void this.checkpointer.write(withEvaluated(state.snapshot, objective, subopt));
     if (this.phase === 'finishing') return this.complete();
-    if (!Number.isFinite(objective)) return this.finish('diverged');
-    if (subopt !== null && subopt <= this.cfg.tol) this.finish('tol');
+    this.run.noteEvaluation(round.k, objective, state.wbar);
+    if (this.detector.observe(objective, state.counts) === 'diverged') return this.onDivergence(objective);
+    if (subopt !== null && subopt <= this.cfg.tol) return this.finish('tol');
+    if (this.checkpointDue) this.startEval();
+  }
+
+  private onDivergence(objective: number, what = `F = ${objective}`): void {
+    if (this.phase !== 'running') return;
+    const { run } = this;
+    const restart = (this.cfg.onDivergence ?? 'restart') === 'restart';
+    const ref = this.detector.referenceObjective;
+    const at = { k: this.model.k, objective, reference: ref, p: run.p, gamma: this.model.gamma };
+    this.log.warn(at, `divergence detected (${what}); ${restart ? 'restarting' : 'stopping'}`);
+    if (!restart) return this.finish('diverged');
+    const next = escalate(run.p, this.model.gamma, defaultStepSize(this.cfg.lambda2, this.shards.maxL()));
+    if (next === null || run.restarts >= (this.cfg.maxRestarts ?? 10)) return this.finish('diverged');
+    run.restart(next);
+    this.evalRound = null;
+    this.roundState = null;
+    this.roundDeltas.fill(null);
+    this.detector.reset();
+    const from = { fromK: run.best?.k ?? 0, fromObjective: run.best?.objective ?? null };
+    this.log.warn({ restarts: run.restarts, ...from, ...next }, 'restart from the best evaluated point');
+    // Every owner restarts from the new w_i (a fresh assign without rows) and answers `ready` again.
+    for (const s of this.shards.shards) {
+      const conn = s.owner === null ? undefined : this.conns.get(s.owner);
+      if (conn === undefined) continue;
+      s.ready = false;
+      this.expectReady[s.id]++;
+      this.resetting[s.id] = 1;
+      this.sendAssign(conn, s, true);
+    }
+    this.startEval();
+  }
+
+  private checkpointTick(): void {
+    if (this.phase !== 'running' || this.checkpointer === null) return;
+    const round = this.evalRound;
+    const state = this.roundState;
+    // A round stuck on a shard without a worker: write its state without F rather than nothing.
+    if (round !== null && state?.snapshot && Date.now() - round.startedAt > this.checkpointer.everyMs) {
+      void this.checkpointer.write(state.snapshot);
+      state.snapshot = null;
+    }
+    this.checkpointDue = true;
+    if (this.evalRound === null) this.startEval();
+  }
+
+  private resumeFrom(ck: Checkpoint, file: string): void {
+    this.run.restore(ck, file);
+    const { meta } = ck;
+    const at = { file, k: meta.k, p: meta.p, gamma: meta.gamma, restarts: meta.restarts, runId: meta.runId };
+    this.log.info({ ...at, ...meta.evaluated }, 'resuming from checkpoint');
+  }
+
+  private elapsed(): number {
+    return this.run.elapsedBefore + (this.startedAt > 0 ? Date.now() - this.startedAt : 0);
   }
 
   // ---- stopping ----------------------------------------------------------------------------------
@@ -442,14 +417,18 @@ export class Master {
     this.finishReason = reason;
     this.phase = 'finishing';
     if (!wasRunning) return this.complete();
-    if (this.lastResult !== null && this.lastResult.k === this.model.k && this.evalRound === null)
-      return this.complete();
+    if (this.evalRound === null && this.isCurrent(this.lastResult)) return this.complete();
     // The last evaluated w is older than the final one: one more round, bounded in time.
-    if (this.evalRound === null || this.evalRound.k !== this.model.k) {
+    const r = this.roundState;
+    if (this.evalRound === null || this.evalRound.k !== this.model.k || r?.restarts !== this.run.restarts) {
       this.evalRound = null;
       this.startEval();
     }
-    this.timers.push(setTimeout(() => this.complete(), 30000));
+    this.timers.push(setTimeout(() => this.complete(), FINAL_EVAL_TIMEOUT_MS));
+  }
+
+  private isCurrent(e: Evaluated | null): e is Evaluated {
+    return e !== null && e.k === this.model.k && e.restarts === this.run.restarts;
   }
 
   private complete(): void {
@@ -457,146 +436,31 @@ export class Master {
     this.phase = 'done';
     for (const t of this.timers) clearTimeout(t);
     const reason = this.finishReason ?? 'stopped';
-    for (const conn of this.conns.values()) {
-      this.send(conn, { t: 'stop', reason });
-      conn.ws.close(1000, 'run finished');
-    }
+    this.conns.stopAll(reason);
     void this.writeOutputsAndClose(reason);
   }
 
   private async writeOutputsAndClose(reason: string): Promise<void> {
     const w = this.model.current();
     const last = this.lastResult;
-    const summary = {
-      reason,
-      objective: last?.objective ?? null,
-      fstar: this.cfg.fstar ?? null,
-      subopt: last?.subopt ?? null,
-      accuracy: last?.accuracy ?? null,
-      k: this.model.k,
-      epochs: this.epoch(),
-      ...this.stats.snapshot(),
-      elapsedMs: this.startedAt > 0 ? Date.now() - this.startedAt : 0,
-      nnz: w.idx.length,
-      supportPct: (100 * w.idx.length) / this.model.n,
-      algo: this.cfg.algo,
-      p: this.cfg.p,
-      workers: this.shards.size,
-      gamma: this.model.gamma,
-      modelOut: this.cfg.modelOut ?? null,
-    };
-    if (this.cfg.modelOut !== undefined) {
-      try {
-        const file = modelFileOf(w, {
-          lambda1: this.cfg.lambda1,
-          lambda2: this.cfg.lambda2,
-          dataName: this.cfg.dataName,
-          dataHash: this.cfg.dataHash,
-          objective: last?.objective ?? null,
-          ...(this.cfg.scale ? { scale: Array.from(this.cfg.scale) } : {}),
-        });
-        await writeFileAtomic(this.cfg.modelOut, JSON.stringify(file));
-      } catch (e) {
-        this.log.error({ err: (e as Error).message, file: this.cfg.modelOut }, 'could not write the model');
-      }
+    const summary = summaryOf(this.cfg, this.run, w, last, reason, this.elapsed());
+    await writeModel(this.cfg, w, this.isCurrent(last) ? last.objective : null, this.log);
+    // The final state (unless training never started: an older checkpoint on disk is then kept as is).
+    if (this.checkpointer && this.startedAt > 0) {
+      const ck = this.run.snapshot(this.elapsed());
+      await this.checkpointer.write(
+        this.isCurrent(last) ? withEvaluated(ck, last.objective, last.subopt) : ck,
+      );
     }
     this.log.info(summary, 'summary');
-    for (const conn of this.conns.values()) conn.ws.terminate();
+    this.conns.terminateAll();
     this.wss.close();
     await new Promise<void>((res) => this.server.close(() => res()));
-    this.resolveDone({
-      reason,
-      objective: summary.objective,
-      subopt: summary.subopt,
-      updates: this.stats.updates,
-      summary,
-    });
-  }
-
-  // ---- plumbing ----------------------------------------------------------------------------------
-
-  private onClose(conn: Conn, code: number): void {
-    this.conns.delete(conn.id);
-    const shard = this.shards.release(conn.id);
-    if (this.phase === 'done') return;
-    if (shard !== undefined) {
-      this.stats.departures++;
-      this.log.warn(
-        { conn: conn.id, worker: conn.workerId, shard: shard.id, code },
-        'worker left; its shard is free',
-      );
-      const standby = this.shards.nextStandby();
-      if (standby !== undefined) {
-        const next = this.conns.get(standby);
-        if (next !== undefined) this.assignOrStandby(next);
-      }
-    }
-  }
-
-  private reject(conn: Conn, err: ProtocolError): void {
-    this.stats.rejectedFrames++;
-    this.log.warn(
-      { conn: conn.id, worker: conn.workerId, code: err.code, field: err.field, err: err.message },
-      'frame rejected',
-    );
-    try {
-      this.send(conn, errorFrame(err));
-    } finally {
-      conn.ws.close(err.closeCode, closeReason(err));
-    }
-  }
-
-  private send(conn: Conn, msg: FromMaster): void {
-    if (conn.ws.readyState !== conn.ws.OPEN) return;
-    const buf = encode(msg);
-    this.stats.bytesDown += buf.length;
-    conn.ws.send(buf);
-  }
-
-  private heartbeat(): void {
-    for (const conn of this.conns.values()) {
-      if (!conn.alive) {
-        this.log.warn({ conn: conn.id, worker: conn.workerId }, 'worker did not answer a ping; dropping it');
-        conn.ws.terminate();
-        continue;
-      }
-      conn.alive = false;
-      conn.ws.ping();
-    }
-  }
-
-  private onHttp(req: http.IncomingMessage, res: http.ServerResponse): void {
-    if (req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          status: 'ok',
-          phase: this.phase,
-          workers: this.shards.readyCount(),
-          k: this.model.k,
-        }),
-      );
-      return;
-    }
-    if (req.url === '/metrics') {
-      this.metrics.metrics().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': this.metrics.contentType });
-          res.end(text);
-        },
-        (e: Error) => {
-          res.writeHead(500, { 'content-type': 'text/plain' });
-          res.end(`metrics failed: ${e.message}\n`);
-        },
-      );
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found\n');
+    const { objective, subopt } = { objective: last?.objective ?? null, subopt: last?.subopt ?? null };
+    this.resolveDone({ reason, objective, subopt, updates: this.stats.updates, summary });
   }
 }
 
-function frameLength(data: RawData): number {
-  if (Array.isArray(data)) return data.reduce((s, b) => s + b.length, 0);
-  return (data as Buffer | ArrayBuffer).byteLength;
+function withEvaluated(ck: Checkpoint, objective: number, subopt: number | null): Checkpoint {
+  return { ...ck, meta: { ...ck.meta, evaluated: { objective, subopt } } };
 }

@@ -16,7 +16,7 @@ import {
   type FromWorker,
 } from '@soda/protocol';
 import type { WorkerConfig } from './config';
-import { LocalStep } from './local-step';
+import { LocalStep, type LocalShard } from './local-step';
 
 export interface WorkerResult {
   readonly reason: string;
@@ -38,8 +38,13 @@ export class Worker {
   private ws: WebSocket | null = null;
   private local: LocalStep | null = null;
   private assign: Assign | null = null;
+  /** the shard's rows (column-major) and L_i, kept so a restart's assign need not ship them again */
+  private held: { shard: number; runId: string; data: LocalShard; L: number } | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
   private steps = 0;
   private stopped = false;
+  /** why this worker will not reconnect (set on a fault retrying cannot fix) */
+  private refused: string | null = null;
   private retryMs: number;
   private firstFailureAt = 0;
   private readonly log;
@@ -63,6 +68,7 @@ export class Worker {
   leave(reason = 'leaving'): void {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.ws?.close(1000, reason);
     this.resolveDone({ reason, steps: this.steps });
   }
@@ -93,11 +99,13 @@ export class Worker {
     this.ws = null;
     this.local = null;
     this.assign = null;
+    this.held = null;
     if (this.stopped) return;
-    if (FATAL_CLOSE_CODES.has(code)) {
+    if (FATAL_CLOSE_CODES.has(code) || this.refused !== null) {
       this.stopped = true;
-      this.log.error({ code, reason }, 'the master refused this worker');
-      this.rejectDone(new SodaError('E_REFUSED', `the master refused this worker: ${reason || code}`));
+      const why = this.refused ?? `the master refused this worker: ${reason || code}`;
+      this.log.error({ code, reason }, why);
+      this.rejectDone(new SodaError('E_REFUSED', why));
       return;
     }
     const now = Date.now();
@@ -112,7 +120,10 @@ export class Worker {
     if (opened) this.log.warn({ code, reason }, 'disconnected; reconnecting');
     const wait = this.retryMs * (0.75 + 0.5 * Math.random()); // jitter: spread a herd of workers
     this.retryMs = Math.min(this.retryMs * 2, this.cfg.retryMaxMs);
-    setTimeout(() => this.connect(), wait);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect();
+    }, wait);
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
@@ -173,23 +184,34 @@ export class Worker {
     }
   }
 
+  /**
+   * Take a shard: its rows, Algorithm 1's parameters and its w_i. An assign without rows is a restart
+   * of the shard this worker holds (after a divergence): same rows, new w_i and parameters.
+   */
   private onAssign(msg: Assign): void {
-    if (msg.rows === null)
-      throw new ProtocolError(
-        'E_FIELD',
-        'assign without rows: this worker needs the shard shipped by the master',
-        'rows',
-      );
-    const { m, ptr, ind, val, y } = msg.rows;
-    const X: CsrMatrix = { rows: m, cols: msg.n, ptr, ind, val };
     const t0 = performance.now();
-    const L = logisticSmoothness(X, msg.lambda2);
-    this.local = new LocalStep({ X: csrToCsc(X), y }, msg.lambda2, msg.wi, msg.seed);
+    let held = this.held;
+    if (msg.rows === null) {
+      if (held === null || held.shard !== msg.shard || held.runId !== msg.runId || held.data.X.cols !== msg.n)
+        throw new ProtocolError(
+          'E_FIELD',
+          `assign without rows for shard ${msg.shard}, which this worker does not hold`,
+          'rows',
+        );
+    } else {
+      const { m, ptr, ind, val, y } = msg.rows;
+      const X: CsrMatrix = { rows: m, cols: msg.n, ptr, ind, val };
+      const L = logisticSmoothness(X, msg.lambda2);
+      held = { shard: msg.shard, runId: msg.runId, data: { X: csrToCsc(X), y }, L };
+    }
+    this.held = held;
+    this.local = new LocalStep(held.data, msg.lambda2, msg.wi, msg.seed);
     this.assign = msg;
-    this.log.info(
-      { shard: msg.shard, m, n: msg.n, nnz: ind.length, L, ms: Math.round(performance.now() - t0) },
-      'shard loaded',
-    );
+    const { L, data } = held;
+    const m = data.X.rows;
+    const ms = Math.round(performance.now() - t0);
+    const what = { shard: msg.shard, m, n: msg.n, nnz: data.X.ind.length, L, p: msg.p, ms };
+    this.log.info(what, msg.rows === null ? 'shard restarted' : 'shard loaded');
     this.send({ t: 'ready', shard: msg.shard, m, L });
   }
 
@@ -199,19 +221,21 @@ export class Worker {
     p: number,
     w: Parameters<LocalStep['step']>[0],
   ): Promise<void> {
-    if (this.local === null || this.assign === null)
-      throw new ProtocolError('E_STATE', 'model before assign', 't');
+    const { local, assign, ws } = this;
+    if (local === null || assign === null) throw new ProtocolError('E_STATE', 'model before assign', 't');
     const t0 = performance.now();
-    const { delta, fi } = this.local.step(w, gamma, p);
-    const shard = this.assign.shard;
+    const { delta, fi } = local.step(w, gamma, p);
+    const shard = assign.shard;
     const computeMs = performance.now() - t0;
-    const extra = (this.cfg.slowdown - 1) * computeMs + this.cfg.delayMs + this.assign.delayMs;
+    const extra = (this.cfg.slowdown - 1) * computeMs + this.cfg.delayMs + assign.delayMs;
     // Encode now: delta is a view into buffers the next step reuses.
     const frame = encode({ t: 'update', shard, k, delta, fi });
     this.steps++;
     if (extra > 0) await sleep(extra);
-    if (this.ws !== null && this.ws.readyState === WebSocket.OPEN && this.assign?.shard === shard)
-      this.ws.send(frame);
+    // Only on the connection and assignment it was computed for: after a reconnect or a restart's
+    // reset this Δ belongs to a state the master no longer has.
+    if (ws !== null && this.ws === ws && this.assign === assign && ws.readyState === WebSocket.OPEN)
+      ws.send(frame);
   }
 
   private send(msg: FromWorker): void {
@@ -220,6 +244,8 @@ export class Worker {
 
   private fail(err: ProtocolError): void {
     this.log.warn({ code: err.code, field: err.field, err: err.message }, 'bad frame from the master');
+    // Retrying cannot fix a master that speaks another protocol version.
+    if (err.code === 'E_VERSION') this.refused = `cannot work with this master: ${err.message}`;
     this.send(errorFrame(err));
     this.ws?.close(err.closeCode === 1008 ? 1002 : err.closeCode, closeReason(err));
   }

@@ -1,0 +1,64 @@
+import type * as http from 'node:http';
+import type { Registry } from 'prom-client';
+import { createMetrics } from './metrics';
+import type { RunState } from './run-state';
+
+export interface HealthSource {
+  phase(): string;
+  workers(): number;
+  k(): number;
+}
+
+/** /healthz (JSON) and /metrics (Prometheus) beside the WebSocket, on the same port. */
+export function httpHandler(health: HealthSource, metrics: Registry) {
+  return (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ status: 'ok', phase: health.phase(), workers: health.workers(), k: health.k() }),
+      );
+      return;
+    }
+    if (req.url === '/metrics') {
+      metrics.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.contentType });
+          res.end(text);
+        },
+        (e: Error) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`metrics failed: ${e.message}\n`);
+        },
+      );
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found\n');
+  };
+}
+
+/** The Prometheus gauges of a run, read at scrape time. */
+export function runMetrics(
+  run: RunState,
+  connected: () => number,
+  last: () => { objective: number; subopt: number | null } | null,
+): Registry {
+  const { stats, model, shards } = run;
+  return createMetrics({
+    updates: () => stats.updates,
+    epochs: () => model.k / shards.size,
+    objective: () => last()?.objective ?? null,
+    subopt: () => last()?.subopt ?? null,
+    supportSize: () => model.supportSize,
+    supportPct: () => (100 * model.supportSize) / model.n,
+    coordsUp: () => stats.coordsUp,
+    coordsDown: () => stats.coordsDown,
+    bytesUp: () => stats.bytesUp,
+    bytesDown: () => stats.bytesDown,
+    workersConnected: connected,
+    workersReady: () => shards.readyCount(),
+    delayMean: () => stats.peekDelayMean(),
+    rejectedFrames: () => stats.rejectedFrames,
+    departures: () => stats.departures,
+  });
+}

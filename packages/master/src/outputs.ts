@@ -1,0 +1,117 @@
+import { countNonZeros, type SparseVector } from '@soda/core';
+import type { EvalRound } from './evaluation';
+import type { Logger } from 'pino';
+import type { MasterConfig } from './config';
+import { modelFileOf, writeFileAtomic } from './model-file';
+import type { RunState } from './run-state';
+
+/** F(w^k) of one evaluation round, and which state it judged. */
+export interface Evaluated {
+  readonly k: number;
+  readonly restarts: number;
+  readonly objective: number;
+  readonly subopt: number | null;
+  readonly accuracy: number;
+}
+
+/** The `start` log line: the run's settings and conditioning. */
+export function startLine(cfg: MasterConfig, run: RunState, L: number): Record<string, unknown> {
+  const mu = cfg.lambda2;
+  return {
+    algo: cfg.algo,
+    p: run.p,
+    workers: run.shards.size,
+    dataset: cfg.dataName,
+    m: cfg.data.X.rows,
+    n: run.model.n,
+    lambda1: cfg.lambda1,
+    lambda2: cfg.lambda2,
+    L,
+    mu,
+    kappa: mu > 0 ? L / mu : null,
+    gamma: run.model.gamma,
+    fstar: cfg.fstar ?? null,
+    k: run.model.k,
+    resumed: !!cfg.resume,
+  };
+}
+
+/** One `progress` log line per evaluation round (takes the delay statistics since the last one). */
+export function progressLine(
+  run: RunState,
+  round: EvalRound,
+  e: Evaluated,
+  elapsedMs: number,
+): Record<string, unknown> {
+  const nnz = countNonZeros(round.w.val);
+  return {
+    k: round.k,
+    epoch: round.k / run.shards.size,
+    objective: e.objective,
+    subopt: e.subopt,
+    nnz,
+    supportPct: (100 * nnz) / run.model.n,
+    accuracy: e.accuracy,
+    ...run.stats.snapshot(),
+    ...run.stats.takeDelays(),
+    workers: run.shards.readyCount(),
+    p: run.p,
+    restarts: run.restarts,
+    elapsedMs,
+  };
+}
+
+/** The final `summary` log line. */
+export function summaryOf(
+  cfg: MasterConfig,
+  run: RunState,
+  w: SparseVector,
+  last: Evaluated | null,
+  reason: string,
+  elapsedMs: number,
+): Record<string, unknown> {
+  const { model, stats } = run;
+  return {
+    reason,
+    objective: last?.objective ?? null,
+    fstar: cfg.fstar ?? null,
+    subopt: last?.subopt ?? null,
+    accuracy: last?.accuracy ?? null,
+    k: model.k,
+    epochs: model.k / run.shards.size,
+    ...stats.snapshot(),
+    elapsedMs,
+    nnz: w.idx.length,
+    supportPct: (100 * w.idx.length) / model.n,
+    algo: cfg.algo,
+    p: run.p,
+    restarts: run.restarts,
+    workers: run.shards.size,
+    gamma: model.gamma,
+    modelOut: cfg.modelOut ?? null,
+    checkpoint: cfg.checkpoint?.file ?? null,
+  };
+}
+
+/** Write the model file (atomically); a failure is logged, not thrown: the run's result stands. */
+export async function writeModel(
+  cfg: MasterConfig,
+  w: SparseVector,
+  objective: number | null,
+  log: Logger,
+): Promise<void> {
+  if (cfg.modelOut === undefined) return;
+  try {
+    const file = modelFileOf(w, {
+      lambda1: cfg.lambda1,
+      lambda2: cfg.lambda2,
+      dataName: cfg.dataName,
+      dataHash: cfg.dataHash,
+      objective,
+      ...(cfg.scale ? { scale: Array.from(cfg.scale) } : {}),
+    });
+    await writeFileAtomic(cfg.modelOut, JSON.stringify(file));
+  } catch (e) {
+    log.error({ err: (e as Error).message, file: cfg.modelOut }, 'could not write the model');
+  }
+}

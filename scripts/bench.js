@@ -2,8 +2,10 @@
  * npm run bench — the paper's §4 (Fig. 1, Fig. 2, a synchronous baseline) with the real CLI: every
  * run is `soda run` (one master and M worker processes over loopback WebSockets), one at a time.
  *
- *   node scripts/bench.js [--quick] [--only fig1,fig2,sync] [--out bench/out] [--dry-run] [--no-write]
+ *   node scripts/bench.js [--quick] [--only fig1,fig2,sync] [--resume] [--out bench/out] [--dry-run] [--no-write]
  *
+ * --resume reuses the runs already in <out>/results-<mode>.json (same run id) and runs the rest: the
+ * full run takes hours on 2 cores, and results are saved after every run so an interruption costs one.
  * Logs go to <out>/logs/<mode>/<run>.jsonl (gitignored), the parsed figures to <out>/results-<mode>.json,
  * the tables into BENCHMARKS.md (section "Cluster benchmark"), and the figures of all the runs'
  * logs into BENCHMARKS-report.html when the report generator is built.
@@ -23,18 +25,26 @@ const BUSY = 0.15;
 const RETRIES = 2;
 
 function parseArgs(argv) {
-  const a = { quick: false, only: [], out: path.join(ROOT, 'bench', 'out'), dryRun: false, write: true };
+  const a = {
+    quick: false,
+    only: [],
+    out: path.join(ROOT, 'bench', 'out'),
+    dryRun: false,
+    write: true,
+    resume: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     if (x === '--quick') a.quick = true;
     else if (x === '--dry-run') a.dryRun = true;
     else if (x === '--no-write') a.write = false;
+    else if (x === '--resume') a.resume = true;
     else if (x === '--only') a.only = argv[++i].split(',');
     else if (x.startsWith('--only=')) a.only = x.slice(7).split(',');
     else if (x === '--out') a.out = path.resolve(argv[++i]);
     else
       throw new Error(
-        `bench: unknown option ${x} (use --quick, --only fig1,fig2,sync, --out DIR, --dry-run, --no-write)`,
+        `bench: unknown option ${x} (use --quick, --only fig1,fig2,sync, --resume, --out DIR, --dry-run, --no-write)`,
       );
   }
   for (const g of a.only)
@@ -79,56 +89,96 @@ async function writeReport(logFiles) {
   }
 }
 
+/** Prior results of this mode (for --resume), by run id. */
+function priorResults(file) {
+  if (!fs.existsSync(file)) return new Map();
+  const prior = JSON.parse(fs.readFileSync(file, 'utf8'));
+  return new Map(prior.results.filter((r) => r.m.end !== null).map((r) => [r.spec.id, r]));
+}
+
+/** One planned run, run again while other jobs crowd the machine; its figures. */
+async function measure(s, logDir, outDir) {
+  let proc = await runCluster(s, { outDir, logDir });
+  const busy = [];
+  let wallS = proc.wallS;
+  // Another job took a good part of the 2 cores: the times would measure it, not us. Run again
+  // (up to RETRIES times) and keep the attempt that had the machine most to itself.
+  while (proc.cpu && proc.cpu.others > BUSY && busy.length < RETRIES) {
+    busy.push(proc.cpu.others);
+    say(`    other jobs took ${Math.round(100 * proc.cpu.others)} % of the CPU: running it again`);
+    const again = await runCluster(s, { outDir, logDir: path.join(logDir, `retry${busy.length}`) });
+    wallS += again.wallS;
+    if (again.cpu && again.cpu.others < proc.cpu.others) proc = again;
+  }
+  const m = measureRun(readLog(proc.logFile), s.targets);
+  return { spec: s, proc: { ...proc, busyAttempts: busy, attemptsWallS: wallS }, m };
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const modeName = args.quick ? 'quick' : 'full';
   const { mode, runs } = buildPlan(modeName, args.only);
   const logDir = path.join(args.out, 'logs', modeName);
+  const resultsFile = path.join(args.out, `results-${modeName}.json`);
   say(`${modeName} mode: ${runs.length} cluster runs. ${mode.describe}`);
   if (args.dryRun) {
     for (const r of runs) say(`${r.id}: ${commandLine({ ...r, dataArgs: [`<${r.dataset}>`] }, args.out)}`);
     return;
   }
+  const prior = args.resume ? priorResults(resultsFile) : new Map();
+  const planned = new Set(runs.map((r) => r.id));
+  // With --resume, runs of this mode that are not in this plan (other --only groups) stay in the tables.
+  const kept = [...prior.values()].filter((r) => !planned.has(r.spec.id));
   const t0 = Date.now();
-  const startedAt = new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
-  const results = [];
+  const ctx = {
+    modeName,
+    mode,
+    results: [],
+    machine: machine(),
+    wallS: 0,
+    startedAt: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+    command: `npm run bench${args.quick ? ' -- --quick' : ''}`,
+    resumed: 0,
+    partial: null,
+  };
+  const save = (done) => {
+    ctx.results = [...kept, ...done];
+    ctx.wallS = ctx.results.reduce((a, r) => a + (r.proc.attemptsWallS ?? r.proc.wallS), 0);
+    ctx.partial = done.length < runs.length ? `${done.length} of ${runs.length} planned runs done` : null;
+    fs.writeFileSync(resultsFile, JSON.stringify(ctx, null, 1));
+    if (args.write) writeSection(path.join(ROOT, 'BENCHMARKS.md'), modeName, renderBlock(ctx));
+  };
+  const done = [];
   for (const [i, spec] of runs.entries()) {
+    if (prior.has(spec.id)) {
+      done.push(prior.get(spec.id));
+      ctx.resumed++;
+      continue;
+    }
     const s = { ...spec, dataArgs: await dataArgs(args.out, spec.data) };
     say(`(${i + 1}/${runs.length}) ${commandLine(s, args.out)}`);
-    let proc = await runCluster(s, { outDir: args.out, logDir });
-    const busy = [];
-    // Another job took a good part of the 2 cores: the times would measure it, not us. Run again
-    // (up to RETRIES times) and keep the attempt that had the machine most to itself.
-    while (proc.cpu && proc.cpu.others > BUSY && busy.length < RETRIES) {
-      busy.push(proc.cpu.others);
-      say(`    other jobs took ${Math.round(100 * proc.cpu.others)} % of the CPU: running it again`);
-      const again = await runCluster(s, {
-        outDir: args.out,
-        logDir: path.join(logDir, `retry${busy.length}`),
-      });
-      if (again.cpu && again.cpu.others < proc.cpu.others) proc = again;
-    }
-    const m = measureRun(readLog(proc.logFile), s.targets);
-    results.push({ spec: s, proc: { ...proc, busyAttempts: busy }, m });
+    const r = await measure(s, logDir, args.out);
+    done.push(r);
     const reach = s.targets
-      .map((t) => `${t}: ${m.reach[String(t)] ? `${num(m.reach[String(t)].timeS)} s` : m.outcome[String(t)]}`)
+      .map(
+        (t) =>
+          `${t}: ${r.m.reach[String(t)] ? `${num(r.m.reach[String(t)].timeS)} s` : r.m.outcome[String(t)]}`,
+      )
       .join(', ');
-    say(`    ${m.end?.reason ?? `no summary (exit ${proc.exitCode})`}; ${reach}; wall ${num(proc.wallS)} s`);
+    say(
+      `    ${r.m.end?.reason ?? `no summary (exit ${r.proc.exitCode})`}; ${reach}; wall ${num(r.proc.wallS)} s`,
+    );
+    save(done); // progress survives an interrupted run: --resume picks up from here
   }
-  const wallS = (Date.now() - t0) / 1000;
-  const ctx = { modeName, mode, results, machine: machine(), wallS, startedAt };
-  ctx.command = `npm run bench${args.quick || args.only.length ? ' --' : ''}${args.quick ? ' --quick' : ''}${
-    args.only.length ? ` --only ${args.only.join(',')}` : ''
-  }`;
-  fs.writeFileSync(path.join(args.out, `results-${modeName}.json`), JSON.stringify(ctx, null, 1));
-  const block = renderBlock(ctx);
-  process.stdout.write(`\n${block}\n`);
+  save(done);
+  process.stdout.write(`\n${renderBlock(ctx)}\n`);
   if (args.write) {
-    writeSection(path.join(ROOT, 'BENCHMARKS.md'), modeName, block);
     say('BENCHMARKS.md updated');
-    await writeReport(results.map((r) => r.proc.logFile));
+    await writeReport(ctx.results.map((r) => r.proc.logFile));
   }
-  say(`done in ${(wallS / 60).toFixed(1)} min`);
+  say(
+    `done in ${((Date.now() - t0) / 60000).toFixed(1)} min (${ctx.resumed} runs taken from an earlier invocation)`,
+  );
 }
 
 main().catch((e) => {

@@ -298,8 +298,11 @@ function renderBlock(ctx) {
   const parts = [
     `### ${modeName === 'quick' ? 'Quick run' : 'Full run'}: \`${command}\``,
     '',
+    ...(ctx.partial ? [`**Partial: ${ctx.partial}; the tables fill in as the script goes on.**`, ''] : []),
     `Measured ${startedAt} on ${machine.cpus} × ${machine.model} (os.cpus()), ${machine.memGB} GB RAM, ` +
-      `${machine.os}, Node ${machine.node}. Whole script: ${(wallS / 60).toFixed(1)} min for ${results.length} ` +
+      `${machine.os}, Node ${machine.node}` +
+      (ctx.resumed ? ` (${ctx.resumed} runs from an earlier invocation, taken over with --resume)` : '') +
+      `. Wall time: ${(wallS / 60).toFixed(1)} min for ${results.length} ` +
       'cluster runs, one at a time, each a master and ' +
       `${mode.workers} worker processes sharing the ${machine.cpus} cores (the paper had a cluster: a machine per worker). ` +
       (shares.length

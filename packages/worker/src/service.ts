@@ -47,6 +47,7 @@ export class Worker {
   private refused: string | null = null;
   private retryMs: number;
   private firstFailureAt = 0;
+  private lastConnectError: string | null = null;
   private readonly log;
 
   constructor(private readonly cfg: WorkerConfig) {
@@ -89,8 +90,9 @@ export class Worker {
     });
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     ws.on('error', (err) => {
-      if (!opened) this.log.debug({ err: err.message }, 'connect failed');
-      else this.log.warn({ err: err.message }, 'connection error');
+      if (opened) return this.log.warn({ err: err.message }, 'connection error');
+      this.lastConnectError = err.message;
+      this.log.debug({ err: err.message }, 'connect failed');
     });
     ws.on('close', (code, reason) => this.onClose(opened, code, reason.toString()));
   }
@@ -113,7 +115,11 @@ export class Worker {
     if (this.cfg.giveUpMs > 0 && now - this.firstFailureAt > this.cfg.giveUpMs) {
       this.stopped = true;
       this.rejectDone(
-        new Error(`could not reach the master at ${this.cfg.master} for ${this.cfg.giveUpMs} ms`),
+        new SodaError(
+          'E_UNREACHABLE',
+          `could not reach the master at ${this.cfg.master} for ${this.cfg.giveUpMs} ms` +
+            (this.lastConnectError ? ` (last error: ${this.lastConnectError})` : ''),
+        ),
       );
       return;
     }

@@ -66,6 +66,31 @@ export function trainingOptions<T>(y: Argv<T>) {
     })
     .option('model-out', { type: 'string', describe: 'where to write the model (default <out>/model.json)' })
     .option('token', { type: 'string', describe: 'shared secret workers must prove they know (HMAC)' })
+    .option('checkpoint', {
+      type: 'string',
+      describe: 'checkpoint file (default <out>/checkpoint.soda); written atomically',
+    })
+    .option('checkpoint-every', {
+      type: 'number',
+      default: 30,
+      describe: 'checkpoint every this many seconds (0: only the final one, at stop)',
+    })
+    .option('heartbeat', {
+      type: 'number',
+      default: 10,
+      describe: 'ping workers every this many seconds; one that misses a ping is dropped',
+    })
+    .option('on-divergence', {
+      type: 'string',
+      default: 'restart',
+      choices: ['restart', 'stop'],
+      describe: 'restart from the best evaluated point with a larger p, or stop (exit 3)',
+    })
+    .option('max-restarts', {
+      type: 'number',
+      default: 10,
+      describe: 'divergence restarts allowed before the run stops as diverged',
+    })
     .option('port', { type: 'number', default: 7070, describe: 'port of the WebSocket (and /healthz)' })
     .option('host', { type: 'string', default: '0.0.0.0', describe: 'address to listen on' })
     .option('log-level', {

@@ -1,6 +1,8 @@
+import { accessSync, constants } from 'node:fs';
 import * as path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { Master, type Algo, type MasterConfig } from '@soda/master';
+import { SodaError } from '@soda/core';
+import { Master, readCheckpoint, type Algo, type MasterConfig } from '@soda/master';
 import { createLogger } from '../logger';
 import { trainingOptions } from '../options';
 import { dataOptionsFromArgs, referenceOptimum, resolveData } from '../data-source';
@@ -20,6 +22,9 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
   if (workers > d.data.X.rows) v.positiveInt('workers', workers, d.data.X.rows); // names the limit: one row per shard at least
   const fstar = a.fstar !== undefined ? v.positive('fstar', a.fstar) : referenceOptimum(d, out, logger).fstar;
   const token = v.optionalString(a.token);
+  const checkpointFile = v.optionalString(a.checkpoint) ?? path.join(out, 'checkpoint.soda');
+  const heartbeat = v.positive('heartbeat', a.heartbeat);
+  const tls = tlsFiles(v.optionalString(a.tlsCert), v.optionalString(a.tlsKey));
   const cfg: MasterConfig = {
     host: a.host as string,
     port: v.port('port', a.port),
@@ -45,10 +50,44 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
     delayMs: v.nonNegative('delay-ms', a.delayMs),
     modelOut: v.optionalString(a.modelOut) ?? path.join(out, 'model.json'),
     ...(token ? { token } : {}),
-    heartbeatMs: 10000,
+    heartbeatMs: 1000 * heartbeat,
+    checkpoint: {
+      file: checkpointFile,
+      everyMs: 1000 * v.nonNegative('checkpoint-every', a.checkpointEvery),
+    },
+    ...(a.resume === true
+      ? { resume: { file: checkpointFile, checkpoint: readCheckpoint(checkpointFile) } }
+      : {}),
+    onDivergence: v.oneOf('on-divergence', a.onDivergence, ['restart', 'stop'] as const),
+    maxRestarts: v.nonNegativeInt('max-restarts', a.maxRestarts),
+    ...(tls ? { tls } : {}),
     logger,
   };
   return Object.freeze(cfg);
+}
+
+/** --tls-cert and --tls-key come together and must be readable now, not at the first connection. */
+function tlsFiles(
+  cert: string | undefined,
+  key: string | undefined,
+): { cert: string; key: string } | undefined {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined)
+    throw new SodaError(
+      'E_CONFIG',
+      'TLS needs both --tls-cert and --tls-key (env SODA_TLS_CERT, SODA_TLS_KEY)',
+    );
+  for (const [name, file] of [
+    ['tls-cert', cert],
+    ['tls-key', key],
+  ]) {
+    try {
+      accessSync(file, constants.R_OK);
+    } catch (e) {
+      throw new SodaError('E_CONFIG', `--${name} ${file} cannot be read: ${(e as Error).message}`);
+    }
+  }
+  return { cert, key };
 }
 
 export async function runMaster(cfg: MasterConfig): Promise<number> {
@@ -65,7 +104,17 @@ export async function runMaster(cfg: MasterConfig): Promise<number> {
 export const masterCommand: CommandModule<object, Record<string, unknown>> = {
   command: 'master',
   describe: 'run the master: shard the data, wait for M workers, run Algorithm 1, log progress',
-  builder: (y: Argv) => trainingOptions(y) as unknown as Argv<Record<string, unknown>>,
+  builder: (y: Argv) =>
+    trainingOptions(y)
+      .option('resume', {
+        type: 'boolean',
+        default: false,
+        describe: 'continue from --checkpoint (refused if it is of other data or settings)',
+      })
+      .option('tls-cert', { type: 'string', describe: 'PEM certificate: serve wss:// (with --tls-key)' })
+      .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' }) as unknown as Argv<
+      Record<string, unknown>
+    >,
   handler: async (a) => {
     process.exitCode = await runMaster(await masterConfigFromArgs(a));
   },

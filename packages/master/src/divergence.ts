@@ -80,16 +80,17 @@ function fullRoundSince(then: Uint32Array, now: ArrayLike<number>): boolean {
 }
 
 /**
- * What a restart changes, moving towards the regime where Lemma 1 guarantees convergence (β > 0
- * needs p > 1 − α and γ ≤ 2/(μ+L)):
+ * What a restart changes, moving into the regime where Lemma 1 guarantees convergence (β > 0 needs
+ * p > 1 − α, and γ ≤ 2/(μ+L)):
  *   p ← min(1, max(2p, √p))   (√p climbs fast from tiny p: 0.001 → 0.032 → 0.18 → 0.42 → 0.84 → 1)
- *   γ ← max(γ/2, 2/(μ+L))     (only when a user-set γ exceeds the guaranteed bound)
+ *   γ ← min(γ, 2/(μ+L))       (a user-set γ above the bound goes straight to it: measured, halving
+ *                              it left runs oscillating at 3× the bound, neither converging nor climbing)
  * Returns null when there is nothing left to change: p = 1 and γ within the bound (DAve-PG, which
  * cannot diverge; the run is then stopped rather than restarted forever).
  */
 export function escalate(p: number, gamma: number, gammaSafe: number): { p: number; gamma: number } | null {
   const nextP = Math.min(1, Math.max(2 * p, Math.sqrt(p)));
-  const nextGamma = gamma > gammaSafe ? Math.max(gamma / 2, gammaSafe) : gamma;
+  const nextGamma = Math.min(gamma, gammaSafe);
   if (nextP === p && nextGamma === gamma) return null;
   return { p: nextP, gamma: nextGamma };
 }

@@ -57,14 +57,15 @@ describe('divergence rule', () => {
 });
 
 describe('restart escalation', () => {
-  it('raises p by max(2p, √p) up to 1, halves a γ above the guaranteed bound, and stops at DAve-PG', () => {
+  it('raises p by max(2p, √p) up to 1, brings a γ above the guaranteed bound down to it, and stops at DAve-PG', () => {
     const safe = 1;
     const ps: number[] = [];
     let s: { p: number; gamma: number } | null = { p: 0.001, gamma: safe };
     while ((s = escalate(s.p, s.gamma, safe)) !== null) ps.push(s.p);
     expect(ps.map((p) => +p.toFixed(4))).toEqual([0.0316, 0.1778, 0.4217, 0.8434, 1]);
-    expect(escalate(1, 4 * safe, safe)).toEqual({ p: 1, gamma: 2 * safe });
-    expect(escalate(0.5, 1.5 * safe, safe)).toEqual({ p: 1, gamma: safe });
+    expect(escalate(1, 4 * safe, safe)).toEqual({ p: 1, gamma: safe });
+    expect(escalate(0.001, 6 * safe, safe)).toEqual({ p: Math.sqrt(0.001), gamma: safe });
+    expect(escalate(0.5, 0.5 * safe, safe)).toEqual({ p: 1, gamma: 0.5 * safe }); // a smaller γ is kept
     expect(escalate(1, safe, safe)).toBeNull();
   });
 });

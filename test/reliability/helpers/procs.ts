@@ -113,6 +113,7 @@ export function masterArgs(o: {
   tol?: number;
   lambda1?: number;
   lambda2?: number;
+  p?: number;
   extra?: string[];
 }): string[] {
   return [
@@ -132,7 +133,7 @@ export function masterArgs(o: {
     '--lambda2',
     String(o.lambda2 ?? 0.001),
     '--p',
-    '0.5',
+    String(o.p ?? 0.5),
     '--tol',
     String(o.tol ?? 1e-10),
     '--eval-every',

@@ -1,4 +1,6 @@
-import type * as http from 'node:http';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { readFileSync } from 'node:fs';
 import type { Registry } from 'prom-client';
 import { createMetrics } from './metrics';
 import type { RunState } from './run-state';
@@ -61,4 +63,23 @@ export function runMetrics(
     rejectedFrames: () => stats.rejectedFrames,
     departures: () => stats.departures,
   });
+}
+
+/** What the HTTP endpoints read from the master besides the run state. */
+export interface LiveSource {
+  phase(): string;
+  connected(): number;
+  last(): { objective: number; subopt: number | null } | null;
+}
+
+/** The HTTP(S) server the WebSocket upgrades from (https when a certificate and key are given). */
+export function createHttpServer(
+  tls: { readonly cert: string; readonly key: string } | undefined,
+  run: RunState,
+  live: LiveSource,
+): http.Server {
+  const health = { phase: live.phase, workers: () => run.shards.readyCount(), k: () => run.model.k };
+  const handler = httpHandler(health, runMetrics(run, live.connected, live.last));
+  if (!tls) return http.createServer(handler);
+  return https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler);
 }

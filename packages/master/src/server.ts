@@ -1,6 +1,4 @@
-import * as http from 'node:http';
-import * as https from 'node:https';
-import { readFileSync } from 'node:fs';
+import type * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { defaultStepSize } from '@soda/core';
@@ -17,7 +15,7 @@ import { Checkpointer } from './checkpointer';
 import { Connections, type Conn } from './connections';
 import { DivergenceDetector, escalate } from './divergence';
 import { EvalRound, suboptimality } from './evaluation';
-import { httpHandler, runMetrics } from './http';
+import { createHttpServer } from './http';
 import { progressLine, startLine, summaryOf, writeModel, type Evaluated } from './outputs';
 import { RunState } from './run-state';
 import type { Shard } from './shards';
@@ -83,7 +81,11 @@ export class Master {
   private constructor(private readonly cfg: MasterConfig) {
     this.log = cfg.logger;
     this.run = new RunState(cfg);
-    if (cfg.resume) this.resumeFrom(cfg.resume.checkpoint, cfg.resume.file);
+    if (cfg.resume) {
+      const { checkpoint: ck, file } = cfg.resume;
+      this.run.restore(ck, file);
+      this.log.info({ file, ...ck.meta.evaluated, ...pick(ck.meta) }, 'resuming from checkpoint');
+    }
     const M = this.run.shards.size;
     this.roundDeltas = Array.from({ length: M }, () => null);
     this.expectReady = new Int32Array(M);
@@ -102,20 +104,11 @@ export class Master {
           this.phase === 'done' || this.phase === 'finishing' ? (this.finishReason ?? 'finished') : null,
       },
     );
-    const metrics = runMetrics(
-      this.run,
-      () => this.conns.size,
-      () => this.lastResult,
-    );
-    const health = {
+    this.server = createHttpServer(cfg.tls, this.run, {
       phase: () => this.phase,
-      workers: () => this.shards.readyCount(),
-      k: () => this.model.k,
-    };
-    const handler = httpHandler(health, metrics);
-    this.server = cfg.tls
-      ? https.createServer({ cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key) }, handler)
-      : http.createServer(handler);
+      connected: () => this.conns.size,
+      last: () => this.lastResult,
+    });
     const maxPayload = cfg.maxPayload ?? DEFAULT_MAX_PAYLOAD_MASTER;
     this.wss = new WebSocketServer({ server: this.server, maxPayload });
     this.wss.on('connection', (ws) => this.conns.attach(ws));
@@ -397,13 +390,6 @@ export class Master {
     if (this.evalRound === null) this.startEval();
   }
 
-  private resumeFrom(ck: Checkpoint, file: string): void {
-    this.run.restore(ck, file);
-    const { meta } = ck;
-    const at = { file, k: meta.k, p: meta.p, gamma: meta.gamma, restarts: meta.restarts, runId: meta.runId };
-    this.log.info({ ...at, ...meta.evaluated }, 'resuming from checkpoint');
-  }
-
   private elapsed(): number {
     return this.run.elapsedBefore + (this.startedAt > 0 ? Date.now() - this.startedAt : 0);
   }
@@ -459,6 +445,10 @@ export class Master {
     const { objective, subopt } = { objective: last?.objective ?? null, subopt: last?.subopt ?? null };
     this.resolveDone({ reason, objective, subopt, updates: this.stats.updates, summary });
   }
+}
+
+function pick({ k, p, gamma, restarts, runId }: Checkpoint['meta']) {
+  return { k, p, gamma, restarts, runId };
 }
 
 function withEvaluated(ck: Checkpoint, objective: number, subopt: number | null): Checkpoint {

@@ -77,7 +77,21 @@ describe('soda CLI (real processes)', () => {
 
   it('soda run: a master and 3 worker processes reach the target, logging progress, summary and the model', () => {
     const r = soda(
-      ['run', '--data', file, '--out', dir, '--p', '0.5', '--tol', '1e-9', '--eval-every', '0.2'],
+      [
+        'run',
+        '--data',
+        file,
+        '--out',
+        dir,
+        '--p',
+        '0.5',
+        '--tol',
+        '1e-9',
+        '--eval-every',
+        '0.2',
+        '--test-fraction',
+        '0.2',
+      ],
       {
         SODA_WORKERS: '3', // every option is also an environment variable
         SODA_LAMBDA1: '0.01',
@@ -107,6 +121,10 @@ describe('soda CLI (real processes)', () => {
       expect(progress[0]).toHaveProperty(key);
     const summary = r.lines.find((l) => l.msg === 'summary')!;
     expect(summary.reason).toBe('tol');
+    // 20 % of the rows were held out: progress lines score w on them.
+    expect(start.m).toBe(480);
+    expect(progress[progress.length - 1].testAccuracy as number).toBeGreaterThan(0.6); // chance is 0.5
+    expect(summary.testAccuracy).toBe(progress[progress.length - 1].testAccuracy);
     expect(summary.subopt as number).toBeLessThanOrEqual(1e-9);
     const model = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8'));
     expect(model.format).toBe('soda-model');
@@ -117,7 +135,9 @@ describe('soda CLI (real processes)', () => {
     // The saved model scores the training file exactly as the final evaluation round did.
     const p = soda(['predict', '--model', path.join(dir, 'model.json'), '--data', file]);
     expect(p.status).toBe(0);
-    expect(p.lines[0].accuracy).toBeCloseTo(summary.accuracy as number, 12);
+    // The file is the 480 training rows plus the 120 held-out ones.
+    const expected = ((summary.accuracy as number) * 480 + (summary.testAccuracy as number) * 120) / 600;
+    expect(p.lines[0].accuracy).toBeCloseTo(expected, 12);
     expect(p.lines[0].auc as number).toBeGreaterThan(0.8);
 
     // And its log becomes a report page with the paper's figures.

@@ -11,6 +11,14 @@ export function trainingOptions<T>(y: Argv<T>) {
       describe:
         'named dataset when --data is not given: spam (real corpus), madelon, rcv1, real-sim (look-alikes)',
     })
+    .option('test', {
+      type: 'string',
+      describe: 'LIBSVM file of held-out examples: test accuracy in progress lines',
+    })
+    .option('test-fraction', {
+      type: 'number',
+      describe: 'hold out this fraction of the rows (seeded) as the test set',
+    })
     .option('normalize', {
       type: 'boolean',
       default: true,

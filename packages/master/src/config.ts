@@ -28,6 +28,8 @@ export interface MasterConfig {
   readonly gamma?: number;
   /** F*, when known: progress lines then carry the suboptimality (F − F*)/F*. */
   readonly fstar?: number;
+  /** Held-out examples (scaled like the training data): progress lines then carry test accuracy. */
+  readonly test?: Dataset;
   readonly tol: number;
   readonly maxEpochs: number;
   readonly maxTimeMs: number;

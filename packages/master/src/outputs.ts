@@ -12,6 +12,9 @@ export interface Evaluated {
   readonly objective: number;
   readonly subopt: number | null;
   readonly accuracy: number;
+  /** Scores on held-out examples, when the run has a test set. */
+  readonly testAccuracy?: number;
+  readonly testLogLoss?: number;
 }
 
 /** The `start` log line: the run's settings and conditioning. */
@@ -31,6 +34,7 @@ export function startLine(cfg: MasterConfig, run: RunState, L: number): Record<s
     kappa: mu > 0 ? L / mu : null,
     gamma: run.model.gamma,
     fstar: cfg.fstar ?? null,
+    tol: cfg.tol,
     k: run.model.k,
     resumed: !!cfg.resume,
   };
@@ -52,6 +56,7 @@ export function progressLine(
     nnz,
     supportPct: (100 * nnz) / run.model.n,
     accuracy: e.accuracy,
+    ...(e.testAccuracy !== undefined ? { testAccuracy: e.testAccuracy, testLogLoss: e.testLogLoss } : {}),
     ...run.stats.snapshot(),
     ...run.stats.takeDelays(),
     workers: run.shards.readyCount(),
@@ -77,6 +82,7 @@ export function summaryOf(
     fstar: cfg.fstar ?? null,
     subopt: last?.subopt ?? null,
     accuracy: last?.accuracy ?? null,
+    testAccuracy: last?.testAccuracy ?? null,
     k: model.k,
     epochs: model.k / run.shards.size,
     ...stats.snapshot(),

@@ -16,6 +16,7 @@ import { Connections, type Conn } from './connections';
 import { DivergenceDetector, escalate } from './divergence';
 import { EvalRound, suboptimality } from './evaluation';
 import { createHttpServer } from './http';
+import { Holdout } from './holdout';
 import { progressLine, startLine, summaryOf, writeModel, type Evaluated } from './outputs';
 import { RunState } from './run-state';
 import type { Shard } from './shards';
@@ -76,9 +77,11 @@ export class Master {
   private readonly resetting: Uint8Array;
   private readonly detector: DivergenceDetector;
   private readonly checkpointer: Checkpointer | null;
+  private readonly holdout: Holdout | null;
   private checkpointDue = false;
 
   private constructor(private readonly cfg: MasterConfig) {
+    this.holdout = cfg.test ? new Holdout(cfg.test) : null;
     this.log = cfg.logger;
     this.run = new RunState(cfg);
     if (cfg.resume) {
@@ -336,7 +339,14 @@ export class Master {
     const objective = round.objective(this.cfg.lambda1);
     const subopt = this.cfg.fstar !== undefined ? suboptimality(objective, this.cfg.fstar) : null;
     const accuracy = round.accuracy(this.cfg.data.X.rows);
-    const result = { k: round.k, restarts: state.restarts, objective, subopt, accuracy };
+    const result = {
+      k: round.k,
+      restarts: state.restarts,
+      objective,
+      subopt,
+      accuracy,
+      ...this.holdout?.score(round.w),
+    };
     this.lastResult = result;
     this.log.info(progressLine(this.run, round, result, this.elapsed()), 'progress');
     if (state.snapshot && this.checkpointer)

@@ -41,6 +41,7 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
     lambda2: d.lambda2,
     ...(a.gamma !== undefined ? { gamma: v.positive('gamma', a.gamma) } : {}),
     fstar,
+    ...(d.test ? { test: d.test } : {}),
     tol: v.nonNegative('tol', a.tol),
     maxEpochs: v.nonNegative('max-epochs', a.maxEpochs),
     maxTimeMs: 1000 * v.nonNegative('max-time', a.maxTime),

@@ -25,10 +25,12 @@ for (let k = 0; k <= 12; k++)
       bytesDown: 60 * k,
     }),
   );
+lines.push(JSON.stringify({ msg: 'divergence detected (F rose 3 times); restarting' }));
 lines.push(JSON.stringify({ msg: 'summary', reason: 'tol', subopt: 2 ** -12 }));
 const log = parseLog(lines.join('\n'));
 assert.equal(log.progress.length, 13);
 assert.equal(log.start.kappa, 2000);
+assert.equal(log.divergences, 1);
 const hit = firstReach(log.progress, 1e-3);
 assert.equal(hit.updates, 10); // 2^-10 ≈ 9.8e-4 ≤ 1e-3 < 2^-9
 assert.equal(hit.timeS, 1);

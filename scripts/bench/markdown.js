@@ -81,6 +81,13 @@ function fig1(results, targets) {
         .map((r) => `${runName(r)} ${num(r.m.end?.supportPct)} %`)
         .join(', ')}.`,
     );
+    const restarted = runs.filter((r) => r.m.divergences > 0);
+    if (restarted.length)
+      out.push(
+        `Divergence detected by the master (it restarted from the best point with a larger p): ${restarted
+          .map((r) => `${runName(r)} ${r.m.divergences}×`)
+          .join(', ')}.`,
+      );
     const rows = [];
     for (const r of runs)
       for (const t of targets) {
@@ -291,6 +298,14 @@ function headline(results, mode) {
   return lines.join('\n');
 }
 
+/** The evaluation periods of the runs, e.g. "0.25" or "0.25–1". */
+function clock(results) {
+  const xs = [...new Set(results.map((r) => r.spec.evalEvery))].sort((a, b) => a - b);
+  return xs.length > 1
+    ? `${xs[0]}–${xs[xs.length - 1]} s (the shorter period for the shorter runs)`
+    : `${xs[0]} s`;
+}
+
 /** The whole block of one mode (quick or full). */
 function renderBlock(ctx) {
   const { modeName, mode, results, machine, wallS, command, startedAt } = ctx;
@@ -315,7 +330,7 @@ function renderBlock(ctx) {
     `What this mode runs: ${mode.describe}`,
     '',
     'Figures are read from the first `progress` line at or below ε (evaluations every ' +
-      `${mode.evalEvery} s, so times are upper bounds by up to one period); "time" is the master's training ` +
+      `${clock(results)}, so times are upper bounds by up to one period); "time" is the master's training ` +
       'clock (elapsedMs, after all workers are ready); coords up = non-zeros of the Δs the workers sent, ' +
       'coords down = non-zeros of the models the master sent back; MB = frame bytes both ways.',
     '',

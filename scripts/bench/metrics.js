@@ -9,6 +9,7 @@ function parseLog(text) {
   const start = [];
   const progress = [];
   let summary = null;
+  let divergences = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith('{')) continue;
     let r;
@@ -20,8 +21,9 @@ function parseLog(text) {
     if (r.msg === 'start') start.push(r);
     else if (r.msg === 'progress') progress.push(r);
     else if (r.msg === 'summary') summary = r;
+    else if (typeof r.msg === 'string' && r.msg.startsWith('divergence detected')) divergences++;
   }
-  return { start: start[0] ?? null, progress, summary };
+  return { start: start[0] ?? null, progress, summary, divergences };
 }
 
 function readLog(file) {
@@ -91,6 +93,8 @@ function measureRun(log, targets) {
         }
       : null,
     evaluations: log.progress.length,
+    // Divergences the master detected; with --on-divergence restart each one restarted the run.
+    divergences: log.divergences ?? 0,
   };
 }
 

@@ -56,6 +56,7 @@ function cliArgs(spec, outDir) {
   a.push('--eval-every', String(spec.evalEvery), '--seed', String(spec.seed));
   if (spec.slowWorkers > 0)
     a.push('--slow-workers', String(spec.slowWorkers), '--slowdown', String(spec.slowdown));
+  a.push(...(spec.extraArgs ?? []));
   a.push('--out', outDir, '--model-out', path.join(outDir, 'models', `${spec.id}.json`));
   return a;
 }

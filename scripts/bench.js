@@ -2,13 +2,16 @@
  * npm run bench — the paper's §4 (Fig. 1, Fig. 2, a synchronous baseline) with the real CLI: every
  * run is `soda run` (one master and M worker processes over loopback WebSockets), one at a time.
  *
- *   node scripts/bench.js [--quick] [--only fig1,fig2,sync] [--resume] [--out bench/out] [--dry-run] [--no-write]
+ *   node scripts/bench.js [--quick] [--only fig1,fig2,sync] [--resume] [--report-only] [--out bench/out]
+ *                         [--dry-run] [--no-write]
  *
  * --resume reuses the runs already in <out>/results-<mode>.json (same run id) and runs the rest: the
  * full run takes hours on 2 cores, and results are saved after every run so an interruption costs one.
  * Logs go to <out>/logs/<mode>/<run>.jsonl (gitignored), the parsed figures to <out>/results-<mode>.json,
  * the tables into BENCHMARKS.md (section "Cluster benchmark"), and the figures of all the runs'
- * logs into BENCHMARKS-report.html when the report generator is built.
+ * logs into a report when the report generator is built: BENCHMARKS-report.html for the full run (the
+ * one committed next to BENCHMARKS.md), <out>/report-quick.html for --quick.
+ * --report-only rebuilds the report (and the tables) from <out>/results-<mode>.json without running.
  * Ratios are measured within one invocation: the machine is shared and its absolute speed drifts.
  */
 const fs = require('node:fs');
@@ -32,6 +35,7 @@ function parseArgs(argv) {
     dryRun: false,
     write: true,
     resume: false,
+    reportOnly: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
@@ -39,12 +43,13 @@ function parseArgs(argv) {
     else if (x === '--dry-run') a.dryRun = true;
     else if (x === '--no-write') a.write = false;
     else if (x === '--resume') a.resume = true;
+    else if (x === '--report-only') a.reportOnly = true;
     else if (x === '--only') a.only = argv[++i].split(',');
     else if (x.startsWith('--only=')) a.only = x.slice(7).split(',');
     else if (x === '--out') a.out = path.resolve(argv[++i]);
     else
       throw new Error(
-        `bench: unknown option ${x} (use --quick, --only fig1,fig2,sync, --resume, --out DIR, --dry-run, --no-write)`,
+        `bench: unknown option ${x} (use --quick, --only fig1,fig2,sync, --resume, --report-only, --out DIR, --dry-run, --no-write)`,
       );
   }
   for (const g of a.only)
@@ -68,25 +73,31 @@ function say(msg) {
   process.stdout.write(`[bench] ${msg}\n`);
 }
 
-async function writeReport(logFiles) {
+async function writeReport(logFiles, out, svgDir) {
   let report;
   try {
     report = require(path.join(ROOT, 'packages', 'cli', 'dist', 'report'));
   } catch {
-    say('report generator not built (packages/cli/dist/report): no BENCHMARKS-report.html this time');
+    say('report generator not built (packages/cli/dist/report): no report this time');
     return;
   }
   if (typeof report.writeReport !== 'function') {
-    say('packages/cli/dist/report has no writeReport(): no BENCHMARKS-report.html this time');
+    say('packages/cli/dist/report has no writeReport(): no report this time');
     return;
   }
-  const out = path.join(ROOT, 'BENCHMARKS-report.html');
   try {
-    await report.writeReport(logFiles, { out, svgDir: path.join(ROOT, 'bench', 'out', 'svg') });
+    await report.writeReport(logFiles, { out, svgDir });
     say(`report: ${path.relative(ROOT, out)}`);
   } catch (e) {
     say(`report generator failed: ${e.message}`);
   }
+}
+
+/** Where the report of a mode goes, and its separate SVGs. */
+function reportPaths(modeName, outDir) {
+  return modeName === 'full'
+    ? [path.join(ROOT, 'BENCHMARKS-report.html'), path.join(outDir, 'svg-full')]
+    : [path.join(outDir, 'report-quick.html'), path.join(outDir, 'svg-quick')];
 }
 
 /** Prior results of this mode (for --resume), by run id. */
@@ -123,6 +134,15 @@ async function main() {
   say(`${modeName} mode: ${runs.length} cluster runs. ${mode.describe}`);
   if (args.dryRun) {
     for (const r of runs) say(`${r.id}: ${commandLine({ ...r, dataArgs: [`<${r.dataset}>`] }, args.out)}`);
+    return;
+  }
+  if (args.reportOnly) {
+    const ctx = JSON.parse(fs.readFileSync(resultsFile, 'utf8'));
+    if (args.write) writeSection(path.join(ROOT, 'BENCHMARKS.md'), modeName, renderBlock(ctx));
+    await writeReport(
+      ctx.results.map((r) => r.proc.logFile),
+      ...reportPaths(modeName, args.out),
+    );
     return;
   }
   const prior = args.resume ? priorResults(resultsFile) : new Map();
@@ -174,7 +194,10 @@ async function main() {
   process.stdout.write(`\n${renderBlock(ctx)}\n`);
   if (args.write) {
     say('BENCHMARKS.md updated');
-    await writeReport(ctx.results.map((r) => r.proc.logFile));
+    await writeReport(
+      ctx.results.map((r) => r.proc.logFile),
+      ...reportPaths(modeName, args.out),
+    );
   }
   say(
     `done in ${((Date.now() - t0) / 60000).toFixed(1)} min (${ctx.resumed} runs taken from an earlier invocation)`,

@@ -13,6 +13,9 @@ WORKDIR /app
 # Manifests first: the dependency layer is rebuilt only when they change, not on every source edit.
 COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
+COPY packages/solver/package.json packages/solver/
+COPY packages/datasets/package.json packages/datasets/
+COPY packages/report/package.json packages/report/
 COPY packages/protocol/package.json packages/protocol/
 COPY packages/master/package.json packages/master/
 COPY packages/worker/package.json packages/worker/
@@ -26,6 +29,9 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
+COPY packages/solver/package.json packages/solver/
+COPY packages/datasets/package.json packages/datasets/
+COPY packages/report/package.json packages/report/
 COPY packages/protocol/package.json packages/protocol/
 COPY packages/master/package.json packages/master/
 COPY packages/worker/package.json packages/worker/
@@ -44,6 +50,12 @@ COPY --from=deps /app/package.json ./
 COPY --from=deps /app/node_modules node_modules
 COPY --from=build /app/packages/core/package.json packages/core/
 COPY --from=build /app/packages/core/dist packages/core/dist
+COPY --from=build /app/packages/solver/package.json packages/solver/
+COPY --from=build /app/packages/solver/dist packages/solver/dist
+COPY --from=build /app/packages/datasets/package.json packages/datasets/
+COPY --from=build /app/packages/datasets/dist packages/datasets/dist
+COPY --from=build /app/packages/report/package.json packages/report/
+COPY --from=build /app/packages/report/dist packages/report/dist
 COPY --from=build /app/packages/protocol/package.json packages/protocol/
 COPY --from=build /app/packages/protocol/dist packages/protocol/dist
 COPY --from=build /app/packages/master/package.json packages/master/

@@ -4,6 +4,8 @@ module.exports = {
   roots: ['<rootDir>/packages', '<rootDir>/test'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
-  moduleNameMapper: { '^@soda/(core|protocol|master|worker|cli)$': '<rootDir>/packages/$1/src' },
+  moduleNameMapper: {
+    '^@soda/(core|solver|datasets|protocol|master|worker|report|cli)$': '<rootDir>/packages/$1/src',
+  },
   testTimeout: 60000,
 };

@@ -8,7 +8,11 @@
  * within this one run (the machine is shared and noisy): read them, not the absolute numbers.
  */
 const os = require('node:os');
-const core = require('../packages/core/dist');
+// the numerics, the reference solver and the dataset generators, as one namespace
+const core = ['core', 'solver', 'datasets'].reduce(
+  (o, p) => ({ ...o, ...require(`../packages/${p}/dist`) }),
+  {},
+);
 const { LocalStep } = require('../packages/worker/dist');
 
 const quick = process.argv.includes('--quick');

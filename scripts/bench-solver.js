@@ -8,7 +8,11 @@
  * max-abs scaled columns, labels from a sparse planted model); "text", "madelon" and "spam" are core's
  * generateText('rcv1'), generateMadelon() and loadSpam(), max-abs scaled, each measured only if it exists.
  */
-const core = require('../packages/core/dist');
+// the numerics, the reference solver and the dataset generators, as one namespace
+const core = ['core', 'solver', 'datasets'].reduce(
+  (o, p) => ({ ...o, ...require(`../packages/${p}/dist`) }),
+  {},
+);
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

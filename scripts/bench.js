@@ -76,7 +76,7 @@ function say(msg) {
 async function writeReport(logFiles, out, svgDir) {
   let report;
   try {
-    report = require(path.join(ROOT, 'packages', 'cli', 'dist', 'report'));
+    report = require(path.join(ROOT, 'packages', 'report', 'dist'));
   } catch {
     say('report generator not built (packages/cli/dist/report): no report this time');
     return;

@@ -32,7 +32,10 @@ function textSubset(outDir, like, rows) {
 
 /** The registry's madelon at MADELON_SEED as a file (once); returns the run arguments with its λs. */
 async function madelon(outDir) {
-  const core = require(path.join(ROOT, 'packages', 'core', 'dist'));
+  const core = {
+    ...require(path.join(ROOT, 'packages', 'core', 'dist')),
+    ...require(path.join(ROOT, 'packages', 'datasets', 'dist')),
+  };
   const spec = core.datasetByName('madelon');
   const file = path.join(outDir, 'data', `madelon-registry-seed${MADELON_SEED}.svm`);
   if (!fs.existsSync(file)) {

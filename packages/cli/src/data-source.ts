@@ -2,17 +2,16 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import {
   applyScale,
-  datasetByName,
   Rng,
   selectRows,
-  datasetKey,
   LibsvmWriter,
   maxAbsScale,
   readLibsvm,
   SodaError,
-  solveCached,
   type Dataset,
 } from '@soda/core';
+import { datasetByName } from '@soda/datasets';
+import { datasetKey, solveCached } from '@soda/solver';
 import type { Logger } from 'pino';
 import { startProgress } from './tty-progress';
 import * as v from './validate';
@@ -151,17 +150,17 @@ export function holdOut(ds: Dataset, fraction: number, seed: number): { train: D
 }
 
 /** F* from the reference solver, cached under <out>/cache by data content and λs. */
-export function referenceOptimum(
+export async function referenceOptimum(
   d: ResolvedData,
   out: string,
   log?: Logger,
-): { fstar: number; cached: boolean; certificate: number } {
+): Promise<{ fstar: number; cached: boolean; certificate: number }> {
   log?.info(
     { dataset: d.name, lambda1: d.lambda1, lambda2: d.lambda2 },
     'finding F* with the reference solver (cached)',
   );
   const bar = startProgress(`solving for F* (${d.name})`);
-  const res = solveCached(d.data, d.lambda1, d.lambda2, {
+  const res = await solveCached(d.data, d.lambda1, d.lambda2, {
     cacheDir: path.join(out, 'cache'),
     onProgress: (p) => bar.update(`iteration ${p.iteration}, certificate ${p.certificate.toExponential(1)}`),
   });

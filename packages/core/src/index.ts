@@ -9,5 +9,5 @@ export * from './logistic';
 export * from './prox';
 export * from './smoothness';
 export * from './mask';
-export * from './datasets';
-export * from './solver';
+export * from './durable-write';
+export * from './model-file';

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import * as zlib from 'node:zlib';
+import { publish, tempPathFor } from './durable-write';
 import { SodaError } from './errors';
 import type { Dataset } from './matrix';
 
@@ -12,8 +13,8 @@ export interface RowSink {
 }
 
 /**
- * Writes LIBSVM lines (`y idx:val ...`, 1-based) to `<path>.tmp-<pid>`, gzip-compressed when the path
- * ends in .gz, and renames onto `path` only when `close()` succeeds: a reader never sees half a file.
+ * Writes LIBSVM lines (`y idx:val ...`, 1-based) to a temporary file beside `path`, gzip-compressed when the path
+ * ends in .gz, and publishes it (fsync, rename, fsync the folder: see durable-write) only when `close()` succeeds.
  * Values are printed with String(v), the shortest decimal that parses back to the same double.
  */
 export class LibsvmWriter implements RowSink {
@@ -40,7 +41,7 @@ export class LibsvmWriter implements RowSink {
   }
 
   static create(path: string): LibsvmWriter {
-    return new LibsvmWriter(path, `${path}.tmp-${process.pid}`);
+    return new LibsvmWriter(path, tempPathFor(path));
   }
 
   /** Appends one row; returns a Promise (resolved on 'drain') when the stream's buffer is full. */
@@ -100,7 +101,7 @@ export class LibsvmWriter implements RowSink {
       // 'finish' precedes the fsync-and-close; rename only a closed file.
       if (!this.file.closed) await once(this.file, 'close');
       if (this.error !== null) throw this.ioError();
-      await fs.promises.rename(this.tmp, this.path);
+      await publish(this.tmp, this.path);
     } catch (e) {
       await this.removeTmp();
       throw e instanceof SodaError ? e : this.ioError(e);

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { promises as fs, readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { SodaError } from '@soda/core';
+import { readFileSync } from 'node:fs';
+import { removeStaleTemps, SodaError, writeFileDurable } from '@soda/core';
 import type { Algo } from './config';
 
 /**
@@ -183,44 +182,12 @@ export function checkCompatible(meta: CheckpointMeta, run: RunIdentity, file: st
     );
 }
 
-/**
- * Write atomically and durably: a temporary file in the same folder, fsync, rename. A reader (or a
- * master restarted after a crash at any instant) sees the old checkpoint or the new one, never half.
- */
-export async function writeCheckpointFile(file: string, data: Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
-    const h = await fs.open(tmp, 'w');
-    try {
-      await h.writeFile(data);
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw new SodaError('E_CHECKPOINT', `cannot write checkpoint ${file}: ${(e as Error).message}`, {
-      file,
-    });
-  }
+/** A checkpoint is written durably: a reader sees the old one or the new one, never half. */
+export function writeCheckpointFile(file: string, data: Uint8Array): Promise<void> {
+  return writeFileDurable(file, data, { code: 'E_CHECKPOINT', what: 'checkpoint' });
 }
 
-/** Temporary files left by a master killed in the middle of a write (theirs, never the checkpoint). */
-export async function removeStaleTemps(file: string): Promise<void> {
-  const dir = path.dirname(path.resolve(file));
-  const prefix = `${path.basename(file)}.tmp-`;
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch {
-    return;
-  }
-  await Promise.all(
-    names.filter((f) => f.startsWith(prefix)).map((f) => fs.rm(path.join(dir, f), { force: true })),
-  );
-}
+export { removeStaleTemps };
 
 function align8(x: number): number {
   return (x + 7) & ~7;

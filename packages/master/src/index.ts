@@ -7,7 +7,6 @@ export * from './evaluation';
 export * from './holdout';
 export * from './http';
 export * from './metrics';
-export * from './model-file';
 export * from './model-state';
 export * from './outputs';
 export * from './run-state';

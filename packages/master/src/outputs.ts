@@ -2,7 +2,7 @@ import { countNonZeros, type SparseVector } from '@soda/core';
 import type { EvalRound } from './evaluation';
 import type { Logger } from 'pino';
 import type { MasterConfig } from './config';
-import { modelFileOf, writeFileAtomic } from './model-file';
+import { modelFileOf, writeModelFile } from '@soda/core';
 import type { RunState } from './run-state';
 
 /** F(w^k) of one evaluation round, and which state it judged. */
@@ -116,7 +116,7 @@ export async function writeModel(
       objective,
       ...(cfg.scale ? { scale: Array.from(cfg.scale) } : {}),
     });
-    await writeFileAtomic(cfg.modelOut, JSON.stringify(file));
+    await writeModelFile(cfg.modelOut, file);
   } catch (e) {
     log.error({ err: (e as Error).message, file: cfg.modelOut }, 'could not write the model');
   }

@@ -1,12 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
-import {
-  datasetByName,
-  generateMadelon,
-  generateText,
-  LibsvmWriter,
-  SodaError,
-  type RowSink,
-} from '@soda/core';
+import { LibsvmWriter, SodaError, type RowSink } from '@soda/core';
+import { datasetByName, generateMadelon, generateText } from '@soda/datasets';
 import * as v from '../validate';
 
 async function writeWith(out: string, build: (sink: RowSink) => Promise<object>): Promise<void> {

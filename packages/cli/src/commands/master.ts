@@ -20,7 +20,8 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
   const workers = v.positiveInt('workers', a.workers, 100000);
   const d = await resolveData(dataOptionsFromArgs(a, out), logger);
   if (workers > d.data.X.rows) v.positiveInt('workers', workers, d.data.X.rows); // names the limit: one row per shard at least
-  const fstar = a.fstar !== undefined ? v.positive('fstar', a.fstar) : referenceOptimum(d, out, logger).fstar;
+  const fstar =
+    a.fstar !== undefined ? v.positive('fstar', a.fstar) : (await referenceOptimum(d, out, logger)).fstar;
   const token = v.optionalString(a.token);
   const checkpointFile = v.optionalString(a.checkpoint) ?? path.join(out, 'checkpoint.soda');
   const heartbeat = v.positive('heartbeat', a.heartbeat);

@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
-import { readLibsvm } from '@soda/core';
-import { loadModelFile, scoreModel } from '../predict';
+import { loadModelFile, readLibsvm } from '@soda/core';
+import { scoreModel } from '../predict';
 
 export const predictCommand: CommandModule<object, Record<string, unknown>> = {
   command: 'predict',

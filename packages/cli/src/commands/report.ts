@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { writeReport } from '../report';
+import { writeReport } from '@soda/report';
 import * as v from '../validate';
 
 export const reportCommand: CommandModule<object, Record<string, unknown>> = {

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { solveCached, SodaError } from '@soda/core';
-import { writeFileAtomic } from '@soda/master';
+import { SodaError } from '@soda/core';
+import { solveCached } from '@soda/solver';
+import { writeFileDurable } from '@soda/core';
 import { dataOptionsFromArgs, resolveData } from '../data-source';
 import * as v from '../validate';
 import { startProgress } from '../tty-progress';
@@ -27,7 +28,7 @@ export const solveCommand: CommandModule<object, Record<string, unknown>> = {
       throw new SodaError('E_CONFIG', 'give --data FILE or --dataset NAME (spam, madelon, rcv1, real-sim)');
     const d = await resolveData(dataOptionsFromArgs(a, path.dirname(a.cache as string)));
     const bar = startProgress(`solving (${d.name})`);
-    const r = solveCached(d.data, d.lambda1, d.lambda2, {
+    const r = await solveCached(d.data, d.lambda1, d.lambda2, {
       cacheDir: a.cache as string,
       tol: v.positive('tol', a.tol),
       onProgress: (p) =>
@@ -61,7 +62,7 @@ export const solveCommand: CommandModule<object, Record<string, unknown>> = {
           val.push(x);
         }
       });
-      await writeFileAtomic(a.out as string, JSON.stringify({ ...line, n: r.n, idx, val }));
+      await writeFileDurable(a.out as string, JSON.stringify({ ...line, n: r.n, idx, val }));
     }
   },
 };

@@ -6,7 +6,7 @@ import {
   SodaError,
   type Dataset,
 } from '@soda/core';
-import type { ModelFile } from '@soda/master';
+import type { ModelFile } from '@soda/core';
 
 /** What `soda predict` prints. AUC is null when the data holds one class only. */
 export interface Scores {

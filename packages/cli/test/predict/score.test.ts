@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { csrFromDense, maxAbsScale, Rng, SodaError, type Dataset } from '@soda/core';
-import { modelFileOf, type ModelFile } from '@soda/master';
-import { loadModelFile, rocAuc, scoreModel } from '../../src/predict';
+import { loadModelFile, modelFileOf, type ModelFile } from '@soda/core';
+import { rocAuc, scoreModel } from '../../src/predict';
 
 /** Brute force: the fraction of (positive, negative) pairs ranked right, a tie counting ½. */
 function pairwiseAuc(s: ArrayLike<number>, y: ArrayLike<number>): number {

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import {
   applyScale,
   Rng,
-  selectRows,
+  selectExamples,
   LibsvmWriter,
   maxAbsScale,
   readLibsvm,
@@ -142,11 +142,7 @@ export function holdOut(ds: Dataset, fraction: number, seed: number): { train: D
   const perm = new Rng(seed ^ 0x5eed).shuffle(Uint32Array.from({ length: m }, (_, i) => i));
   const testRows = perm.slice(0, k).sort();
   const trainRows = perm.slice(k).sort();
-  const pick = (rows: Uint32Array): Dataset => ({
-    X: selectRows(ds.X, rows),
-    y: Float64Array.from(rows, (r) => ds.y[r]),
-  });
-  return { train: pick(trainRows), test: pick(testRows) };
+  return { train: selectExamples(ds, trainRows), test: selectExamples(ds, testRows) };
 }
 
 /** F* from the reference solver, cached under <out>/cache by data content and λs. */

@@ -1,4 +1,4 @@
-import { SodaError } from '@soda/core';
+import { type Bounds, finiteNumber, inBounds, SodaError } from '@soda/core';
 
 /*
  * Option checks, run once when a command starts; the resulting config is frozen. Each message names
@@ -17,39 +17,36 @@ function bad(name: string, rule: string, value: unknown): never {
 }
 
 export function num(name: string, v: unknown): number {
-  const x = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof x !== 'number' || !Number.isFinite(x)) bad(name, 'a finite number', v);
+  const x = finiteNumber(typeof v === 'string' && v.trim() !== '' ? Number(v) : v);
+  if (x === undefined) bad(name, 'a finite number', v);
+  return x;
+}
+
+/** A number within `b`; `rule` says it in words for the message. */
+function bounded(name: string, v: unknown, b: Bounds, rule: string): number {
+  const x = num(name, v);
+  if (!inBounds(x, b)) bad(name, rule, v);
   return x;
 }
 
 export function positiveInt(name: string, v: unknown, max = Number.MAX_SAFE_INTEGER): number {
-  const x = num(name, v);
-  if (!Number.isInteger(x) || x < 1 || x > max) bad(name, `an integer from 1 to ${max}`, v);
-  return x;
+  return bounded(name, v, { integer: true, ge: 1, le: max }, `an integer from 1 to ${max}`);
 }
 
 export function nonNegativeInt(name: string, v: unknown): number {
-  const x = num(name, v);
-  if (!Number.isInteger(x) || x < 0) bad(name, 'a non-negative integer', v);
-  return x;
+  return bounded(name, v, { integer: true, ge: 0 }, 'a non-negative integer');
 }
 
 export function nonNegative(name: string, v: unknown): number {
-  const x = num(name, v);
-  if (x < 0) bad(name, '≥ 0', v);
-  return x;
+  return bounded(name, v, { ge: 0 }, '≥ 0');
 }
 
 export function positive(name: string, v: unknown): number {
-  const x = num(name, v);
-  if (!(x > 0)) bad(name, '> 0', v);
-  return x;
+  return bounded(name, v, { gt: 0 }, '> 0');
 }
 
 export function probability(name: string, v: unknown): number {
-  const x = num(name, v);
-  if (!(x > 0 && x <= 1)) bad(name, 'a probability in (0, 1]', v);
-  return x;
+  return bounded(name, v, { gt: 0, le: 1 }, 'a probability in (0, 1]');
 }
 
 export function fraction(name: string, v: unknown): number {
@@ -59,9 +56,7 @@ export function fraction(name: string, v: unknown): number {
 }
 
 export function port(name: string, v: unknown): number {
-  const x = num(name, v);
-  if (!Number.isInteger(x) || x < 0 || x > 65535) bad(name, 'a TCP port from 0 to 65535', v);
-  return x;
+  return bounded(name, v, { integer: true, ge: 0, le: 65535 }, 'a TCP port from 0 to 65535');
 }
 
 export function oneOf<T extends string>(name: string, v: unknown, allowed: readonly T[]): T {

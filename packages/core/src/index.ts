@@ -1,4 +1,6 @@
 export * from './errors';
+export * from './checks';
+export * from './compensated';
 export * from './sparse';
 export * from './matrix';
 export * from './rng';

@@ -1,3 +1,4 @@
+import { CompensatedSum } from './compensated';
 import type { CscMatrix, CsrMatrix } from './matrix';
 
 // Module-level references: a global lookup per call is slow inside jest's vm sandbox.
@@ -25,30 +26,18 @@ export function logLossDeriv(z: number): number {
   return -1 / (1 + exp(z));
 }
 
-/** Compensated (Neumaier) sum of a[0..len). */
+/** Compensated sum of a[0..len). */
 export function sumAccurate(a: Float64Array, len = a.length): number {
-  let s = 0;
-  let c = 0;
-  for (let i = 0; i < len; i++) {
-    const v = a[i];
-    const t = s + v;
-    c += abs(s) >= abs(v) ? s - t + v : v - t + s;
-    s = t;
-  }
-  return s + c;
+  const sum = new CompensatedSum();
+  for (let i = 0; i < len; i++) sum.add(a[i]);
+  return sum.value;
 }
 
 /** ‖w‖² with compensation. */
 export function squaredNorm(w: ArrayLike<number>): number {
-  let s = 0;
-  let c = 0;
-  for (let i = 0; i < w.length; i++) {
-    const v = w[i] * w[i];
-    const t = s + v;
-    c += s >= v ? s - t + v : v - t + s;
-    s = t;
-  }
-  return s + c;
+  const sum = new CompensatedSum();
+  for (let i = 0; i < w.length; i++) sum.add(w[i] * w[i]);
+  return sum.value;
 }
 
 /** z = X w for a dense w (row-major X). */
@@ -175,15 +164,9 @@ export function smoothValueGrad(
 
 /** λ1‖w‖₁, compensated. */
 export function l1Penalty(w: ArrayLike<number>, lambda1: number): number {
-  let s = 0;
-  let c = 0;
-  for (let i = 0; i < w.length; i++) {
-    const v = abs(w[i]);
-    const t = s + v;
-    c += s >= v ? s - t + v : v - t + s;
-    s = t;
-  }
-  return lambda1 * (s + c);
+  const sum = new CompensatedSum();
+  for (let i = 0; i < w.length; i++) sum.add(abs(w[i]));
+  return lambda1 * sum.value;
 }
 
 /** F(w) = f(w) + λ1‖w‖₁ over the whole dataset: the paper's eq. (1) with eq. (6). */

@@ -1,3 +1,5 @@
+import { SodaError } from './errors';
+
 /**
  * Compressed sparse matrices. CSR is how data is read and sharded (rows = examples); CSC is how a
  * worker computes (columns = features), so a SODA step touches only the columns in supp(w) ∪ mask.
@@ -54,12 +56,6 @@ export function csrToCsc(A: CsrMatrix): CscMatrix {
   return { rows, cols, ptr, ind, val };
 }
 
-/** The same matrix, row-major. O(nnz + rows). */
-export function cscToCsr(A: CscMatrix): CsrMatrix {
-  const T = csrToCsc({ rows: A.cols, cols: A.rows, ptr: A.ptr, ind: A.ind, val: A.val });
-  return { rows: A.rows, cols: A.cols, ptr: T.ptr, ind: T.ind, val: T.val };
-}
-
 /** The sub-matrix of the given rows (in the given order), as CSR. */
 export function selectRows(A: CsrMatrix, rowIds: ArrayLike<number>): CsrMatrix {
   let total = 0;
@@ -109,4 +105,23 @@ export function csrFromDense(rowsData: ArrayLike<ArrayLike<number>>, cols?: numb
     ptr[i + 1] = ind.length;
   }
   return { rows, cols: n, ptr, ind: Uint32Array.from(ind), val: Float64Array.from(val) };
+}
+
+/**
+ * The examples (rows and their labels) with the given ids, in the given order: the one row selector
+ * behind shards, hold-out splits and the master's shard table. `who` names the caller's set in errors.
+ */
+export function selectExamples(ds: Dataset, rowIds: ArrayLike<number>, who = 'selection'): Dataset {
+  const { X, y } = ds;
+  if (y.length !== X.rows) throw new SodaError('E_DATA', `dataset has ${X.rows} rows but ${y.length} labels`);
+  const yi = new Float64Array(rowIds.length);
+  for (let r = 0; r < rowIds.length; r++) {
+    const row = rowIds[r];
+    if (!(Number.isInteger(row) && row >= 0 && row < X.rows))
+      throw new SodaError('E_CONFIG', `${who} names row ${row}, but the dataset has rows 0..${X.rows - 1}`, {
+        row,
+      });
+    yi[r] = y[row];
+  }
+  return { X: selectRows(X, rowIds), y: yi };
 }

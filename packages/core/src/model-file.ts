@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { writeFileDurable } from './durable-write';
+import { finiteNumber } from './checks';
 import { SodaError } from './errors';
 import type { SparseVector } from './sparse';
 
@@ -54,7 +55,7 @@ function fail(file: string, field: string, value: unknown, want: string): never 
   });
 }
 
-const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isFiniteNumber = (v: unknown): v is number => finiteNumber(v) !== undefined;
 
 function checkArray(file: string, o: Obj, field: string): unknown[] {
   const v = o[field];

@@ -1,5 +1,5 @@
 import { SodaError } from './errors';
-import { selectRows, type Dataset } from './matrix';
+import { selectExamples, type Dataset } from './matrix';
 import { Rng } from './rng';
 
 /**
@@ -52,25 +52,7 @@ export function shardWeights(parts: readonly ArrayLike<number>[]): Float64Array 
 
 /** The sub-datasets (X_i, y_i) of the given parts, rows in each part's order. */
 export function shardDataset(ds: Dataset, parts: readonly ArrayLike<number>[]): Dataset[] {
-  const { X, y } = ds;
-  if (y.length !== X.rows) throw new SodaError('E_DATA', `dataset has ${X.rows} rows but ${y.length} labels`);
-  return parts.map((part, i) => {
-    const yi = new Float64Array(part.length);
-    for (let r = 0; r < part.length; r++) {
-      const row = part[r];
-      if (!(Number.isInteger(row) && row >= 0 && row < X.rows))
-        throw new SodaError(
-          'E_CONFIG',
-          `shard ${i} names row ${row}, but the dataset has rows 0..${X.rows - 1}`,
-          {
-            shard: i,
-            row,
-          },
-        );
-      yi[r] = y[row];
-    }
-    return { X: selectRows(X, part), y: yi };
-  });
+  return parts.map((part, i) => selectExamples(ds, part, `shard ${i}`));
 }
 
 /** ⌈m/M⌉ for the first (m mod M) shards, ⌊m/M⌋ for the rest. */

@@ -1,7 +1,5 @@
-import { SodaError } from './errors';
-
 /**
- * A sparse vector of dimension n. Invariants (checked by `checkSparse`, relied upon everywhere):
+ * A sparse vector of dimension n. Invariants (checked by `sparseViolation` wherever a vector arrives, relied upon everywhere):
  * idx strictly increasing, every idx < n, idx.length === val.length, every val finite.
  */
 export interface SparseVector {
@@ -35,12 +33,6 @@ export function sparseToDense(v: SparseVector, out: Float64Array = new Float64Ar
   return out;
 }
 
-/** x[idx] += a * v  (x dense). */
-export function axpySparse(a: number, v: SparseVector, x: Float64Array): void {
-  const { idx, val } = v;
-  for (let k = 0; k < idx.length; k++) x[idx[k]] += a * val[k];
-}
-
 /**
  * Returns null when `v` satisfies the SparseVector invariants, else a sentence naming the first
  * violation (used by the protocol's frame validation, so it must never throw on garbage).
@@ -60,10 +52,4 @@ export function sparseViolation(v: { n: number; idx: Uint32Array; val: Float64Ar
     prev = j;
   }
   return null;
-}
-
-export function checkSparse(v: SparseVector, what = 'sparse vector'): SparseVector {
-  const why = sparseViolation(v);
-  if (why !== null) throw new SodaError('E_SPARSE', `${what}: ${why}`);
-  return v;
 }

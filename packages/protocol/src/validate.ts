@@ -1,4 +1,4 @@
-import { sparseViolation, type SparseVector } from '@soda/core';
+import { type Bounds, inBounds, intervalText, sparseViolation, type SparseVector } from '@soda/core';
 import { fromLittleEndian, isBytes, type NumericArrayCtor } from './bytes';
 import { ProtocolError } from './errors';
 import type { ShardRows } from './messages';
@@ -62,19 +62,12 @@ export function int(o: Obj, key: string, w: Where, min: number, max = Number.MAX
   const f = fieldOf(w, key);
   if (typeof v !== 'number') fail(w, f, `= ${show(v)} must be an integer`);
   if (!Number.isSafeInteger(v)) fail(w, f, `= ${v} is not an integer`);
-  if (v < min || v > max)
+  if (!inBounds(v, { ge: min, le: max }))
     fail(w, f, `= ${v} must be ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in [${min}, ${max}]`}`);
   return v;
 }
 
-export interface Range {
-  /** exclusive lower bound */
-  readonly gt?: number;
-  /** inclusive lower bound */
-  readonly ge?: number;
-  /** inclusive upper bound */
-  readonly le?: number;
-}
+export type Range = Omit<Bounds, 'integer'>;
 
 /** A finite number within `range`. */
 export function num(o: Obj, key: string, w: Where, range: Range = {}): number {
@@ -82,13 +75,7 @@ export function num(o: Obj, key: string, w: Where, range: Range = {}): number {
   const f = fieldOf(w, key);
   if (typeof v !== 'number') fail(w, f, `= ${show(v)} must be a number`);
   if (!Number.isFinite(v)) fail(w, f, `= ${v} is not finite`);
-  const { gt, ge, le } = range;
-  const ok = (gt === undefined || v > gt) && (ge === undefined || v >= ge) && (le === undefined || v <= le);
-  if (!ok) {
-    const lo = gt !== undefined ? `(${gt}` : ge !== undefined ? `[${ge}` : '(-∞';
-    const hi = le !== undefined ? `${le}]` : '∞)';
-    fail(w, f, `= ${v} must be in ${lo}, ${hi}`);
-  }
+  if (!inBounds(v, range)) fail(w, f, `= ${v} must be in ${intervalText(range)}`);
   return v;
 }
 

@@ -225,3 +225,8 @@ export async function removeStaleTemps(file: string): Promise<void> {
 function align8(x: number): number {
   return (x + 7) & ~7;
 }
+
+/** `ck` with the F(w^k) an evaluation round found for it. */
+export function withEvaluated(ck: Checkpoint, objective: number, subopt: number | null): Checkpoint {
+  return { ...ck, meta: { ...ck.meta, evaluated: { objective, subopt } } };
+}

@@ -1,10 +1,10 @@
 import { defaultStepSize } from '@soda/core';
-import { LOG_MSG, ProtocolError, type FromMaster, type Update } from '@soda/protocol';
-import type { Checkpoint } from './checkpoint';
+import { LOG_MSG, type Update } from '@soda/protocol';
+import { withEvaluated, type Checkpoint } from './checkpoint';
 import type { MasterConfig } from './config';
 import { DivergenceDetector, escalate } from './divergence';
 import { EvalRound, suboptimality } from './eval-round';
-import type { Command, CoordinatorEvent } from './events';
+import { Outbox, type Command, type CoordinatorEvent } from './events';
 import { Holdout } from './holdout';
 import { progressLine, startLine, summaryOf, type Evaluated } from './outputs';
 import type { RunState } from './run-state';
@@ -26,7 +26,7 @@ export const FINAL_EVAL_TIMEOUT_MS = 10000;
 export class Coordinator {
   private phaseValue: Phase = 'waiting';
   private now: number;
-  private out: Command[] = [];
+  private readonly out = new Outbox();
   private startedAt: number | null = null;
   private round: EvalRound | null = null;
   private nextEvalId = 1;
@@ -79,7 +79,7 @@ export class Coordinator {
     switch (e.type) {
       case 'hello':
         this.workers.set(e.conn, e.worker);
-        this.info({ conn: e.conn, worker: e.worker }, 'worker joined');
+        this.out.info({ conn: e.conn, worker: e.worker }, 'worker joined');
         this.assignOrStandby(e.conn);
         break;
       case 'ready':
@@ -97,9 +97,7 @@ export class Coordinator {
         this.finish(e.reason);
         break;
     }
-    const out = this.out;
-    this.out = [];
-    return out;
+    return this.out.take();
   }
 
   // ---- workers -----------------------------------------------------------------------------------
@@ -116,9 +114,9 @@ export class Coordinator {
     const { conn, msg } = e;
     const shard = this.shards.shardOf(conn);
     if (shard === undefined)
-      return this.reject(conn, 'E_STATE', `'${msg.t}' from a worker that owns no shard`, 't');
+      return this.out.reject(conn, 'E_STATE', `'${msg.t}' from a worker that owns no shard`, 't');
     if (msg.shard !== shard.id)
-      return this.reject(
+      return this.out.reject(
         conn,
         'E_STATE',
         `shard ${msg.shard} is not this worker's shard (${shard.id})`,
@@ -134,19 +132,19 @@ export class Coordinator {
     const who = { conn, worker: this.workers.get(conn) ?? null };
     if (shard === undefined) {
       const reason = `all ${this.shards.size} shards are taken; waiting as a spare`;
-      this.send(conn, { t: 'standby', reason });
-      this.info({ ...who, standbys: this.shards.standbyCount }, 'worker on standby');
+      this.out.send(conn, { t: 'standby', reason });
+      this.out.info({ ...who, standbys: this.shards.standbyCount }, 'worker on standby');
       return;
     }
-    this.send(conn, this.run.assignFor(shard, false, ++this.assigns));
-    this.info({ ...who, shard: shard.id, m: shard.rows.m }, 'shard assigned');
+    this.out.send(conn, this.run.assignFor(shard, false, ++this.assigns));
+    this.out.info({ ...who, shard: shard.id, m: shard.rows.m }, 'shard assigned');
   }
 
   private onReady(conn: number, shard: Shard, m: number, L: number): void {
     if (shard.state.kind === 'ready')
-      return this.reject(conn, 'E_STATE', `shard ${shard.id} is already ready`, 't');
+      return this.out.reject(conn, 'E_STATE', `shard ${shard.id} is already ready`, 't');
     if (m !== shard.rows.m)
-      return this.reject(
+      return this.out.reject(
         conn,
         'E_FIELD',
         `ready.m = ${m} but shard ${shard.id} has ${shard.rows.m} rows`,
@@ -155,16 +153,16 @@ export class Coordinator {
     if (this.shards.markReady(shard.id, L) !== 'ready') return; // it still owes the answer to a reset
     if (this.phaseValue === 'waiting') {
       const ready = this.shards.readyCount();
-      this.info({ shard: shard.id, L }, `waiting for workers ${ready}/${this.shards.size}`);
+      this.out.info({ shard: shard.id, L }, `waiting for workers ${ready}/${this.shards.size}`);
       if (ready === this.shards.size) this.begin();
       return;
     }
     if (this.phaseValue !== 'running') return;
-    this.info({ shard: shard.id, worker: this.workers.get(conn) ?? null }, 'shard taken over');
+    this.out.info({ shard: shard.id, worker: this.workers.get(conn) ?? null }, 'shard taken over');
     // A replacement joins where its predecessor left: the current w, and any pending evaluation.
     if (this.strategy.modelOnTakeover(shard.id)) this.sendModel(conn);
     const round = this.round;
-    if (round !== null && !round.has(shard.id)) this.send(conn, { t: 'eval', id: round.id, w: round.w });
+    if (round !== null && !round.has(shard.id)) this.out.send(conn, { t: 'eval', id: round.id, w: round.w });
   }
 
   private begin(): void {
@@ -177,7 +175,7 @@ export class Coordinator {
     this.phaseValue = 'running';
     this.startedAt = this.now;
     this.lastEvalAt = this.now;
-    this.info(startLine(cfg, run, L), LOG_MSG.start);
+    this.out.info(startLine(cfg, run, L), LOG_MSG.start);
     if (cfg.maxTimeMs > 0) this.maxTimeAt = this.now + cfg.maxTimeMs;
     this.startEval();
     for (const [, owner] of this.shards.readyOwners()) this.sendModel(owner);
@@ -187,9 +185,9 @@ export class Coordinator {
     if (this.phaseValue !== 'running') return; // finishing: updates in flight are dropped, not errors
     if (shard.state.kind === 'resetting') return; // computed before a restart reached this worker
     if (shard.state.kind !== 'ready')
-      return this.reject(conn, 'E_STATE', `update for shard ${shard.id} before ready`, 't');
+      return this.out.reject(conn, 'E_STATE', `update for shard ${shard.id} before ready`, 't');
     if (msg.k > this.model.k)
-      return this.reject(
+      return this.out.reject(
         conn,
         'E_STATE',
         `update.k = ${msg.k} is ahead of the master (k = ${this.model.k})`,
@@ -221,7 +219,7 @@ export class Coordinator {
     for (let t = 0; t < w.val.length; t++)
       if (!Number.isFinite(w.val[t])) return this.onDivergence(NaN, `w[${w.idx[t]}] = ${w.val[t]}`);
     this.run.stats.coordsDown += w.idx.length;
-    this.send(conn, { t: 'model', k: this.model.k, gamma: this.model.gamma, p: this.run.p, w });
+    this.out.send(conn, { t: 'model', k: this.model.k, gamma: this.model.gamma, p: this.run.p, w });
   }
 
   private onClose(conn: number, code: number): void {
@@ -230,7 +228,7 @@ export class Coordinator {
     const shard = this.shards.release(conn);
     if (this.phaseValue === 'done' || shard === undefined) return;
     this.run.stats.departures++;
-    this.warn({ conn, worker, shard: shard.id, code }, 'worker left; its shard is free');
+    this.out.warn({ conn, worker, shard: shard.id, code }, 'worker left; its shard is free');
     const next = this.shards.nextStandby();
     if (next !== undefined) this.assignOrStandby(next);
   }
@@ -258,7 +256,7 @@ export class Coordinator {
     });
     this.round = round;
     const frame = { t: 'eval', id: round.id, w: round.w } as const;
-    for (const [, owner] of this.shards.readyOwners()) this.send(owner, frame);
+    for (const [, owner] of this.shards.readyOwners()) this.out.send(owner, frame);
   }
 
   private onEvalResult(shard: Shard, fi: number, correct: number | undefined): void {
@@ -278,9 +276,9 @@ export class Coordinator {
       ...this.holdout?.score(round.w),
     };
     this.last = result;
-    this.info(progressLine(this.run, round, result, this.elapsed()), LOG_MSG.progress);
+    this.out.info(progressLine(this.run, round, result, this.elapsed()), LOG_MSG.progress);
     const snapshot = round.takeSnapshot();
-    if (snapshot) this.writeCheckpoint(withEvaluated(snapshot, objective, subopt));
+    if (snapshot) this.out.writeCheckpoint(withEvaluated(snapshot, objective, subopt));
     if (this.phaseValue === 'finishing') return this.complete();
     this.run.noteEvaluation(round.k, objective, round.wbar);
     if (this.detector.observe(objective, round.counts) === 'diverged') return this.onDivergence(objective);
@@ -294,7 +292,7 @@ export class Coordinator {
     const restart = (cfg.onDivergence ?? 'restart') === 'restart';
     const reference = this.detector.referenceObjective;
     const at = { k: this.model.k, objective, reference, p: run.p, gamma: this.model.gamma };
-    this.warn(at, `divergence detected (${what}); ${restart ? 'restarting' : 'stopping'}`);
+    this.out.warn(at, `divergence detected (${what}); ${restart ? 'restarting' : 'stopping'}`);
     if (!restart) return this.finish('diverged');
     const next = escalate(run.p, this.model.gamma, defaultStepSize(cfg.lambda2, this.shards.maxL()));
     if (next === null || run.restarts >= (cfg.maxRestarts ?? 10)) return this.finish('diverged');
@@ -303,13 +301,13 @@ export class Coordinator {
     this.strategy.reset();
     this.detector.reset();
     const from = { fromK: run.best?.k ?? 0, fromObjective: run.best?.objective ?? null };
-    this.warn({ restarts: run.restarts, ...from, ...next }, 'restart from the best evaluated point');
+    this.out.warn({ restarts: run.restarts, ...from, ...next }, 'restart from the best evaluated point');
     // Every owner restarts from the new w_i (a fresh assign without rows) and answers `ready` again.
     for (const s of this.shards.shards) {
       const owner = ownerOf(s);
       if (owner === null) continue;
       this.shards.markResetting(s.id);
-      this.send(owner, run.assignFor(s, true, ++this.assigns));
+      this.out.send(owner, run.assignFor(s, true, ++this.assigns));
     }
     this.startEval();
   }
@@ -335,7 +333,7 @@ export class Coordinator {
     const round = this.round;
     // A round stuck on a shard without a worker: write its state without F rather than nothing.
     if (round !== null && round.hasSnapshot && this.now - round.startedAt > this.checkpointEvery)
-      this.writeCheckpoint(round.takeSnapshot()!);
+      this.out.writeCheckpoint(round.takeSnapshot()!);
     this.checkpointDue = true;
     if (this.round === null) this.startEval();
   }
@@ -398,30 +396,4 @@ export class Coordinator {
       summary: summaryOf(cfg, run, w, last, reason, elapsed),
     });
   }
-
-  // ---- commands ----------------------------------------------------------------------------------
-
-  private send(conn: number, msg: FromMaster): void {
-    this.out.push({ type: 'send', conn, msg });
-  }
-
-  private reject(conn: number, code: 'E_STATE' | 'E_FIELD', message: string, field: string): void {
-    this.out.push({ type: 'reject', conn, error: new ProtocolError(code, message, field) });
-  }
-
-  private writeCheckpoint(checkpoint: Checkpoint): void {
-    this.out.push({ type: 'writeCheckpoint', checkpoint });
-  }
-
-  private info(fields: object, msg: string): void {
-    this.out.push({ type: 'log', level: 'info', msg, fields });
-  }
-
-  private warn(fields: object, msg: string): void {
-    this.out.push({ type: 'log', level: 'warn', msg, fields });
-  }
-}
-
-export function withEvaluated(ck: Checkpoint, objective: number, subopt: number | null): Checkpoint {
-  return { ...ck, meta: { ...ck.meta, evaluated: { objective, subopt } } };
 }

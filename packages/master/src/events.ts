@@ -1,5 +1,13 @@
 import type { SparseVector } from '@soda/core';
-import type { EvalResult, FromMaster, ProtocolError, Ready, SummaryRecord, Update } from '@soda/protocol';
+import {
+  ProtocolError,
+  type EvalResult,
+  type FromMaster,
+  type ProtocolErrorCode,
+  type Ready,
+  type SummaryRecord,
+  type Update,
+} from '@soda/protocol';
 import type { Checkpoint } from './checkpoint';
 
 /**
@@ -57,3 +65,39 @@ export type Command =
     };
 
 export type CommandType = Command['type'];
+
+/** Where a handler's commands collect, in order, until the event is handled. */
+export class Outbox {
+  private cmds: Command[] = [];
+
+  push(cmd: Command): void {
+    this.cmds.push(cmd);
+  }
+
+  /** The commands so far; the outbox is empty again. */
+  take(): Command[] {
+    const out = this.cmds;
+    this.cmds = [];
+    return out;
+  }
+
+  send(conn: number, msg: FromMaster): void {
+    this.cmds.push({ type: 'send', conn, msg });
+  }
+
+  reject(conn: number, code: ProtocolErrorCode, message: string, field: string): void {
+    this.cmds.push({ type: 'reject', conn, error: new ProtocolError(code, message, field) });
+  }
+
+  writeCheckpoint(checkpoint: Checkpoint): void {
+    this.cmds.push({ type: 'writeCheckpoint', checkpoint });
+  }
+
+  info(fields: object, msg: string): void {
+    this.cmds.push({ type: 'log', level: 'info', msg, fields });
+  }
+
+  warn(fields: object, msg: string): void {
+    this.cmds.push({ type: 'log', level: 'warn', msg, fields });
+  }
+}

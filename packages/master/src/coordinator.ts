@@ -124,7 +124,9 @@ export class Coordinator {
       );
     if (e.type === 'ready') return this.onReady(conn, shard, e.msg.m, e.msg.L);
     if (e.type === 'update') return this.onUpdate(conn, shard, e.msg);
-    if (this.round !== null && this.round.id === e.msg.id) this.onEvalResult(shard, e.msg.fi, e.msg.correct);
+    const round = this.round;
+    if (round === null || round.id !== e.msg.id) return; // a late answer to a finished round
+    this.onEvalResult(round, shard, e.msg.fi, e.msg.correct);
   }
 
   private assignOrStandby(conn: number): void {
@@ -259,8 +261,7 @@ export class Coordinator {
     for (const [, owner] of this.shards.readyOwners()) this.out.send(owner, frame);
   }
 
-  private onEvalResult(shard: Shard, fi: number, correct: number | undefined): void {
-    const round = this.round!;
+  private onEvalResult(round: EvalRound, shard: Shard, fi: number, correct: number | undefined): void {
     if (!round.record(shard.id, fi, correct)) return;
     this.round = null;
     const { cfg } = this;

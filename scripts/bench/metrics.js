@@ -3,11 +3,25 @@
  * `summary`, and ratios between runs. Pure functions over parsed records, so they are easy to check.
  */
 const fs = require('node:fs');
+// The record shapes and their `msg` values are the master's typed log contract (built by `npm run bench`).
+const { LOG_MSG } = require('../../packages/protocol/dist');
 
-/** Parse a pino JSON-lines log; lines that are not JSON (a stray warning) are skipped. */
+/**
+ * @typedef {import('../../packages/protocol/dist').StartRecord} StartRecord
+ * @typedef {import('../../packages/protocol/dist').ProgressRecord} ProgressRecord
+ * @typedef {import('../../packages/protocol/dist').SummaryRecord} SummaryRecord
+ */
+
+/**
+ * Parse a pino JSON-lines log; lines that are not JSON (a stray warning) are skipped.
+ * @returns {{ start: StartRecord | null, progress: ProgressRecord[], summary: SummaryRecord | null, divergences: number }}
+ */
 function parseLog(text) {
+  /** @type {StartRecord[]} */
   const start = [];
+  /** @type {ProgressRecord[]} */
   const progress = [];
+  /** @type {SummaryRecord | null} */
   let summary = null;
   let divergences = 0;
   for (const line of text.split('\n')) {
@@ -18,9 +32,9 @@ function parseLog(text) {
     } catch {
       continue;
     }
-    if (r.msg === 'start') start.push(r);
-    else if (r.msg === 'progress') progress.push(r);
-    else if (r.msg === 'summary') summary = r;
+    if (r.msg === LOG_MSG.start) start.push(r);
+    else if (r.msg === LOG_MSG.progress) progress.push(r);
+    else if (r.msg === LOG_MSG.summary) summary = r;
     else if (typeof r.msg === 'string' && r.msg.startsWith('divergence detected')) divergences++;
   }
   return { start: start[0] ?? null, progress, summary, divergences };

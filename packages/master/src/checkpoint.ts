@@ -192,3 +192,8 @@ export { removeStaleTemps };
 function align8(x: number): number {
   return (x + 7) & ~7;
 }
+
+/** `ck` with the F(w^k) an evaluation round found for it. */
+export function withEvaluated(ck: Checkpoint, objective: number, subopt: number | null): Checkpoint {
+  return { ...ck, meta: { ...ck.meta, evaluated: { objective, subopt } } };
+}

@@ -14,8 +14,8 @@ export class ModelState {
   readonly w: Float64Array;
   /** Last w_i of every shard, so w̄ can be re-summed, checkpointed and handed to a replacement worker. */
   readonly wi: Float64Array[];
-  /** Number of updates applied: the paper's k. */
-  k = 0;
+  /** Number of updates applied: the paper's k (changed only by apply() and restore()). */
+  private kValue = 0;
   private threshold: number;
   private readonly suppList: Uint32Array;
   private readonly suppPos: Int32Array;
@@ -44,6 +44,11 @@ export class ModelState {
     return this.gammaValue;
   }
 
+  /** Number of updates applied: the paper's k. */
+  get k(): number {
+    return this.kValue;
+  }
+
   get supportSize(): number {
     return this.suppCount;
   }
@@ -59,7 +64,7 @@ export class ModelState {
       this.wbar[j] += pi * val[t];
       this.setW(j, softThreshold(this.wbar[j], this.threshold));
     }
-    this.k++;
+    this.kValue++;
   }
 
   /**
@@ -108,6 +113,35 @@ export class ModelState {
     if (wi.length !== this.n)
       throw new SodaError('E_STATE', `w_${shard} has length ${wi.length}, expected ${this.n}`);
     this.wi[shard].set(wi);
+  }
+
+  /**
+   * Continue from a checkpoint: every w_i, and w̄ bit for bit rather than re-summed (so w^k, and
+   * F(w^k), are exactly as checkpointed), γ and k. w and supp(w) are rebuilt from w̄.
+   */
+  restore(state: {
+    readonly wbar: ArrayLike<number>;
+    readonly wi: readonly ArrayLike<number>[];
+    readonly k: number;
+    readonly gamma: number;
+  }): void {
+    if (state.wi.length !== this.wi.length)
+      throw new SodaError('E_STATE', `${state.wi.length} shard vectors, expected ${this.wi.length}`);
+    if (state.wbar.length !== this.n)
+      throw new SodaError('E_STATE', `w̄ has length ${state.wbar.length}, expected ${this.n}`);
+    if (!(Number.isInteger(state.k) && state.k >= 0))
+      throw new SodaError('E_STATE', `k must be an integer ≥ 0, got ${state.k}`);
+    state.wi.forEach((v, i) => this.loadShard(i, v));
+    this.wbar.set(state.wbar);
+    this.kValue = state.k;
+    this.setGamma(state.gamma);
+  }
+
+  /** Algorithm 1 afresh from w̄⁰ with step γ: every w_i = w̄⁰, so w̄ = Σ π_i w_i exactly; k keeps counting. */
+  restartFrom(wbar0: ArrayLike<number>, gamma: number): void {
+    for (let i = 0; i < this.wi.length; i++) this.loadShard(i, wbar0);
+    this.wbar.set(wbar0);
+    this.setGamma(gamma);
   }
 
   private setW(j: number, v: number): void {

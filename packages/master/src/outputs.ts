@@ -1,6 +1,7 @@
 import { countNonZeros, type SparseVector } from '@soda/core';
-import type { EvalRound } from './evaluation';
+import type { EvalRound } from './eval-round';
 import type { Logger } from 'pino';
+import type { ProgressRecord, StartRecord, SummaryRecord } from '@soda/protocol';
 import type { MasterConfig } from './config';
 import { modelFileOf, writeModelFile } from '@soda/core';
 import type { RunState } from './run-state';
@@ -18,7 +19,7 @@ export interface Evaluated {
 }
 
 /** The `start` log line: the run's settings and conditioning. */
-export function startLine(cfg: MasterConfig, run: RunState, L: number): Record<string, unknown> {
+export function startLine(cfg: MasterConfig, run: RunState, L: number): StartRecord {
   const mu = cfg.lambda2;
   return {
     algo: cfg.algo,
@@ -46,7 +47,7 @@ export function progressLine(
   round: EvalRound,
   e: Evaluated,
   elapsedMs: number,
-): Record<string, unknown> {
+): ProgressRecord {
   const nnz = countNonZeros(round.w.val);
   return {
     k: round.k,
@@ -74,7 +75,7 @@ export function summaryOf(
   last: Evaluated | null,
   reason: string,
   elapsedMs: number,
-): Record<string, unknown> {
+): SummaryRecord {
   const { model, stats } = run;
   return {
     reason,

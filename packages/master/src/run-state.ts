@@ -97,14 +97,17 @@ export class RunState {
     };
   }
 
-  /** The state now, as a checkpoint (copies; F is filled in by whoever evaluates it). */
-  snapshot(elapsedMs: number): Checkpoint {
+  /**
+   * The state now, as a checkpoint (copies; F is filled in by whoever evaluates it, the wall-clock
+   * `createdAt` by whoever writes it: this class reads no clock).
+   */
+  snapshot(elapsedMs: number, createdAt = ''): Checkpoint {
     const best = this.best;
     return {
       meta: {
         ...this.identity(),
         runId: this.runId,
-        createdAt: new Date().toISOString(),
+        createdAt,
         k: this.model.k,
         p: this.p,
         gamma: this.model.gamma,
@@ -129,20 +132,15 @@ export class RunState {
   restore(ck: Checkpoint, file: string): void {
     const { meta } = ck;
     checkCompatible(meta, this.identity(), file);
-    for (let i = 0; i < this.shards.size; i++) {
-      this.model.loadShard(i, ck.wi[i]);
-      this.shards.shards[i].L = meta.L[i] ?? null;
-    }
-    this.model.wbar.set(ck.wbar);
-    this.model.setGamma(meta.gamma);
-    this.model.k = meta.k;
+    this.model.restore({ wbar: ck.wbar, wi: ck.wi, k: meta.k, gamma: meta.gamma });
+    this.shards.shards.forEach((s, i) => (s.L = meta.L[i] ?? null));
     this.gammaSet = true;
     this.runId = meta.runId;
     this.p = meta.p;
     this.restarts = meta.restarts;
     this.elapsedBefore = meta.elapsedMs;
     this.shardUpdates.set(meta.shardUpdates);
-    Object.assign(this.stats, meta.stats);
+    this.stats.restore(meta.stats);
     this.best = meta.best && ck.bestWbar ? { ...meta.best, wbar: ck.bestWbar } : null;
   }
 
@@ -151,10 +149,7 @@ export class RunState {
    * w_i = w̄⁰, so w̄ = Σ π_i w_i holds exactly. k keeps counting.
    */
   restart(next: { p: number; gamma: number }): void {
-    const start = this.best?.wbar ?? new Float64Array(this.model.n);
-    for (let i = 0; i < this.shards.size; i++) this.model.loadShard(i, start);
-    this.model.wbar.set(start);
-    this.model.setGamma(next.gamma);
+    this.model.restartFrom(this.best?.wbar ?? new Float64Array(this.model.n), next.gamma);
     this.p = next.p;
     this.restarts++;
   }

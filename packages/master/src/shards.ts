@@ -1,77 +1,127 @@
 import { selectRows, type Dataset } from '@soda/core';
 import type { ShardRows } from '@soda/protocol';
 
+/**
+ * Where a shard is in its life. The owner of a loading or resetting shard owes `owes` `ready` frames:
+ * one per assign it was sent (a restart that reaches a still-loading worker makes that two).
+ *   free ──claim──▶ loading ──ready──▶ ready ──restart──▶ resetting ──ready──▶ ready
+ *   any ──release (the owner left)──▶ free
+ * A resetting shard's updates were computed before the restart reached its worker: stale, not errors.
+ */
+export type ShardState =
+  | { readonly kind: 'free' }
+  | { readonly kind: 'loading'; readonly owner: number; readonly owes: number }
+  | { readonly kind: 'resetting'; readonly owner: number; readonly owes: number }
+  | { readonly kind: 'ready'; readonly owner: number };
+
+export type ShardKind = ShardState['kind'];
+
+const FREE: ShardState = Object.freeze({ kind: 'free' });
+
 /** One part S_i of the data and who computes on it. */
 export interface Shard {
   readonly id: number;
   readonly rows: ShardRows;
   /** π_i = |S_i| / m */
   readonly pi: number;
-  /** Connection id of the worker that owns the shard, or null when it is free. */
-  owner: number | null;
-  /** The owner has loaded the shard and reported L_i. */
-  ready: boolean;
+  readonly state: ShardState;
   /** Smoothness constant reported for this shard (it depends on the rows only, so it survives a new owner). */
   L: number | null;
 }
 
+interface MutableShard extends Shard {
+  state: ShardState;
+}
+
+/** The owner of `s`, or null when it is free. */
+export function ownerOf(s: Shard): number | null {
+  return s.state.kind === 'free' ? null : s.state.owner;
+}
+
 /**
- * The registry of shards and workers: which connection owns which shard, and who waits as a standby.
- * Invariant: a connection owns at most one shard, and a shard has at most one owner.
+ * The registry of shards and workers: each shard's state, which connection owns which shard, and who
+ * waits as a standby. Invariant: a connection owns at most one shard, and a shard has at most one owner.
  */
 export class ShardTable {
-  readonly shards: Shard[];
+  private readonly table: MutableShard[];
   private readonly byConn = new Map<number, number>();
   private readonly standbys: number[] = [];
 
   constructor(data: Dataset, parts: readonly Uint32Array[]) {
     const m = data.X.rows;
-    this.shards = parts.map((rowsIdx, id) => {
+    this.table = parts.map((rowsIdx, id) => {
       const X = selectRows(data.X, rowsIdx);
       const y = Float64Array.from(rowsIdx, (r) => data.y[r]);
       return {
         id,
         rows: { m: X.rows, ptr: X.ptr, ind: X.ind, val: X.val, y },
         pi: rowsIdx.length / m,
-        owner: null,
-        ready: false,
+        state: FREE,
         L: null,
       };
     });
   }
 
+  get shards(): readonly Shard[] {
+    return this.table;
+  }
+
   get size(): number {
-    return this.shards.length;
+    return this.table.length;
   }
 
   shardOf(conn: number): Shard | undefined {
     const id = this.byConn.get(conn);
-    return id === undefined ? undefined : this.shards[id];
+    return id === undefined ? undefined : this.table[id];
   }
 
-  /** Give conn the lowest free shard, or queue it as a standby and return undefined. */
+  /** Give conn the lowest free shard (now loading), or queue it as a standby and return undefined. */
   claim(conn: number): Shard | undefined {
-    const free = this.shards.find((s) => s.owner === null);
+    const free = this.table.find((s) => s.state.kind === 'free');
     if (free === undefined) {
       if (!this.standbys.includes(conn)) this.standbys.push(conn);
       return undefined;
     }
-    free.owner = conn;
-    free.ready = false;
+    free.state = { kind: 'loading', owner: conn, owes: 1 };
     this.byConn.set(conn, free.id);
     return free;
+  }
+
+  /**
+   * The owner of shard `id` answered `ready`. Returns 'ready' when that was the last one it owed,
+   * 'owes' while it still owes more, 'unexpected' when it owed none (the shard is ready already).
+   */
+  markReady(id: number, L: number): 'ready' | 'owes' | 'unexpected' {
+    const s = this.table[id];
+    const st = s.state;
+    if (st.kind !== 'loading' && st.kind !== 'resetting') return 'unexpected';
+    if (st.owes > 1) {
+      s.state = { ...st, owes: st.owes - 1 };
+      return 'owes';
+    }
+    s.state = { kind: 'ready', owner: st.owner };
+    s.L = L;
+    return 'ready';
+  }
+
+  /** A restart reset was sent to shard `id`'s owner: it owes one more `ready`, and its updates are stale. */
+  markResetting(id: number): void {
+    const s = this.table[id];
+    const st = s.state;
+    if (st.kind === 'free') return;
+    const owes = st.kind === 'ready' ? 1 : st.owes + 1;
+    s.state = { kind: 'resetting', owner: st.owner, owes };
   }
 
   /** conn is gone: free its shard (returned) or drop it from the standbys. */
   release(conn: number): Shard | undefined {
     const i = this.standbys.indexOf(conn);
     if (i >= 0) this.standbys.splice(i, 1);
-    const shard = this.shardOf(conn);
+    const shard = this.byConn.get(conn);
     if (shard === undefined) return undefined;
-    shard.owner = null;
-    shard.ready = false;
+    this.table[shard].state = FREE;
     this.byConn.delete(conn);
-    return shard;
+    return this.table[shard];
   }
 
   /** The next standby connection, removed from the queue. */
@@ -84,11 +134,16 @@ export class ShardTable {
   }
 
   allReady(): boolean {
-    return this.shards.every((s) => s.ready);
+    return this.table.every((s) => s.state.kind === 'ready');
   }
 
   readyCount(): number {
-    return this.shards.filter((s) => s.ready).length;
+    return this.table.filter((s) => s.state.kind === 'ready').length;
+  }
+
+  /** The shards whose worker is ready, with their owners. */
+  *readyOwners(): IterableIterator<[Shard, number]> {
+    for (const s of this.table) if (s.state.kind === 'ready') yield [s, s.state.owner];
   }
 
   ownedCount(): number {
@@ -98,7 +153,7 @@ export class ShardTable {
   /** L = max_i L_i over the shards that reported one. */
   maxL(): number {
     let L = 0;
-    for (const s of this.shards) if (s.L !== null && s.L > L) L = s.L;
+    for (const s of this.table) if (s.L !== null && s.L > L) L = s.L;
     return L;
   }
 }

@@ -1,3 +1,17 @@
+import { SodaError } from '@soda/core';
+
+/** The counters a checkpoint carries (the delay statistics are per progress line and are not kept). */
+export const COUNTERS = [
+  'updates',
+  'coordsUp',
+  'coordsDown',
+  'bytesUp',
+  'bytesDown',
+  'rejectedFrames',
+  'departures',
+] as const;
+export type Counter = (typeof COUNTERS)[number];
+
 /** Counters of what crossed the network and how stale the updates were. */
 export class RunStats {
   updates = 0;
@@ -35,7 +49,21 @@ export class RunStats {
     return out;
   }
 
-  snapshot(): Record<string, number> {
+  /**
+   * Continue the counts of a checkpoint, field by field: each must be an integer ≥ 0, and fields the
+   * checkpoint does not know (an older version) start at 0. Anything else in it is ignored.
+   */
+  restore(saved: unknown): void {
+    const o = (typeof saved === 'object' && saved !== null ? saved : {}) as Record<string, unknown>;
+    for (const key of COUNTERS) {
+      const v = o[key] ?? 0;
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+        throw new SodaError('E_STATE', `checkpoint stats.${key} = ${String(v)} is not a count`, { key });
+      this[key] = v;
+    }
+  }
+
+  snapshot(): Record<Counter, number> {
     return {
       updates: this.updates,
       coordsUp: this.coordsUp,

@@ -63,3 +63,44 @@ describe('ModelState: the master side of Algorithm 1', () => {
     expect(() => s.setGamma(0)).toThrow(/γ must be > 0/);
   });
 });
+
+describe('ModelState: restore and restart are explicit', () => {
+  it('restore: w̄ bit for bit, every w_i, k and γ; w = prox(w̄) and supp(w) rebuilt', () => {
+    const s = new ModelState(4, [0.5, 0.5], 1, 0.1);
+    const wbar = [0.3, -0.05, 0, -0.7];
+    s.restore({
+      wbar,
+      wi: [
+        [0.6, 0, 0, -1],
+        [0, -0.1, 0, -0.4],
+      ],
+      k: 42,
+      gamma: 0.5,
+    });
+    expect(s.k).toBe(42);
+    expect(s.gamma).toBe(0.5);
+    expect(Array.from(s.wbar)).toEqual(wbar); // not re-summed
+    expect(Array.from(s.wi[1])).toEqual([0, -0.1, 0, -0.4]);
+    const w = s.current();
+    expect(Array.from(w.idx)).toEqual([0, 3]);
+    expect(w.val[0]).toBeCloseTo(0.25, 15);
+    expect(w.val[1]).toBeCloseTo(-0.65, 15);
+    expect(s.supportSize).toBe(2);
+    expect(() => s.restore({ wbar, wi: [wbar], k: 1, gamma: 1 })).toThrow(/1 shard vectors, expected 2/);
+    expect(() => s.restore({ wbar, wi: [wbar, wbar], k: -1, gamma: 1 })).toThrow(/k must be/);
+  });
+
+  it('restartFrom: every w_i = w̄⁰ (so w̄ = Σ π_i w_i), new γ, and k keeps counting', () => {
+    const s = new ModelState(3, [0.25, 0.75], 1, 0.1);
+    s.apply(0, { n: 3, idx: Uint32Array.of(1), val: Float64Array.of(4) });
+    s.restartFrom(Float64Array.of(0.5, 0, -0.05), 2);
+    expect(s.k).toBe(1);
+    expect(s.gamma).toBe(2);
+    expect(s.wi.map((v) => Array.from(v))).toEqual([
+      [0.5, 0, -0.05],
+      [0.5, 0, -0.05],
+    ]);
+    expect(Array.from(s.current().idx)).toEqual([0]); // |−0.05| < γλ1 = 0.2
+    expect(s.current().val[0]).toBeCloseTo(0.3, 15);
+  });
+});

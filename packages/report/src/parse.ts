@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { SodaError } from '@soda/core';
+import { LOG_MSG, type ProgressRecord, type StartRecord, type SummaryRecord } from '@soda/protocol';
 
 /*
  * Reading runs back from the master's pino JSON lines. A run is one 'start' line, the 'progress'
@@ -8,46 +9,38 @@ import { SodaError } from '@soda/core';
  * are valid lines that a report does not need and are ignored.
  */
 
-export interface RunStart {
-  readonly algo: string;
-  readonly p: number;
-  readonly workers: number;
-  readonly dataset: string;
-  readonly m: number | null;
-  readonly n: number | null;
-  readonly lambda1: number | null;
-  readonly lambda2: number | null;
-  readonly L: number | null;
-  readonly kappa: number | null;
-  readonly fstar: number | null;
-  /** The run's target suboptimality, when the master logs it (used by Fig. 2 without --target). */
-  readonly tol: number | null;
-}
+/*
+ * What a report reads of the master's start/progress/summary records (declared with the master's
+ * types in @soda/protocol): required fields keep their type, the rest may be missing in an older or
+ * hand-made log and read as null (or a default).
+ */
+type Nullable<T> = { readonly [K in keyof T]: T[K] | null };
 
-export interface ProgressPoint {
-  readonly k: number;
-  readonly epoch: number;
-  readonly objective: number | null;
-  readonly subopt: number | null;
-  readonly supportPct: number;
-  readonly coordsUp: number;
-  readonly coordsDown: number;
-  readonly bytesUp: number;
-  readonly bytesDown: number;
-  readonly elapsedMs: number;
-}
+export type RunStart = Pick<StartRecord, 'algo' | 'p' | 'workers' | 'dataset'> &
+  Nullable<Pick<StartRecord, 'm' | 'n' | 'lambda1' | 'lambda2' | 'L' | 'kappa' | 'fstar'>> & {
+    /** The run's target suboptimality, when the master logs it (used by Fig. 2 without --target). */
+    readonly tol: number | null;
+  };
 
-export interface RunSummary {
-  readonly reason: string;
-  readonly objective: number | null;
-  readonly subopt: number | null;
-  readonly epochs: number | null;
-  readonly coordsUp: number;
-  readonly coordsDown: number;
-  readonly bytesUp: number;
-  readonly bytesDown: number;
-  readonly elapsedMs: number;
-}
+export type ProgressPoint = Pick<
+  ProgressRecord,
+  | 'k'
+  | 'epoch'
+  | 'objective'
+  | 'subopt'
+  | 'supportPct'
+  | 'coordsUp'
+  | 'coordsDown'
+  | 'bytesUp'
+  | 'bytesDown'
+  | 'elapsedMs'
+>;
+
+export type RunSummary = Pick<
+  SummaryRecord,
+  'reason' | 'objective' | 'subopt' | 'coordsUp' | 'coordsDown' | 'bytesUp' | 'bytesDown' | 'elapsedMs'
+> &
+  Nullable<Pick<SummaryRecord, 'epochs'>>;
 
 export interface Run {
   /** Where the run's 'start' line is, for messages and the table. */
@@ -67,14 +60,16 @@ export interface ParseResult {
 }
 
 type Obj = Record<string, unknown>;
+/** A field of one of the typed records. */
+type Key = keyof StartRecord | keyof ProgressRecord | keyof SummaryRecord;
 
-function num(o: Obj, key: string): number | undefined {
+function num(o: Obj, key: Key): number | undefined {
   const v = o[key];
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
 /** A number or null (JSON has no NaN/Infinity: pino writes a diverged objective as null). */
-function numOrNull(o: Obj, key: string): number | null {
+function numOrNull(o: Obj, key: Key): number | null {
   return num(o, key) ?? null;
 }
 
@@ -156,7 +151,7 @@ export function parseLogText(text: string, file: string): ParseResult {
       continue;
     }
     const rec = o as Obj;
-    if (rec.msg === 'start') {
+    if (rec.msg === LOG_MSG.start) {
       const start = parseStart(rec);
       if (start === null) {
         badLines++;
@@ -165,11 +160,11 @@ export function parseLogText(text: string, file: string): ParseResult {
       }
       current = { file, line: i + 1, start, progress: [], summary: null };
       runs.push(current);
-    } else if (rec.msg === 'progress') {
+    } else if (rec.msg === LOG_MSG.progress) {
       const pt = parseProgress(rec);
       if (pt === null || current === null || current.summary !== null) badLines++;
       else current.progress.push(pt);
-    } else if (rec.msg === 'summary') {
+    } else if (rec.msg === LOG_MSG.summary) {
       const s = parseSummary(rec);
       if (s === null || current === null || current.summary !== null) badLines++;
       else current.summary = s;

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { Argv, CommandModule } from 'yargs';
+import { isListeningRecord } from '@soda/protocol';
 import { trainingOptions } from '../options';
 import * as v from '../validate';
 
@@ -39,17 +40,14 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
   readline.createInterface({ input: master.stdout! }).on('line', (line) => {
     out.write(line + '\n');
     if (started) return;
-    let rec: { port?: number; msg?: string };
+    let rec: unknown;
     try {
       rec = JSON.parse(line);
     } catch {
       return;
     }
-    if (
-      typeof rec.port === 'number' &&
-      typeof rec.msg === 'string' &&
-      rec.msg.startsWith('waiting for workers')
-    ) {
+    // The master's typed `listening` record carries the port it bound (the message text is for people).
+    if (isListeningRecord(rec)) {
       started = true;
       for (let i = 0; i < workers; i++) {
         const args = [

@@ -1,0 +1,72 @@
+import type { Update } from '@soda/protocol';
+import type { Algo } from './config';
+import type { RunState } from './run-state';
+
+/**
+ * How the master applies the Δ it receives: the algorithm variants differ only here.
+ *   soda, dave-pg: asynchronous — apply each Δ as it arrives, answer its worker alone.
+ *   sync-pg:       a barrier — keep every shard's Δ computed at the same w^k, apply them all at
+ *                  once, then broadcast the new w (synchronous proximal gradient).
+ */
+export interface ApplyStrategy {
+  /**
+   * A Δ from a ready shard, k already checked (≤ the master's). Returns the shards that should now
+   * be sent w, or null when nothing was applied (a sync round still waits, or the Δ is stale).
+   */
+  update(msg: Update): readonly number[] | null;
+  /** May a shard that has just become ready (a takeover) be sent w at once? */
+  modelOnTakeover(shard: number): boolean;
+  /** A restart: forget whatever round is pending. */
+  reset(): void;
+}
+
+/** Algorithm 1 as in the paper: w̄ ← w̄ + π_i Δ at once, whatever model number Δ was computed from. */
+export class AsyncApply implements ApplyStrategy {
+  constructor(private readonly run: RunState) {}
+
+  update(msg: Update): readonly number[] {
+    this.run.stats.recordDelay(this.run.model.k - msg.k);
+    this.run.apply(msg.shard, msg.delta);
+    return [msg.shard];
+  }
+
+  modelOnTakeover(): boolean {
+    return true;
+  }
+
+  reset(): void {}
+}
+
+/** The sync-pg barrier: one Δ per shard, all from the same w^k. */
+export class SyncBarrier implements ApplyStrategy {
+  private readonly deltas: (Update | null)[];
+
+  constructor(private readonly run: RunState) {
+    this.deltas = Array.from({ length: run.shards.size }, () => null);
+  }
+
+  update(msg: Update): readonly number[] | null {
+    // Computed from an older w (before the last barrier), or a second Δ in one round: dropped.
+    if (msg.k !== this.run.model.k || this.deltas[msg.shard] !== null) return null;
+    this.deltas[msg.shard] = msg;
+    if (this.deltas.some((d) => d === null)) return null;
+    for (let i = 0; i < this.deltas.length; i++) {
+      this.run.apply(i, this.deltas[i]!.delta);
+      this.deltas[i] = null;
+    }
+    return this.deltas.map((_, i) => i);
+  }
+
+  /** A replacement whose predecessor's Δ is already in the round would only compute it twice. */
+  modelOnTakeover(shard: number): boolean {
+    return this.deltas[shard] === null;
+  }
+
+  reset(): void {
+    this.deltas.fill(null);
+  }
+}
+
+export function strategyFor(algo: Algo, run: RunState): ApplyStrategy {
+  return algo === 'sync-pg' ? new SyncBarrier(run) : new AsyncApply(run);
+}

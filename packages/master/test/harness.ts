@@ -1,0 +1,148 @@
+import pino from 'pino';
+import { csrFromDense, type Dataset } from '@soda/core';
+import type { FromMaster, SparseVector } from '@soda/protocol';
+import { Coordinator, RunState, type Command, type CoordinatorEvent, type MasterConfig } from '@soda/master';
+
+/** A tiny dataset: 6 rows, 4 columns; with 2 workers, shards of 3 rows (π = 1/2 each). */
+export function tinyData(m = 6): Dataset {
+  const rows = Array.from({ length: m }, (_, r) => [1, (r % 3) - 1, r % 2, 0.5 * r]);
+  return { X: csrFromDense(rows), y: Float64Array.from(rows, (_, r) => (r % 2 === 0 ? 1 : -1)) };
+}
+
+export function config(over: Partial<MasterConfig> = {}): MasterConfig {
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    data: tinyData(),
+    dataName: 'tiny',
+    dataHash: 'tiny',
+    workers: 2,
+    shuffle: false,
+    seed: 1,
+    algo: 'soda',
+    p: 0.5,
+    lambda1: 0.1,
+    lambda2: 0.5,
+    tol: 1e-10,
+    maxEpochs: 0,
+    maxTimeMs: 0,
+    evalEveryUpdates: 0,
+    evalEveryMs: 0,
+    resumEvery: 0,
+    delayMs: 0,
+    heartbeatMs: 5000,
+    logger: pino({ level: 'silent' }),
+    ...over,
+  };
+}
+
+export function vec(n: number, entries: Record<number, number>): SparseVector {
+  const idx = Object.keys(entries)
+    .map(Number)
+    .sort((a, b) => a - b);
+  return { n, idx: Uint32Array.from(idx), val: Float64Array.from(idx, (j) => entries[j]) };
+}
+
+type Sent = { conn: number; msg: FromMaster };
+
+/**
+ * A coordinator on a fake clock, driven like the wiring drives it. Conn ids are chosen by the test;
+ * every helper returns the commands of the event it sends.
+ */
+export class Harness {
+  readonly cfg: MasterConfig;
+  readonly run: RunState;
+  readonly c: Coordinator;
+  now = 1000;
+
+  constructor(over: Partial<MasterConfig> = {}) {
+    this.cfg = config(over);
+    this.run = new RunState(this.cfg);
+    this.c = new Coordinator(this.cfg, this.run, this.now);
+  }
+
+  get n(): number {
+    return this.run.model.n;
+  }
+
+  handle(e: Omit<CoordinatorEvent, 'now'> & { now?: number }): Command[] {
+    return this.c.handle({ ...e, now: this.now } as CoordinatorEvent);
+  }
+
+  hello(conn: number): Command[] {
+    return this.handle({ type: 'hello', conn, worker: `w${conn}` });
+  }
+
+  ready(conn: number, shard: number, L = 2, m = this.run.shards.shards[shard].rows.m): Command[] {
+    return this.handle({ type: 'ready', conn, msg: { t: 'ready', shard, m, L } });
+  }
+
+  update(conn: number, shard: number, k: number, delta: Record<number, number>): Command[] {
+    const msg = { t: 'update', shard, k, delta: vec(this.n, delta), fi: 0 } as const;
+    return this.handle({ type: 'update', conn, msg });
+  }
+
+  answer(conn: number, shard: number, id: number, fi: number, correct?: number): Command[] {
+    return this.handle({ type: 'evalResult', conn, msg: { t: 'evalResult', id, shard, fi, correct } });
+  }
+
+  close(conn: number, code = 1006): Command[] {
+    return this.handle({ type: 'close', conn, code });
+  }
+
+  tick(advanceMs: number): Command[] {
+    this.now += advanceMs;
+    return this.handle({ type: 'tick' });
+  }
+
+  stop(reason = 'stopped'): Command[] {
+    return this.handle({ type: 'stop', reason });
+  }
+
+  /** Workers 1..M join and load shards 0..M-1: the run starts. Returns the last ready's commands. */
+  start(L = 2): Command[] {
+    const M = this.cfg.workers;
+    for (let i = 0; i < M; i++) this.hello(i + 1);
+    let out: Command[] = [];
+    for (let i = 0; i < M; i++) out = this.ready(i + 1, i, L);
+    return out;
+  }
+
+  shardKind(id: number): string {
+    return this.run.shards.shards[id].state.kind;
+  }
+}
+
+export function sends(cmds: readonly Command[], t?: FromMaster['t']): Sent[] {
+  const out: Sent[] = [];
+  for (const c of cmds)
+    if (c.type === 'send' && (t === undefined || c.msg.t === t)) out.push({ conn: c.conn, msg: c.msg });
+  return out;
+}
+
+export function logs(cmds: readonly Command[], prefix: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const c of cmds)
+    if (c.type === 'log' && c.msg.startsWith(prefix)) out.push({ msg: c.msg, ...c.fields });
+  return out;
+}
+
+export function only<T extends Command['type']>(cmds: readonly Command[], type: T) {
+  return cmds.filter((c): c is Extract<Command, { type: T }> => c.type === type);
+}
+
+export function rejects(cmds: readonly Command[]) {
+  return only(cmds, 'reject').map((c) => ({ conn: c.conn, code: c.error.code, field: c.error.field }));
+}
+
+/** The eval id sent in `cmds` (the first eval frame). */
+export function evalId(cmds: readonly Command[]): number {
+  const e = sends(cmds, 'eval')[0];
+  if (e === undefined || e.msg.t !== 'eval') throw new Error('no eval frame');
+  return e.msg.id;
+}
+
+/** prox_{γλ1}(x) = sign(x) max(|x| − γλ1, 0), computed here independently of @soda/core. */
+export function soft(x: number, t: number): number {
+  return Math.sign(x) * Math.max(Math.abs(x) - t, 0);
+}

@@ -1,0 +1,112 @@
+/*
+ * The master's log is a contract: `soda run` learns the port from it, the report and the benchmark
+ * read runs back from it. These are the records that carry data (pino adds level, time, pid, hostname
+ * and `msg`); the master builds them with these types and the readers parse them through the same
+ * ones, so a renamed field fails to compile on both sides instead of silently reading `undefined`.
+ */
+
+/** The `msg` of each typed record. */
+export const LOG_MSG = Object.freeze({
+  start: 'start',
+  progress: 'progress',
+  summary: 'summary',
+} as const);
+
+/** `event` of the record logged once the master listens (its `msg` is human text: "waiting for workers 0/M"). */
+export const LISTENING_EVENT = 'listening';
+
+/** The master is listening: the first line a launcher waits for. */
+export interface ListeningRecord {
+  readonly event: typeof LISTENING_EVENT;
+  /** the TCP port actually bound (useful with --port 0) */
+  readonly port: number;
+  readonly workers: number;
+  readonly m: number;
+  readonly n: number;
+  readonly runId: string;
+  readonly tls: boolean;
+}
+
+/** `start`: the run's settings and conditioning, logged when every shard is ready. */
+export interface StartRecord {
+  readonly algo: string;
+  readonly p: number;
+  readonly workers: number;
+  readonly dataset: string;
+  readonly m: number;
+  readonly n: number;
+  readonly lambda1: number;
+  readonly lambda2: number;
+  /** L = max_i L_i */
+  readonly L: number;
+  /** μ = λ2 */
+  readonly mu: number;
+  /** κ = L/μ, null when μ = 0 */
+  readonly kappa: number | null;
+  readonly gamma: number;
+  readonly fstar: number | null;
+  readonly tol: number;
+  readonly k: number;
+  readonly resumed: boolean;
+}
+
+/** The run's traffic counters, in progress and summary records. */
+export interface TrafficCounters {
+  readonly updates: number;
+  readonly coordsUp: number;
+  readonly coordsDown: number;
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+  readonly rejectedFrames: number;
+  readonly departures: number;
+}
+
+/** `progress`: one evaluation round, F(w^k) = Σ π_i f_i(w^k) + λ1‖w^k‖₁. */
+export interface ProgressRecord extends TrafficCounters {
+  readonly k: number;
+  readonly epoch: number;
+  /** null in JSON when F was not finite */
+  readonly objective: number | null;
+  readonly subopt: number | null;
+  readonly nnz: number;
+  readonly supportPct: number;
+  readonly accuracy: number;
+  readonly testAccuracy?: number;
+  readonly testLogLoss?: number;
+  readonly delayMean: number;
+  readonly delayMax: number;
+  /** shards whose worker is ready */
+  readonly workers: number;
+  readonly p: number;
+  readonly restarts: number;
+  readonly elapsedMs: number;
+}
+
+/** `summary`: the final line of a run. */
+export interface SummaryRecord extends TrafficCounters {
+  readonly reason: string;
+  readonly objective: number | null;
+  readonly fstar: number | null;
+  readonly subopt: number | null;
+  readonly accuracy: number | null;
+  readonly testAccuracy: number | null;
+  readonly k: number;
+  readonly epochs: number;
+  readonly elapsedMs: number;
+  readonly nnz: number;
+  readonly supportPct: number;
+  readonly algo: string;
+  readonly p: number;
+  readonly restarts: number;
+  readonly workers: number;
+  readonly gamma: number;
+  readonly modelOut: string | null;
+  readonly checkpoint: string | null;
+}
+
+/** Is this parsed log line the master's listening record (with a usable port)? */
+export function isListeningRecord(o: unknown): o is ListeningRecord {
+  if (typeof o !== 'object' || o === null) return false;
+  const r = o as Record<string, unknown>;
+  return r.event === LISTENING_EVENT && typeof r.port === 'number' && Number.isInteger(r.port);
+}

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { removeStaleTemps, SodaError, writeFileDurable } from '@soda/core';
-import type { Algo } from './config';
+import type { Algo } from './algo';
 
 /**
  * A checkpoint: everything the master needs to continue a run after it died. The vectors (w̄, every

@@ -8,12 +8,9 @@ import { encodeCheckpoint, writeCheckpointFile, type Checkpoint } from './checkp
 export class Checkpointer {
   private inFlight: Promise<void> = Promise.resolve();
   private queued: Checkpoint | null = null;
-  written = 0;
-  lastK: number | null = null;
 
   constructor(
     readonly file: string,
-    readonly everyMs: number,
     private readonly log: Logger,
   ) {}
 
@@ -33,8 +30,6 @@ export class Checkpointer {
     try {
       const buf = encodeCheckpoint(ck);
       await writeCheckpointFile(this.file, buf);
-      this.written++;
-      this.lastK = ck.meta.k;
       this.log.info(
         {
           file: this.file,

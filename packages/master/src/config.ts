@@ -1,9 +1,10 @@
 import type { Dataset } from '@soda/core';
 import type { Logger } from 'pino';
+import type { Algo } from './algo';
 import type { Checkpoint } from './checkpoint';
 import type { DivergenceRule } from './divergence';
 
-export type Algo = 'soda' | 'dave-pg' | 'sync-pg';
+export type { Algo };
 
 /** Everything the master needs, validated and frozen by the caller (the CLI) before the run starts. */
 export interface MasterConfig {

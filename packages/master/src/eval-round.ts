@@ -1,4 +1,4 @@
-import { l1Penalty, type SparseVector } from '@soda/core';
+import { CompensatedSum, l1Penalty, type SparseVector } from '@soda/core';
 import type { Checkpoint } from './checkpoint';
 
 /** What a round fixes when it starts, besides w: the state it judges. */
@@ -84,21 +84,11 @@ export class EvalRound {
     return this.snapshot !== null;
   }
 
-  get complete(): boolean {
-    return this.remaining === 0;
-  }
-
   /** F(w) = Σ π_i f_i(w) + λ1‖w‖₁ (compensated sum). */
   objective(lambda1: number): number {
-    let s = 0;
-    let c = 0;
-    for (let i = 0; i < this.pi.length; i++) {
-      const v = this.pi[i] * this.fi[i];
-      const t = s + v;
-      c += Math.abs(s) >= Math.abs(v) ? s - t + v : v - t + s;
-      s = t;
-    }
-    return s + c + l1Penalty(this.w.val, lambda1);
+    const sum = new CompensatedSum();
+    for (let i = 0; i < this.pi.length; i++) sum.add(this.pi[i] * this.fi[i]);
+    return sum.value + l1Penalty(this.w.val, lambda1);
   }
 
   /** Training accuracy of w over all shards. */

@@ -54,7 +54,7 @@ export class Master {
     }
     this.coord = new Coordinator(cfg, this.run, performance.now());
     const ck = cfg.checkpoint;
-    this.checkpointer = ck ? new Checkpointer(ck.file, ck.everyMs, this.log) : null;
+    this.checkpointer = ck ? new Checkpointer(ck.file, this.log) : null;
     this.done = new Promise((res) => (this.resolveDone = res));
     const now = () => performance.now();
     this.conns = new Connections(

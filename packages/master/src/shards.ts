@@ -1,4 +1,4 @@
-import { selectRows, type Dataset } from '@soda/core';
+import { shardDataset, shardWeights, type Dataset } from '@soda/core';
 import type { ShardRows } from '@soda/protocol';
 
 /**
@@ -48,14 +48,12 @@ export class ShardTable {
   private readonly standbys: number[] = [];
 
   constructor(data: Dataset, parts: readonly Uint32Array[]) {
-    const m = data.X.rows;
-    this.table = parts.map((rowsIdx, id) => {
-      const X = selectRows(data.X, rowsIdx);
-      const y = Float64Array.from(rowsIdx, (r) => data.y[r]);
+    const pi = shardWeights(parts);
+    this.table = shardDataset(data, parts).map(({ X, y }, id) => {
       return {
         id,
         rows: { m: X.rows, ptr: X.ptr, ind: X.ind, val: X.val, y },
-        pi: rowsIdx.length / m,
+        pi: pi[id],
         state: FREE,
         L: null,
       };
@@ -133,10 +131,6 @@ export class ShardTable {
     return this.standbys.length;
   }
 
-  allReady(): boolean {
-    return this.table.every((s) => s.state.kind === 'ready');
-  }
-
   readyCount(): number {
     return this.table.filter((s) => s.state.kind === 'ready').length;
   }
@@ -144,10 +138,6 @@ export class ShardTable {
   /** The shards whose worker is ready, with their owners. */
   *readyOwners(): IterableIterator<[Shard, number]> {
     for (const s of this.table) if (s.state.kind === 'ready') yield [s, s.state.owner];
-  }
-
-  ownedCount(): number {
-    return this.byConn.size;
   }
 
   /** L = max_i L_i over the shards that reported one. */

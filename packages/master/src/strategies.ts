@@ -1,5 +1,5 @@
 import type { Update } from '@soda/protocol';
-import type { Algo } from './config';
+import type { Algo } from './algo';
 import type { RunState } from './run-state';
 
 /**

@@ -14,6 +14,34 @@ import {
   type Hello,
 } from '@soda/protocol';
 import type { RunStats } from './stats';
+import { defaultAdmissionLimits, refusals, type AdmissionLimits } from './admission';
+
+/**
+ * A peer whose unsent output exceeds this is not keeping up (stalled, or reading slower than we
+ * write): it is dropped rather than buffered without bound. Checked before each send, so one large
+ * frame (an assign carrying a shard) always goes out whole.
+ */
+export const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * `ws` has no public per-connection frame limit, only the server-wide `maxPayload`. The Receiver
+ * checks `_maxPayload` on every frame header, including each fragment of a fin = false stream
+ * (receiver.js, `_totalPayloadLength > _maxPayload`), so lowering it on a fresh connection caps what
+ * a stranger can make us buffer, and raising it once hello is accepted restores the run's limit.
+ * This reaches into a private field on purpose: the alternative (a small server-wide maxPayload and
+ * raising it per connection) touches the same field. `attach` refuses to run if the field is gone,
+ * so a `ws` upgrade that renames it fails loudly in the tests instead of silently dropping the cap.
+ */
+interface ReceiverLimit {
+  _receiver?: { _maxPayload?: number };
+}
+
+function receiverOf(ws: WebSocket): { _maxPayload: number } {
+  const r = (ws as unknown as ReceiverLimit)._receiver;
+  if (r === undefined || typeof r._maxPayload !== 'number')
+    throw new Error('ws internals changed: WebSocket._receiver._maxPayload is gone (see connections.ts)');
+  return r as { _maxPayload: number };
+}
 
 /** One WebSocket peer of the master. */
 export interface Conn {
@@ -27,6 +55,11 @@ export interface Conn {
   alive: boolean;
   /** a frame was rejected: the connection is closing and nothing more it sends is read */
   condemned: boolean;
+  /** who it is on the network, for refusal logs */
+  readonly source: string;
+  /** the run's frame limit, restored when the hello is accepted */
+  readonly fullMaxPayload: number;
+  helloTimer: NodeJS.Timeout | null;
 }
 
 export interface ConnectionHandlers {
@@ -43,6 +76,8 @@ export interface ConnectionOptions {
   readonly n: number;
   readonly log: Logger;
   readonly stats: RunStats;
+  /** what a peer may cost before its hello is accepted (default: defaultAdmissionLimits()) */
+  readonly admission?: AdmissionLimits;
 }
 
 /**
@@ -54,14 +89,26 @@ export interface ConnectionOptions {
  */
 export class Connections {
   private readonly conns = new Map<number, Conn>();
+  /** connections without an accepted hello, oldest first */
+  private readonly strangers = new Set<Conn>();
+  private readonly limits: AdmissionLimits;
   private nextId = 1;
 
   constructor(
     private readonly opts: ConnectionOptions,
     private readonly handlers: ConnectionHandlers,
-  ) {}
+  ) {
+    this.limits = opts.admission ?? defaultAdmissionLimits();
+    refusals.log = opts.log;
+  }
 
+  /** Authenticated workers (hello accepted): what soda_workers_connected reports. */
   get size(): number {
+    return this.conns.size - this.strangers.size;
+  }
+
+  /** Every open WebSocket, strangers included. */
+  get open(): number {
     return this.conns.size;
   }
 
@@ -74,6 +121,8 @@ export class Connections {
   }
 
   attach(ws: WebSocket): void {
+    const receiver = receiverOf(ws);
+    const socket = (ws as unknown as { _socket?: { remoteAddress?: string } })._socket;
     const conn: Conn = {
       id: this.nextId++,
       ws,
@@ -81,11 +130,34 @@ export class Connections {
       workerId: null,
       alive: true,
       condemned: false,
+      source: socket?.remoteAddress ?? 'unknown',
+      fullMaxPayload: receiver._maxPayload,
+      helloTimer: null,
     };
+    receiver._maxPayload = this.limits.preAuthMaxPayload;
+    // The seats for strangers are full: the oldest one has had the longest to say hello; it goes.
+    if (this.strangers.size >= this.limits.maxUnauthenticated) {
+      const oldest = this.strangers.values().next().value as Conn;
+      this.strangers.delete(oldest);
+      refusals.note('unauthenticated-evicted', oldest.source);
+      oldest.ws.close(1013, 'too many connections without hello; try again later');
+      oldest.ws.terminate();
+    }
+    this.strangers.add(conn);
+    conn.helloTimer = setTimeout(() => {
+      conn.helloTimer = null;
+      if (conn.workerId !== null) return;
+      refusals.note('hello-timeout', conn.source);
+      this.strangers.delete(conn);
+      ws.close(1008, `no hello within ${this.limits.helloTimeoutMs} ms`);
+      ws.terminate();
+    }, this.limits.helloTimeoutMs);
     this.conns.set(conn.id, conn);
     ws.on('message', (data, isBinary) => this.onFrame(conn, data, isBinary));
     ws.on('pong', () => (conn.alive = true));
     ws.on('close', (code) => {
+      if (conn.helloTimer !== null) clearTimeout(conn.helloTimer);
+      this.strangers.delete(conn);
       this.conns.delete(conn.id);
       this.handlers.onClose(conn, code);
     });
@@ -106,6 +178,15 @@ export class Connections {
 
   send(conn: Conn, msg: FromMaster): void {
     if (conn.ws.readyState !== conn.ws.OPEN) return;
+    if (conn.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.opts.log.warn(
+        { conn: conn.id, worker: conn.workerId, buffered: conn.ws.bufferedAmount },
+        'peer is not reading what we send; dropping it',
+      );
+      refusals.note('slow-consumer', conn.source);
+      conn.ws.terminate();
+      return;
+    }
     const buf = encode(msg);
     this.opts.stats.bytesDown += buf.length;
     conn.ws.send(buf);
@@ -172,6 +253,10 @@ export class Connections {
       if (msg.t === 'hello') {
         this.checkHello(conn, msg);
         conn.workerId = msg.workerId;
+        this.strangers.delete(conn);
+        if (conn.helloTimer !== null) clearTimeout(conn.helloTimer);
+        conn.helloTimer = null;
+        receiverOf(conn.ws)._maxPayload = conn.fullMaxPayload;
         this.handlers.onHello(conn);
       } else if (msg.t === 'error') {
         this.opts.log.warn(
@@ -208,6 +293,8 @@ export class Connections {
   private onSocketError(conn: Conn, err: Error & { code?: string }): void {
     if (err.code?.startsWith('WS_ERR_')) {
       this.opts.stats.rejectedFrames++;
+      if (conn.workerId === null && err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH')
+        refusals.note('pre-auth-too-big', conn.source);
       conn.condemned = true;
       this.opts.log.warn(
         { conn: conn.id, worker: conn.workerId, code: err.code, err: err.message },

@@ -7,6 +7,7 @@ import { createLogger } from '../logger';
 import { trainingOptions } from '../options';
 import { dataOptionsFromArgs, referenceOptimum, resolveData } from '../data-source';
 import * as v from '../validate';
+import { isLoopback, resolveToken } from '../token';
 
 type Args = ArgumentsCamelCase<Record<string, unknown>>;
 
@@ -22,12 +23,19 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
   if (workers > d.data.X.rows) v.positiveInt('workers', workers, d.data.X.rows); // names the limit: one row per shard at least
   const fstar =
     a.fstar !== undefined ? v.positive('fstar', a.fstar) : (await referenceOptimum(d, out, logger)).fstar;
-  const token = v.optionalString(a.token);
+  const token = resolveToken(a);
+  const host = a.host as string;
+  if (token === undefined && !isLoopback(host))
+    logger.warn(
+      { host, auth: 'none' },
+      `NO AUTHENTICATION: listening on ${host} without a token; anyone who can reach this port can join ` +
+        'as a worker and forge results. Set --token-file (SODA_TOKEN_FILE) or --token (SODA_TOKEN).',
+    );
   const checkpointFile = v.optionalString(a.checkpoint) ?? path.join(out, 'checkpoint.soda');
   const heartbeat = v.positive('heartbeat', a.heartbeat);
   const tls = tlsFiles(v.optionalString(a.tlsCert), v.optionalString(a.tlsKey));
   const cfg: MasterConfig = {
-    host: a.host as string,
+    host,
     port: v.port('port', a.port),
     data: d.data,
     dataName: d.name,

@@ -3,6 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { Worker, type WorkerConfig } from '@soda/worker';
 import { createLogger } from '../logger';
 import * as v from '../validate';
+import { resolveToken } from '../token';
 
 export const workerCommand: CommandModule<object, Record<string, unknown>> = {
   command: 'worker',
@@ -15,7 +16,11 @@ export const workerCommand: CommandModule<object, Record<string, unknown>> = {
         describe: "the master's ws:// or wss:// URL",
       })
       .option('id', { type: 'string', describe: "worker name in the master's logs (default host-pid)" })
-      .option('token', { type: 'string', describe: 'shared secret of the master' })
+      .option('token', {
+        type: 'string',
+        describe: 'shared secret of the master (visible in ps: prefer --token-file)',
+      })
+      .option('token-file', { type: 'string', describe: 'read the shared secret from this file' })
       .option('tls-ca', { type: 'string', describe: 'PEM CA certificate to trust for wss://' })
       .option('slowdown', { type: 'number', default: 1, describe: 'make this worker F times slower (F ≥ 1)' })
       .option('delay-ms', { type: 'number', default: 0, describe: 'extra delay per step, in ms' })
@@ -28,12 +33,13 @@ export const workerCommand: CommandModule<object, Record<string, unknown>> = {
       Record<string, unknown>
     >,
   handler: async (a) => {
+    const token = resolveToken(a);
     const slowdown = v.num('slowdown', a.slowdown);
     if (slowdown < 1) v.positiveInt('slowdown', slowdown);
     const cfg: WorkerConfig = Object.freeze({
       master: v.wsUrl('master', a.master),
       workerId: v.optionalString(a.id) ?? `${hostname()}-${process.pid}`,
-      ...(v.optionalString(a.token) ? { token: a.token as string } : {}),
+      ...(token !== undefined ? { token } : {}),
       ...(v.optionalString(a.tlsCa) ? { tlsCa: a.tlsCa as string } : {}),
       slowdown,
       delayMs: v.nonNegative('delay-ms', a.delayMs),

@@ -150,7 +150,8 @@ export class Connections {
       refusals.note('hello-timeout', conn.source);
       this.strangers.delete(conn);
       ws.close(1008, `no hello within ${this.limits.helloTimeoutMs} ms`);
-      ws.terminate();
+      // a peer that does not answer the close frame either is cut after a second, not ws's 30 s
+      setTimeout(() => ws.terminate(), 1000).unref();
     }, this.limits.helloTimeoutMs);
     this.conns.set(conn.id, conn);
     ws.on('message', (data, isBinary) => this.onFrame(conn, data, isBinary));
@@ -293,8 +294,11 @@ export class Connections {
   private onSocketError(conn: Conn, err: Error & { code?: string }): void {
     if (err.code?.startsWith('WS_ERR_')) {
       this.opts.stats.rejectedFrames++;
-      if (conn.workerId === null && err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH')
+      if (conn.workerId === null && err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
         refusals.note('pre-auth-too-big', conn.source);
+        // ws has sent close 1009 and discards what follows; a stranger gets a second to go, not 30 s
+        setTimeout(() => conn.ws.terminate(), 1000).unref();
+      }
       conn.condemned = true;
       this.opts.log.warn(
         { conn: conn.id, worker: conn.workerId, code: err.code, err: err.message },

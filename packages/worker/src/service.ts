@@ -48,6 +48,9 @@ export class Worker {
   private retryMs: number;
   private firstFailureAt = 0;
   private lastConnectError: string | null = null;
+  /** performance.now() when the master was last heard from (monotonic: immune to clock steps) */
+  private lastHeard = 0;
+  private livenessTimer: NodeJS.Timeout | null = null;
   private readonly log;
 
   constructor(private readonly cfg: WorkerConfig) {
@@ -70,6 +73,7 @@ export class Worker {
     if (this.stopped) return;
     this.stopped = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.stopLiveness();
     this.ws?.close(1000, reason);
     this.resolveDone({ reason, steps: this.steps });
   }
@@ -82,8 +86,13 @@ export class Worker {
     });
     this.ws = ws;
     let opened = false;
+    // TCP keepalive: the kernel probes an idle link, so a dead path surfaces as an error even when
+    // neither side has anything to send
+    ws.on('upgrade', (res) => res.socket.setKeepAlive(true, 10_000));
+    ws.on('ping', () => (this.lastHeard = performance.now()));
     ws.on('open', () => {
       opened = true;
+      this.watchLiveness(ws);
       this.retryMs = this.cfg.retryInitialMs;
       this.firstFailureAt = 0;
       this.log.info({ master: this.cfg.master }, 'connected');
@@ -97,7 +106,34 @@ export class Worker {
     ws.on('close', (code, reason) => this.onClose(opened, code, reason.toString()));
   }
 
+  /**
+   * A master that went silent (dropped by a proxy, a dead NAT entry, a frozen process) sends no FIN:
+   * without this the worker would sit 'connected' forever. Any frame or ping counts as a sign of life.
+   */
+  private watchLiveness(ws: WebSocket): void {
+    this.stopLiveness();
+    const limit = this.cfg.livenessMs ?? 0;
+    this.lastHeard = performance.now();
+    if (limit <= 0) return;
+    this.livenessTimer = setInterval(
+      () => {
+        const silent = performance.now() - this.lastHeard;
+        if (this.ws !== ws || silent <= limit) return;
+        this.log.warn({ silentMs: Math.round(silent), limitMs: limit }, 'master silent; reconnecting');
+        this.stopLiveness();
+        ws.terminate();
+      },
+      Math.max(100, Math.min(1000, limit / 4)),
+    );
+  }
+
+  private stopLiveness(): void {
+    if (this.livenessTimer !== null) clearInterval(this.livenessTimer);
+    this.livenessTimer = null;
+  }
+
   private onClose(opened: boolean, code: number, reason: string): void {
+    this.stopLiveness();
     this.ws = null;
     this.local = null;
     this.assign = null;
@@ -110,7 +146,7 @@ export class Worker {
       this.rejectDone(new SodaError('E_REFUSED', why));
       return;
     }
-    const now = Date.now();
+    const now = performance.now();
     if (this.firstFailureAt === 0) this.firstFailureAt = now;
     if (this.cfg.giveUpMs > 0 && now - this.firstFailureAt > this.cfg.giveUpMs) {
       this.stopped = true;
@@ -133,6 +169,7 @@ export class Worker {
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
+    this.lastHeard = performance.now();
     if (!isBinary) return this.fail(new ProtocolError('E_UNSUPPORTED', 'text frame from the master'));
     const decoded = decodeFromMaster(
       data as Buffer | ArrayBuffer | Buffer[],

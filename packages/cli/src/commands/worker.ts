@@ -29,6 +29,12 @@ export const workerCommand: CommandModule<object, Record<string, unknown>> = {
         default: 0,
         describe: 'seconds to keep retrying an unreachable master (0: forever)',
       })
+      .option('liveness', {
+        type: 'number',
+        default: 30,
+        describe:
+          "reconnect when the master sent nothing (not even a ping) for this many seconds; keep ≥ 3 × the master's --heartbeat (0: off)",
+      })
       .option('log-level', { type: 'string', default: 'warn', describe: 'pino level' }) as unknown as Argv<
       Record<string, unknown>
     >,
@@ -46,6 +52,7 @@ export const workerCommand: CommandModule<object, Record<string, unknown>> = {
       retryInitialMs: 100,
       retryMaxMs: 5000,
       giveUpMs: 1000 * v.nonNegative('give-up', a.giveUp),
+      livenessMs: 1000 * v.nonNegative('liveness', a.liveness),
       logger: createLogger({ level: a.logLevel as string, name: 'worker' }),
     });
     const worker = Worker.start(cfg);

@@ -3,12 +3,15 @@ import type { Logger } from 'pino';
 import {
   closeReason,
   decodeFromWorker,
-  encode,
+  encodeFor,
   errorFrame,
+  FrameMac,
   makeNonce,
   PROTOCOL_VERSION,
+  proveSession,
   ProtocolError,
-  verifyProof,
+  verifySession,
+  type SessionParams,
   type FromMaster,
   type FromWorker,
   type Hello,
@@ -47,8 +50,12 @@ function receiverOf(ws: WebSocket): { _maxPayload: number } {
 export interface Conn {
   readonly id: number;
   readonly ws: WebSocket;
-  /** the challenge's nonce: the worker proves the token with HMAC(token, nonce) */
+  /** the challenge's nonce (the master's half of the session's nonces) */
   readonly nonce: Uint8Array;
+  /** with a token over plain ws://: every frame after the handshake carries a MAC */
+  readonly macRequired: boolean;
+  /** the session's frame MAC, from the welcome on (null: no token, or TLS) */
+  mac: FrameMac | null;
   /** set once the hello is accepted */
   workerId: string | null;
   /** answered the last ping */
@@ -76,6 +83,8 @@ export interface ConnectionOptions {
   readonly n: number;
   readonly log: Logger;
   readonly stats: RunStats;
+  /** the run id the session proofs are bound to (default '') */
+  readonly runId?: string;
   /** what a peer may cost before its hello is accepted (default: defaultAdmissionLimits()) */
   readonly admission?: AdmissionLimits;
 }
@@ -122,11 +131,14 @@ export class Connections {
 
   attach(ws: WebSocket): void {
     const receiver = receiverOf(ws);
-    const socket = (ws as unknown as { _socket?: { remoteAddress?: string } })._socket;
+    const socket = (ws as unknown as { _socket?: { remoteAddress?: string; encrypted?: boolean } })._socket;
     const conn: Conn = {
       id: this.nextId++,
       ws,
       nonce: makeNonce(),
+      // over TLS the record layer already refuses rewritten, replayed and reordered bytes
+      macRequired: this.opts.token !== undefined && socket?.encrypted !== true,
+      mac: null,
       workerId: null,
       alive: true,
       condemned: false,
@@ -174,6 +186,8 @@ export class Connections {
       version: PROTOCOL_VERSION,
       nonce: conn.nonce,
       authRequired: this.opts.token !== undefined,
+      runId: this.opts.runId ?? '',
+      mac: conn.macRequired,
     });
   }
 
@@ -188,7 +202,7 @@ export class Connections {
       conn.ws.terminate();
       return;
     }
-    const buf = encode(msg);
+    const buf = encodeFor(msg, conn.mac);
     this.opts.stats.bytesDown += buf.length;
     conn.ws.send(buf);
   }
@@ -246,14 +260,22 @@ export class Connections {
         conn,
         new ProtocolError('E_UNSUPPORTED', 'text frames are not accepted; send binary msgpack'),
       );
-    const decoded = decodeFromWorker(data as Buffer | ArrayBuffer | Buffer[], { n: this.opts.n });
+    const decoded = decodeFromWorker(data as Buffer | ArrayBuffer | Buffer[], {
+      n: this.opts.n,
+      ...(conn.mac ? { mac: conn.mac } : {}),
+    });
     if (!decoded.ok) return this.reject(conn, decoded.error);
     this.opts.stats.bytesUp += frameLength(data);
     try {
       const msg = decoded.msg;
       if (msg.t === 'hello') {
-        this.checkHello(conn, msg);
+        const session = this.checkHello(conn, msg);
         conn.workerId = msg.workerId;
+        if (session !== null && this.opts.token !== undefined) {
+          // the master's half of the mutual proof, then every later frame both ways is MACed
+          this.send(conn, { t: 'welcome', proof: proveSession(this.opts.token, 'master->worker', session) });
+          if (conn.macRequired) conn.mac = FrameMac.forMaster(this.opts.token, session);
+        }
         this.strangers.delete(conn);
         if (conn.helloTimer !== null) clearTimeout(conn.helloTimer);
         conn.helloTimer = null;
@@ -275,19 +297,33 @@ export class Connections {
     }
   }
 
-  private checkHello(conn: Conn, hello: Hello): void {
+  /** The session a valid hello opens (null without a token). */
+  private checkHello(conn: Conn, hello: Hello): SessionParams | null {
     if (conn.workerId !== null) throw new ProtocolError('E_STATE', 'second hello on one connection', 't');
     // (the decoder already refused any other protocol version, naming both)
     const token = this.opts.token;
-    if (token === undefined) return;
+    if (token === undefined) return null;
     if (hello.proof === undefined)
       throw new ProtocolError(
         'E_AUTH',
         'this master requires a token (SODA_TOKEN or --token); hello carried no proof',
         'proof',
       );
-    if (!verifyProof(token, conn.nonce, hello.proof))
+    if (hello.nonce === undefined)
+      throw new ProtocolError(
+        'E_AUTH',
+        "hello carried no nonce: this master needs mutual authentication (the worker's own nonce)",
+        'nonce',
+      );
+    const session: SessionParams = {
+      masterNonce: conn.nonce,
+      workerNonce: hello.nonce,
+      runId: this.opts.runId ?? '',
+      mac: conn.macRequired,
+    };
+    if (!verifySession(token, 'worker->master', session, hello.proof))
       throw new ProtocolError('E_AUTH', 'wrong token: the proof does not match', 'proof');
+    return session;
   }
 
   /** Faults `ws` catches itself (oversize frame, bad opcode, …): it closes with the right code. */

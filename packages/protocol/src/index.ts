@@ -2,4 +2,5 @@ export * from './messages';
 export * from './errors';
 export * from './codec';
 export * from './auth';
+export * from './session';
 export type { DecodeContext } from './frames';

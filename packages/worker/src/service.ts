@@ -7,10 +7,15 @@ import {
   decodeFromMaster,
   DEFAULT_MAX_PAYLOAD_WORKER,
   encode,
+  encodeFor,
   errorFrame,
+  FrameMac,
+  makeNonce,
   PROTOCOL_VERSION,
-  proveToken,
+  proveSession,
   ProtocolError,
+  verifySession,
+  type SessionParams,
   type Assign,
   type FromMaster,
   type FromWorker,
@@ -51,6 +56,10 @@ export class Worker {
   /** performance.now() when the master was last heard from (monotonic: immune to clock steps) */
   private lastHeard = 0;
   private livenessTimer: NodeJS.Timeout | null = null;
+  /** with a token: the session offered in our hello, until the master's welcome proves it */
+  private pendingSession: SessionParams | null = null;
+  /** the session's frame MAC once the master proved the token (null: no token, or TLS) */
+  private mac: FrameMac | null = null;
   private readonly log;
 
   constructor(private readonly cfg: WorkerConfig) {
@@ -135,6 +144,8 @@ export class Worker {
   private onClose(opened: boolean, code: number, reason: string): void {
     this.stopLiveness();
     this.ws = null;
+    this.mac = null;
+    this.pendingSession = null;
     this.local = null;
     this.assign = null;
     this.held = null;
@@ -171,12 +182,16 @@ export class Worker {
   private onFrame(data: RawData, isBinary: boolean): void {
     this.lastHeard = performance.now();
     if (!isBinary) return this.fail(new ProtocolError('E_UNSUPPORTED', 'text frame from the master'));
-    const decoded = decodeFromMaster(
-      data as Buffer | ArrayBuffer | Buffer[],
-      this.local ? { n: this.local.n } : {},
-    );
+    const decoded = decodeFromMaster(data as Buffer | ArrayBuffer | Buffer[], {
+      ...(this.local ? { n: this.local.n } : {}),
+      ...(this.mac ? { mac: this.mac } : {}),
+    });
     if (!decoded.ok) return this.fail(decoded.error);
-    void this.dispatch(decoded.msg).catch((e: unknown) => {
+    const msg = decoded.msg;
+    // With a token, nothing but the welcome (or an error) is obeyed before the master proved it.
+    if (this.pendingSession !== null && msg.t !== 'welcome' && msg.t !== 'error')
+      return this.refuseMaster(`'${msg.t}' before the master proved the token (no welcome)`);
+    void this.dispatch(msg).catch((e: unknown) => {
       if (e instanceof ProtocolError) return this.fail(e);
       this.log.error({ err: (e as Error).stack }, 'worker failure');
       this.fail(new ProtocolError('E_INTERNAL', (e as Error).message));
@@ -192,15 +207,40 @@ export class Worker {
             `master speaks protocol ${msg.version}, this worker speaks ${PROTOCOL_VERSION}`,
             'version',
           );
-        if (msg.authRequired && this.cfg.token === undefined)
-          this.log.warn('the master requires a token; set SODA_TOKEN (or --token)');
-        const proof = this.cfg.token !== undefined ? proveToken(this.cfg.token, msg.nonce) : undefined;
+        const token = this.cfg.token;
+        if (token === undefined) {
+          if (msg.authRequired) this.log.warn('the master requires a token; set SODA_TOKEN (or --token)');
+          return this.send({ t: 'hello', version: PROTOCOL_VERSION, workerId: this.cfg.workerId });
+        }
+        // A master that does not ask for the token cannot prove it: an impostor, or a master
+        // started without one. Either way this worker's data and results are not for it.
+        if (!msg.authRequired)
+          return this.refuseMaster('this worker has a token but the master does not ask for one');
+        const session: SessionParams = {
+          masterNonce: msg.nonce,
+          workerNonce: makeNonce(),
+          runId: msg.runId ?? '',
+          mac: msg.mac ?? false,
+        };
+        this.pendingSession = session;
         return this.send({
           t: 'hello',
           version: PROTOCOL_VERSION,
           workerId: this.cfg.workerId,
-          ...(proof ? { proof } : {}),
+          nonce: session.workerNonce,
+          proof: proveSession(token, 'worker->master', session),
         });
+      }
+      case 'welcome': {
+        const session = this.pendingSession;
+        const token = this.cfg.token;
+        if (session === null || token === undefined) return; // no token: nothing to check
+        if (!verifySession(token, 'master->worker', session, msg.proof))
+          return this.refuseMaster('the master could not prove the token (wrong welcome proof)');
+        this.pendingSession = null;
+        if (session.mac) this.mac = FrameMac.forWorker(token, session);
+        this.log.info({ mac: session.mac }, 'master proved the token');
+        return;
       }
       case 'standby':
         this.log.info({ reason: msg.reason }, 'standby');
@@ -277,12 +317,20 @@ export class Worker {
     if (extra > 0) await sleep(extra);
     // Only on the connection and assignment it was computed for: after a reconnect or a restart's
     // reset this Δ belongs to a state the master no longer has.
+    // Sealed only now: MAC sequence numbers follow the order frames reach the socket.
     if (ws !== null && this.ws === ws && this.assign === assign && ws.readyState === WebSocket.OPEN)
-      ws.send(frame);
+      ws.send(this.mac ? this.mac.seal(frame) : frame);
   }
 
   private send(msg: FromWorker): void {
-    if (this.ws !== null && this.ws.readyState === WebSocket.OPEN) this.ws.send(encode(msg));
+    if (this.ws !== null && this.ws.readyState === WebSocket.OPEN) this.ws.send(encodeFor(msg, this.mac));
+  }
+
+  /** Mutual authentication failed: retrying the same master cannot help; exit non-zero. */
+  private refuseMaster(why: string): void {
+    this.refused = `refusing the master at ${this.cfg.master}: ${why}`;
+    this.log.error({ code: 'E_AUTH' }, this.refused);
+    this.ws?.close(1008, 'E_AUTH: the master could not prove the token');
   }
 
   private fail(err: ProtocolError): void {

@@ -1,5 +1,12 @@
 import WebSocket, { WebSocketServer } from 'ws';
-import { decodeFromMaster, proveToken, PROTOCOL_VERSION, encode, type Challenge } from '@soda/protocol';
+import {
+  decodeFromMaster,
+  makeNonce,
+  proveSession,
+  PROTOCOL_VERSION,
+  encode,
+  type Challenge,
+} from '@soda/protocol';
 
 /**
  * A transparent WebSocket relay between one worker and the master that keeps a copy of every frame
@@ -112,11 +119,13 @@ export function attack(port: number, plan: AttackPlan): Promise<AttackOutcome> {
 }
 
 export function helloFrame(ch: Challenge, h: NonNullable<AttackPlan['hello']>): Buffer {
+  const nonce = makeNonce();
+  const session = { masterNonce: ch.nonce, workerNonce: nonce, runId: ch.runId ?? '', mac: ch.mac ?? false };
   return encode({
     t: 'hello',
     version: h.version ?? PROTOCOL_VERSION,
     workerId: h.workerId,
-    ...(h.token !== undefined ? { proof: proveToken(h.token, ch.nonce) } : {}),
+    ...(h.token !== undefined ? { nonce, proof: proveSession(h.token, 'worker->master', session) } : {}),
   });
 }
 

@@ -28,7 +28,8 @@ export function readiness(health: HealthSource, stallMs: number) {
       movedAt = now;
     }
     const phase = health.phase();
-    if (phase !== 'training') return { ready: false, why: `phase ${phase}` };
+    // 'running' today; 'training' is accepted for the coordinator's naming
+    if (phase !== 'running' && phase !== 'training') return { ready: false, why: `phase ${phase}` };
     const idle = now - movedAt;
     if (idle > stallMs) return { ready: false, why: `no update for ${Math.round(idle)} ms` };
     return { ready: true, why: 'training' };

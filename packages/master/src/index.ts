@@ -13,3 +13,5 @@ export * from './run-state';
 export * from './server';
 export * from './shards';
 export * from './stats';
+export * from './admission';
+export * from './claims';

@@ -90,8 +90,11 @@ export function checkEvalClaim(
   if (fi < 0)
     return refuse('negative-fi', `fi = ${fi} < 0: a logistic loss plus a square cannot be negative`);
   const reg = 0.5 * lambda2 * wNormSq;
-  if (fi < reg * (1 - ROUNDING)) return refuse('fi-below-regulariser', `fi = ${fi} < λ2/2 ‖w‖² = ${reg}`);
-  const hi = Math.LN2 + facts.maxRowNorm * Math.sqrt(wNormSq) + reg;
+  const reach = facts.maxRowNorm * Math.sqrt(wNormSq); // the largest |margin| any row can have
+  const lo = Math.log1p(Math.exp(-reach)) + reg;
+  if (fi < lo * (1 - ROUNDING))
+    return refuse('fi-below-bound', `fi = ${fi} < log(1 + e^(-R‖w‖)) + λ2/2 ‖w‖² = ${lo}`);
+  const hi = Math.LN2 + reach + reg;
   if (fi > hi * (1 + ROUNDING))
     return refuse('fi-above-bound', `fi = ${fi} > log 2 + R‖w‖ + λ2/2 ‖w‖² = ${hi}`);
   return OK;

@@ -8,6 +8,7 @@ import { trainingOptions } from '../options';
 import { dataOptionsFromArgs, referenceOptimum, resolveData } from '../data-source';
 import * as v from '../validate';
 import { isLoopback, resolveToken } from '../token';
+import { exitCodeFor } from '../exit-codes';
 
 type Args = ArgumentsCamelCase<Record<string, unknown>>;
 
@@ -108,7 +109,7 @@ export async function runMaster(cfg: MasterConfig): Promise<number> {
   const result = await master.done;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  return result.reason === 'diverged' ? 3 : 0;
+  return exitCodeFor(result, cfg.tol);
 }
 
 export const masterCommand: CommandModule<object, Record<string, unknown>> = {

@@ -68,7 +68,10 @@ it('attack 5: a worker whose link to the master goes silent notices within --liv
   const proxy = await BlackHoleProxy.start(port);
   try {
     const direct = worker('direct', `ws://127.0.0.1:${port}`, ['--give-up', '30']);
-    const behind = worker('behind', `ws://127.0.0.1:${proxy.port}`, ['--liveness', '3', '--give-up', '30']);
+    // (SODA_LIVENESS rather than --liveness, so the same test runs against a worker without the option)
+    const behind = worker('behind', `ws://127.0.0.1:${proxy.port}`, ['--give-up', '30'], {
+      SODA_LIVENESS: '3',
+    });
     procs.push(direct, behind);
     await master.waitFor((l) => l.msg === 'progress', 30000, 'progress');
     expect(proxy.blackHole()).toBe(1);

@@ -1,11 +1,12 @@
-import { constants } from 'node:os';
-
 /**
  * Every exit code of `soda`, documented in README ("Exit codes"). 0 means the run truly reached its
  * target: anything that stopped short, or failed to leave its outputs behind, says so.
  */
 export const EXIT = Object.freeze({
-  /** done: the run reached --tol (or ran its whole budget when --tol is 0) and wrote its outputs */
+  /**
+   * done: the run reached --tol (or ran its whole budget when --tol is 0) and wrote its outputs;
+   * also a graceful stop on SIGTERM/SIGINT (summary.reason 'signal …'; continue with --resume)
+   */
   OK: 0,
   /** unexpected failure (a bug, or an error SODA does not classify) */
   FAILURE: 1,
@@ -39,10 +40,8 @@ export function exitCodeFor(result: RunOutcome, tol: number): number {
   if (reason === 'diverged') return EXIT.DIVERGED;
   if (reason === 'wait-timeout') return EXIT.NO_WORKERS;
   if (reason === 'max-time' || reason === 'max-epochs') return tol > 0 ? EXIT.BUDGET : EXIT.OK;
-  const sig = /^signal (SIG[A-Z0-9]+)$/.exec(reason);
-  if (sig) {
-    const n = (constants.signals as Record<string, number>)[sig[1]];
-    return n === undefined ? EXIT.FAILURE : 128 + n;
-  }
+  // SIGTERM/SIGINT is the operator's graceful stop (docker stop, Ctrl-C): outputs and the final
+  // checkpoint are written and --resume continues; the summary's reason says it was a signal.
+  if (reason.startsWith('signal ')) return EXIT.OK;
   return EXIT.FAILURE;
 }

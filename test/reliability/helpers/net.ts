@@ -5,7 +5,9 @@ import {
   proveSession,
   PROTOCOL_VERSION,
   encode,
+  FrameMac,
   type Challenge,
+  type SessionParams,
 } from '@soda/protocol';
 
 /**
@@ -94,8 +96,12 @@ export function attack(port: number, plan: AttackPlan): Promise<AttackOutcome> {
     ws.on('unexpected-response', (_req, res) =>
       reject(new Error(`not a WebSocket endpoint: HTTP ${res.statusCode}`)),
     );
+    // An authenticated attacker holds the session key: its frames pass the MAC and meet the decoder.
+    let mac: FrameMac | null = null;
+    let session: SessionParams | null = null;
     const sendAll = () => {
-      for (const f of plan.frames) ws.send(f, { binary: typeof f !== 'string' });
+      for (const f of plan.frames)
+        ws.send(mac && typeof f !== 'string' ? mac.seal(f) : f, { binary: typeof f !== 'string' });
       timer = setTimeout(() => {
         ws.removeAllListeners('close');
         ws.terminate();
@@ -103,12 +109,17 @@ export function attack(port: number, plan: AttackPlan): Promise<AttackOutcome> {
       }, plan.waitMs ?? 300);
     };
     ws.on('message', (data) => {
-      const d = decodeFromMaster(data as Buffer);
+      const d = decodeFromMaster(data as Buffer, mac ? { mac } : {});
       if (!d.ok) return;
       const msg = d.msg;
       if (msg.t === 'challenge') {
         if (!plan.hello) return sendAll();
-        ws.send(helloFrame(msg, plan.hello));
+        const hello = helloFrame(msg, plan.hello);
+        session = hello.session;
+        ws.send(hello.frame);
+      } else if (msg.t === 'welcome') {
+        if (session?.mac && plan.hello?.token !== undefined)
+          mac = FrameMac.forWorker(plan.hello.token, session);
       } else if (msg.t === 'standby' || msg.t === 'assign') {
         standby ||= msg.t === 'standby';
         assigned ||= msg.t === 'assign';
@@ -118,15 +129,20 @@ export function attack(port: number, plan: AttackPlan): Promise<AttackOutcome> {
   });
 }
 
-export function helloFrame(ch: Challenge, h: NonNullable<AttackPlan['hello']>): Buffer {
+/** A hello answering `ch` (proving `h.token` when given), and the session it opens. */
+export function helloFrame(
+  ch: Challenge,
+  h: NonNullable<AttackPlan['hello']>,
+): { frame: Buffer; session: SessionParams } {
   const nonce = makeNonce();
   const session = { masterNonce: ch.nonce, workerNonce: nonce, runId: ch.runId ?? '', mac: ch.mac ?? false };
-  return encode({
+  const frame = encode({
     t: 'hello',
     version: h.version ?? PROTOCOL_VERSION,
     workerId: h.workerId,
     ...(h.token !== undefined ? { nonce, proof: proveSession(h.token, 'worker->master', session) } : {}),
   });
+  return { frame, session };
 }
 
 /** Run `tasks` with at most `limit` in flight. */

@@ -3,7 +3,6 @@
  * Cost of the session MAC (issue 9): seal + open of SODA frames of the spam run's sizes, and the same
  * frames encoded and decoded without it. `node scripts/bench-mac.js` after `npm run build`.
  */
-const { performance } = require('node:perf_hooks');
 const P = require('../packages/protocol');
 
 function sparse(n, nnz) {

@@ -85,6 +85,12 @@ export function trainingOptions<T>(y: Argv<T>) {
         'shared secret workers must prove they know (HMAC); prefer --token-file (argv is visible in ps)',
     })
     .option('token-file', { type: 'string', describe: 'read the shared secret from this file' })
+    .option('wait-timeout', {
+      type: 'number',
+      default: 0,
+      describe:
+        'give up (exit 6) when the workers are not all there this many seconds after waiting starts (0: wait forever)',
+    })
     .option('checkpoint', {
       type: 'string',
       describe: 'checkpoint file (default <out>/checkpoint.soda); written atomically',

@@ -62,6 +62,7 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
     modelOut: v.optionalString(a.modelOut) ?? path.join(out, 'model.json'),
     ...(token ? { token } : {}),
     heartbeatMs: 1000 * heartbeat,
+    waitTimeoutMs: 1000 * v.nonNegative('wait-timeout', a.waitTimeout),
     checkpoint: {
       file: checkpointFile,
       everyMs: 1000 * v.nonNegative('checkpoint-every', a.checkpointEvery),

@@ -17,6 +17,11 @@ export interface AdmissionLimits {
   readonly maxUnauthenticated: number;
   /** open TCP sockets on the master's port (WebSocket and HTTP together) */
   readonly maxSockets: number;
+  /**
+   * authenticated workers at once: the run's M plus the spares (standbys) worth keeping; a hello
+   * beyond it is answered close 1013 (try again later). Set by the coordinator to M + spares.
+   */
+  readonly maxAuthenticated: number;
 }
 
 /** Half the process's descriptor limit (the rest is for files and the event loop), at most 1024. */
@@ -37,6 +42,7 @@ export function defaultAdmissionLimits(): AdmissionLimits {
     helloTimeoutMs: 5000,
     maxUnauthenticated: 32,
     maxSockets: defaultMaxSockets(),
+    maxAuthenticated: 1024,
   });
 }
 
@@ -47,7 +53,8 @@ export type RefusalReason =
   | 'socket-refused'
   | 'socket-idle'
   | 'pre-auth-too-big'
-  | 'slow-consumer';
+  | 'slow-consumer'
+  | 'too-many-workers';
 
 /**
  * Counts every refusal (for soda_connections_refused_total) and logs it at most once per source
@@ -89,3 +96,9 @@ export class Refusals {
 
 /** The refusals of this process's master. */
 export const refusals = new Refusals();
+
+/**
+ * Outputs that could not be written (the model, the final checkpoint): soda_output_write_failures_total.
+ * The code that writes them adds one per failure, next to `summary.writeErrors` and exit code 5.
+ */
+export const outputFailures = { count: 0 };

@@ -270,6 +270,12 @@ export class Connections {
       const msg = decoded.msg;
       if (msg.t === 'hello') {
         const session = this.checkHello(conn, msg);
+        if (this.size >= this.limits.maxAuthenticated) {
+          // enough workers and spares already: a bounded set of standbys, not every comer
+          refusals.note('too-many-workers', conn.source);
+          conn.ws.close(1013, `${this.size} workers connected; try again later`);
+          return;
+        }
         conn.workerId = msg.workerId;
         if (session !== null && this.opts.token !== undefined) {
           // the master's half of the mutual proof, then every later frame both ways is MACed

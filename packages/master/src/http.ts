@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Registry } from 'prom-client';
 import { createMetrics } from './metrics';
 import type { RunState } from './run-state';
-import { defaultAdmissionLimits, refusals, type AdmissionLimits } from './admission';
+import { defaultAdmissionLimits, outputFailures, refusals, type AdmissionLimits } from './admission';
 
 export interface HealthSource {
   phase(): string;
@@ -100,6 +100,7 @@ export function runMetrics(
     rejectedFrames: () => stats.rejectedFrames,
     departures: () => stats.departures,
     connectionsRefused: () => refusals.total(),
+    outputWriteFailures: () => outputFailures.count,
   });
 }
 
@@ -110,14 +111,23 @@ export interface LiveSource {
   last(): { objective: number; subopt: number | null } | null;
 }
 
+/**
+ * /healthz, /readyz and /metrics alone: for a status listener on another address than the workers'
+ * port (http.createServer(statusHandler(run, live)).listen(port, host)), so the run's state need not
+ * be reachable by whoever can reach the workers' port.
+ */
+export function statusHandler(run: RunState, live: LiveSource) {
+  const health = { phase: live.phase, workers: () => run.shards.readyCount(), k: () => run.model.k };
+  return httpHandler(health, runMetrics(run, live.connected, live.last));
+}
+
 /** The HTTP(S) server the WebSocket upgrades from (https when a certificate and key are given). */
 export function createHttpServer(
   tls: { readonly cert: string; readonly key: string } | undefined,
   run: RunState,
   live: LiveSource,
 ): http.Server {
-  const health = { phase: live.phase, workers: () => run.shards.readyCount(), k: () => run.model.k };
-  const handler = httpHandler(health, runMetrics(run, live.connected, live.last));
+  const handler = statusHandler(run, live);
   const server = !tls
     ? http.createServer(handler)
     : https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler);

@@ -19,6 +19,8 @@ export interface MetricsSource {
   departures(): number;
   /** connections refused or evicted before authentication (admission.ts) */
   connectionsRefused(): number;
+  /** the model or final checkpoint could not be written */
+  outputWriteFailures(): number;
 }
 
 /** A registry of gauges whose values are collected from `src` on each scrape of /metrics. */
@@ -54,6 +56,11 @@ export function createMetrics(src: MetricsSource): Registry {
     'connections_refused_total',
     'connections refused or closed before authentication (caps, hello deadline, pre-auth frame size)',
     src.connectionsRefused,
+  );
+  gauge(
+    'output_write_failures_total',
+    'model or final-checkpoint writes that failed',
+    src.outputWriteFailures,
   );
   return registry;
 }

@@ -102,6 +102,10 @@ export class Worker {
     ws.on('open', () => {
       opened = true;
       this.watchLiveness(ws);
+      // With a token, a master is a stranger until its welcome proves it: it gets the frame size of a
+      // challenge, not the 1 GiB an assign may need (same Receiver field as the master's pre-auth cap,
+      // see master/src/connections.ts); raised in 'welcome'.
+      if (this.cfg.token !== undefined) setReceiverLimit(ws, PRE_AUTH_MAX_PAYLOAD);
       this.retryMs = this.cfg.retryInitialMs;
       this.firstFailureAt = 0;
       this.log.info({ master: this.cfg.master }, 'connected');
@@ -239,6 +243,7 @@ export class Worker {
           return this.refuseMaster('the master could not prove the token (wrong welcome proof)');
         this.pendingSession = null;
         if (session.mac) this.mac = FrameMac.forWorker(token, session);
+        if (this.ws !== null) setReceiverLimit(this.ws, this.cfg.maxPayload ?? DEFAULT_MAX_PAYLOAD_WORKER);
         this.log.info({ mac: session.mac }, 'master proved the token');
         return;
       }
@@ -340,6 +345,16 @@ export class Worker {
     this.send(errorFrame(err));
     this.ws?.close(err.closeCode === 1008 ? 1002 : err.closeCode, closeReason(err));
   }
+}
+
+/** Largest frame a worker with a token reads before the master proved it (a challenge is < 200 B). */
+const PRE_AUTH_MAX_PAYLOAD = 16 * 1024;
+
+function setReceiverLimit(ws: WebSocket, bytes: number): void {
+  const r = (ws as unknown as { _receiver?: { _maxPayload?: number } })._receiver;
+  if (r === undefined || typeof r._maxPayload !== 'number')
+    throw new Error('ws internals changed: WebSocket._receiver._maxPayload is gone (see worker/service.ts)');
+  r._maxPayload = bytes;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -47,8 +47,8 @@ async function metric(port: number, name: string): Promise<number> {
 
 /**
  * A stranger that never says hello and streams `total` bytes of one never-ending frame (fin = false).
- * Resolves with the close code the master ended it with, or null if it was still open 5 s after
- * the last fragment (the master took it all).
+ * Resolves with the close code the master ended it with (1009, or 1006 when its close frame was
+ * cut off with the socket), or null if it was still open 15 s after the last fragment.
  */
 function fragmentStreamer(port: number, total: number, fragment: number): Promise<number | null> {
   return new Promise((resolve) => {
@@ -68,7 +68,7 @@ function fragmentStreamer(port: number, total: number, fragment: number): Promis
           timer = setTimeout(() => {
             resolve(null);
             ws.terminate();
-          }, 5000);
+          }, 15000);
           return;
         }
         sent += fragment;
@@ -92,7 +92,7 @@ describe('before authentication a peer costs almost nothing', () => {
     process.stderr.write(
       `attack 1: master RSS ${before.rss.toFixed(0)} MiB before, peak ${after.hwm.toFixed(0)} MiB\n`,
     );
-    expect(codes).toEqual(Array(20).fill(1009));
+    for (const code of codes) expect([1009, 1006]).toContain(code);
     // the bound README's reliability section documents for 20 attacking clients
     expect(after.hwm - before.rss).toBeLessThan(64);
     expect(await metric(port, 'soda_connections_refused_total')).toBeGreaterThanOrEqual(20);

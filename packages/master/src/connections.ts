@@ -113,7 +113,10 @@ export class Connections {
 
   /** Authenticated workers (hello accepted): what soda_workers_connected reports. */
   get size(): number {
-    return this.conns.size - this.strangers.size;
+    // counted, not derived from `strangers`: an evicted stranger stays in `conns` until its close
+    let n = 0;
+    for (const c of this.conns.values()) if (c.workerId !== null) n++;
+    return n;
   }
 
   /** Every open WebSocket, strangers included. */
@@ -338,8 +341,9 @@ export class Connections {
       this.opts.stats.rejectedFrames++;
       if (conn.workerId === null && err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
         refusals.note('pre-auth-too-big', conn.source);
-        // ws has sent close 1009 and discards what follows; a stranger gets a second to go, not 30 s
-        setTimeout(() => conn.ws.terminate(), 1000).unref();
+        // ws has queued close 1009 but would keep reading (and discarding) the stranger's stream until
+        // the close handshake ends: cut the socket now, so a flood costs neither memory nor CPU
+        conn.ws.terminate();
       }
       conn.condemned = true;
       this.opts.log.warn(

@@ -97,6 +97,11 @@ describe('before authentication a peer costs almost nothing', () => {
     expect(after.hwm - before.rss).toBeLessThan(64);
     expect(await metric(port, 'soda_connections_refused_total')).toBeGreaterThanOrEqual(20);
     expect(await metric(port, 'soda_workers_connected')).toBe(0);
+    // alive, but not training: /healthz 200, /readyz 503 with the reason
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ status: 'not-ready', why: 'phase waiting' });
     track(worker('w1', url, ['--give-up', '30']));
     track(worker('w2', url, ['--give-up', '30']));
     await master.waitFor((l) => l.msg === 'summary', 60000, 'summary');
@@ -198,6 +203,15 @@ describe('tokens', () => {
     );
     expect((await p.exited).code).toBe(2);
     expect(p.stderr).toContain('--token (SODA_TOKEN) is empty');
+  }, 30000);
+
+  it('a master listening beyond loopback without a token says so loudly at start', async () => {
+    const port = await freePort();
+    const args = masterArgs({ data, out: path.join(dir, 'open'), port, workers: 1 });
+    args[args.indexOf('--host') + 1] = '0.0.0.0';
+    const master = track(new Proc('master', args));
+    const warn = await master.waitFor((l) => String(l.msg).startsWith('NO AUTHENTICATION'), 30000, 'warning');
+    expect(warn).toMatchObject({ level: 40, host: '0.0.0.0', auth: 'none' });
   }, 30000);
 
   it('--token-file and SODA_TOKEN_FILE: workers prove a token read from a file', async () => {

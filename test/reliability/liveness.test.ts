@@ -74,6 +74,8 @@ it('attack 5: a worker whose link to the master goes silent notices within --liv
     });
     procs.push(direct, behind);
     await master.waitFor((l) => l.msg === 'progress', 30000, 'progress');
+    // training and moving: ready
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
     expect(proxy.blackHole()).toBe(1);
     const t0 = Date.now();
     const silent = await behind.waitFor(

@@ -6,6 +6,7 @@ import {
   selectExamples,
   LibsvmWriter,
   maxAbsScale,
+  MAX_INDEX,
   readLibsvm,
   SodaError,
   type Dataset,
@@ -40,6 +41,8 @@ export interface DataOptions {
   readonly test?: string;
   /** ... or this fraction of the rows, drawn with the seed, held out before scaling. */
   readonly testFraction?: number;
+  /** largest feature index accepted in a data file (core's DEFAULT_MAX_FEATURES unless set) */
+  readonly maxFeatures?: number;
 }
 
 /** The data options common to every command that loads a dataset, checked. */
@@ -53,6 +56,9 @@ export function dataOptionsFromArgs(a: Record<string, unknown>, out: string): Da
     lambda2: a.lambda2 === undefined ? undefined : v.positive('lambda2', a.lambda2),
     out,
     test: v.optionalString(a.test),
+    ...(a.maxFeatures === undefined
+      ? {}
+      : { maxFeatures: v.positiveInt('max-features', a.maxFeatures, MAX_INDEX) }),
     testFraction: a.testFraction === undefined ? undefined : v.fraction('test-fraction', a.testFraction),
   };
 }
@@ -68,9 +74,10 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
   let raw: Dataset;
   let name: string;
   let lambdas = FILE_DEFAULT_LAMBDAS;
+  const limit = opts.maxFeatures === undefined ? {} : { maxFeatures: opts.maxFeatures };
   if (opts.data !== undefined) {
     const bar = startProgress(`reading ${opts.data}`);
-    raw = await readLibsvm(opts.data);
+    raw = await readLibsvm(opts.data, limit);
     bar.done(`${raw.X.rows} × ${raw.X.cols}, ${raw.X.ind.length} non-zeros`);
     name = path.basename(opts.data);
   } else {
@@ -97,8 +104,9 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
         throw e;
       }
     }
-    raw = await readLibsvm(file);
+    raw = await readLibsvm(file, limit);
   }
+  refuseSingleClass(raw, opts.data ?? name);
   const lambda1 = opts.lambda1 ?? lambdas.lambda1;
   const lambda2 = opts.lambda2 ?? lambdas.lambda2;
   let testRaw: Dataset | undefined;
@@ -107,7 +115,7 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
       throw new SodaError('E_CONFIG', 'give --test FILE or --test-fraction, not both');
     ({ train: raw, test: testRaw } = holdOut(raw, opts.testFraction, opts.seed));
   } else if (opts.test !== undefined) {
-    testRaw = await readLibsvm(opts.test);
+    testRaw = await readLibsvm(opts.test, limit);
   }
   // The scale is learnt on the training rows only, then applied to the held-out ones.
   const { X, scale } = opts.normalize ? maxAbsScale(raw.X) : { X: raw.X, scale: undefined };
@@ -174,4 +182,19 @@ export async function referenceOptimum(
     'F* known',
   );
   return { fstar: res.fstar, cached: res.cached, certificate: res.certificate };
+}
+
+/**
+ * Logistic regression on one class has no finite minimiser without λ2 and a trivial one with it:
+ * the run would "converge" to a model that says the same thing for everything. Refused up front.
+ */
+export function refuseSingleClass(ds: Dataset, what: string): void {
+  const y = ds.y;
+  for (let i = 1; i < y.length; i++) if (y[i] !== y[0]) return;
+  throw new SodaError(
+    'E_DATA_PARSE',
+    `${what}: every one of the ${y.length} examples has label ${y[0] > 0 ? '+1' : '-1'}; ` +
+      'training needs examples of both classes',
+    { file: what },
+  );
 }

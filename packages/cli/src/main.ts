@@ -40,7 +40,7 @@ function rejectUnknownFlags(argv: readonly string[], known: Set<string>): void {
     );
 }
 
-/** Exit codes: 0 done, 1 unexpected failure, 2 bad configuration or input, 3 the run diverged. */
+/** Exit codes: see EXIT in exit-codes.ts (0 done, 1 failure, 2 bad input, 3 diverged, 4 budget, 5 output, 6 no workers). */
 export async function main(argv: string[]): Promise<void> {
   try {
     const parser = yargs(argv);

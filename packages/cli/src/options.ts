@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_FEATURES } from '@soda/core';
 import type { Argv } from 'yargs';
 
 /** Options of a training run, shared by `soda master` and `soda run` (each also SODA_<OPTION>). */
@@ -14,6 +15,11 @@ export function trainingOptions<T>(y: Argv<T>) {
     .option('test', {
       type: 'string',
       describe: 'LIBSVM file of held-out examples: test accuracy in progress lines',
+    })
+    .option('max-features', {
+      type: 'number',
+      default: DEFAULT_MAX_FEATURES,
+      describe: 'refuse a data file with a feature index above this (each index costs master memory)',
     })
     .option('test-fraction', {
       type: 'number',
@@ -73,7 +79,18 @@ export function trainingOptions<T>(y: Argv<T>) {
       describe: 'folder for the model, generated data and the F* cache',
     })
     .option('model-out', { type: 'string', describe: 'where to write the model (default <out>/model.json)' })
-    .option('token', { type: 'string', describe: 'shared secret workers must prove they know (HMAC)' })
+    .option('token', {
+      type: 'string',
+      describe:
+        'shared secret workers must prove they know (HMAC); prefer --token-file (argv is visible in ps)',
+    })
+    .option('token-file', { type: 'string', describe: 'read the shared secret from this file' })
+    .option('wait-timeout', {
+      type: 'number',
+      default: 0,
+      describe:
+        'give up (exit 6) when the workers are not all there this many seconds after waiting starts (0: wait forever)',
+    })
     .option('checkpoint', {
       type: 'string',
       describe: 'checkpoint file (default <out>/checkpoint.soda); written atomically',

@@ -19,8 +19,18 @@ const COLON = 58;
 const DIGIT0 = 48;
 const DIGIT9 = 57;
 
-/** Largest 1-based index whose 0-based form fits a Uint32Array. */
-const MAX_INDEX = 0x100000000;
+/**
+ * Largest 1-based index anything can carry: n ≤ 2³² − 1 is the protocol's limit (assign.n is a
+ * uint32), so the parser refuses more than that whatever --max-features says.
+ */
+export const MAX_INDEX = 0xffffffff;
+
+/**
+ * Default cap on feature indices (2²⁴ ≈ 16.8 M). The master keeps several dense vectors of length n,
+ * so an index is memory: `1 1000000000:1` alone would ask for gigabytes. The paper's sets have
+ * n ≤ 50 k; raise it with --max-features for wider data.
+ */
+export const DEFAULT_MAX_FEATURES = 2 ** 24;
 
 const MAX_LINE_BYTES = 2 ** 30;
 
@@ -50,10 +60,14 @@ export class LibsvmParser {
   private labelMask = 0;
   private readonly firstLineOfLabel = [0, 0, 0, 0];
 
-  /** `file` is only used in messages; `declaredN` (when given) bounds every index. */
+  /**
+   * `file` is only used in messages; `declaredN` (when given) bounds every index; so does
+   * `maxFeatures`, checked as each index is read, so a huge index fails before anything is sized by it.
+   */
   constructor(
     private readonly file: string,
     private readonly declaredN?: number,
+    private readonly maxFeatures = DEFAULT_MAX_FEATURES,
   ) {}
 
   push(chunk: Buffer): void {
@@ -153,7 +167,13 @@ export class LibsvmParser {
       if (index < 1)
         this.fail(`index ${text(buf, pos, colon)} is not a positive integer (indices are 1-based)`);
       if (index > MAX_INDEX)
-        this.fail(`index ${text(buf, pos, colon)} exceeds the largest supported index ${MAX_INDEX}`);
+        this.fail(
+          `index ${text(buf, pos, colon)} exceeds the largest index the protocol can carry (2^32 - 1 = ${MAX_INDEX})`,
+        );
+      if (index > this.maxFeatures)
+        this.fail(
+          `index ${index} exceeds the feature limit ${this.maxFeatures} (raise it with --max-features if the data really is that wide)`,
+        );
       if (index <= prev) this.fail(`indices not strictly increasing (${index} after ${prev})`);
       if (this.declaredN !== undefined && index > this.declaredN)
         this.fail(`index ${index} exceeds the declared dimension n = ${this.declaredN}`);

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { SodaError } from './errors';
-import { LibsvmParser } from './libsvm-parse';
+import { DEFAULT_MAX_FEATURES, LibsvmParser, MAX_INDEX } from './libsvm-parse';
+export { DEFAULT_MAX_FEATURES, MAX_INDEX } from './libsvm-parse';
 import type { Dataset } from './matrix';
 
 export { LibsvmWriter, writeLibsvm } from './libsvm-write';
@@ -19,6 +20,8 @@ export interface LibsvmData extends Dataset {
 export interface ReadLibsvmOptions {
   /** Declared dimension: every index must be ≤ n, and X gets exactly n columns. Default: max index seen. */
   n?: number;
+  /** Refuse any index above this (default DEFAULT_MAX_FEATURES = 2^24), naming file:line. */
+  maxFeatures?: number;
 }
 
 /**
@@ -30,11 +33,16 @@ export interface ReadLibsvmOptions {
  * unreadable file or a corrupt/truncated gzip stream (the bytes themselves cannot be recovered).
  */
 export async function readLibsvm(path: string, opts: ReadLibsvmOptions = {}): Promise<LibsvmData> {
-  const { n: declared } = opts;
-  if (declared !== undefined && !(Number.isSafeInteger(declared) && declared >= 0 && declared <= 0x100000000))
-    throw new SodaError('E_CONFIG', `declared dimension n must be a non-negative integer, got ${declared}`);
+  const { n: declared, maxFeatures = DEFAULT_MAX_FEATURES } = opts;
+  if (declared !== undefined && !(Number.isSafeInteger(declared) && declared >= 0 && declared <= MAX_INDEX))
+    throw new SodaError(
+      'E_CONFIG',
+      `declared dimension n must be an integer in [0, 2^32 - 1], got ${declared}`,
+    );
+  if (!(Number.isSafeInteger(maxFeatures) && maxFeatures >= 1 && maxFeatures <= MAX_INDEX))
+    throw new SodaError('E_CONFIG', `maxFeatures must be an integer in [1, 2^32 - 1], got ${maxFeatures}`);
   const gzip = path.endsWith('.gz') || (await startsWithGzipMagic(path));
-  const parser = new LibsvmParser(path, declared);
+  const parser = new LibsvmParser(path, declared, maxFeatures);
   await forEachChunk(path, gzip, (chunk) => parser.push(chunk));
   const { X, y, n } = parser.finish();
   return { X, y, n, source: path };

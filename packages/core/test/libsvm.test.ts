@@ -218,7 +218,10 @@ describe('readLibsvm: errors name the file and the line', () => {
     ['1 1:1 7\n', 1, 'expected "index:value", got "7"'],
     ['1 1:1\n-1 1:1\n0 1:1\n', 3, 'label 0 cannot be mixed with label(s) -1 (line 2), 1 (line 1)'],
     ['0 1:1\n2 1:1\n', 2, 'label 2 cannot be mixed with label(s) 0 (line 1)'],
-    ['1 99999999999:1\n', 1, 'index 99999999999 exceeds the largest supported index'],
+    ['1 99999999999:1\n', 1, 'index 99999999999 exceeds the largest index the protocol can carry'],
+    // n = 2^32 cannot travel in assign.n (a uint32): refused even though it fits a Uint32Array's indices
+    ['1 4294967296:1\n', 1, 'index 4294967296 exceeds the largest index the protocol can carry'],
+    ['1 16777217:1\n', 1, 'index 16777217 exceeds the feature limit 16777216'],
   ])('%j → line %d: %s', async (content, line, fragment) => {
     await parseError(content, line, fragment);
   });

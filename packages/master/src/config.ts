@@ -45,6 +45,13 @@ export interface MasterConfig {
   readonly token?: string;
   readonly tls?: { readonly cert: string; readonly key: string };
   readonly maxPayload?: number;
+  /**
+   * Give up when fewer than `workers` are ready this long after the master starts waiting (at start,
+   * on --resume, or after losing workers with no spare): reason 'wait-timeout', exit 6. 0: forever.
+   */
+  readonly waitTimeoutMs?: number;
+  /** What a peer may cost before its hello is accepted (admission.ts; defaults when absent). */
+  readonly admission?: import('./admission').AdmissionLimits;
   /** Heartbeat: a worker that does not answer a ping within this time is dropped. */
   readonly heartbeatMs: number;
   /** Checkpoint file, written every `everyMs` (0: only the final one, when the run stops). */

@@ -3,30 +3,70 @@ import type { Logger } from 'pino';
 import {
   closeReason,
   decodeFromWorker,
-  encode,
+  encodeFor,
   errorFrame,
+  FrameMac,
   makeNonce,
   PROTOCOL_VERSION,
+  proveSession,
   ProtocolError,
-  verifyProof,
+  verifySession,
+  type SessionParams,
   type FromMaster,
   type FromWorker,
   type Hello,
 } from '@soda/protocol';
 import type { RunStats } from './stats';
+import { defaultAdmissionLimits, refusals, type AdmissionLimits } from './admission';
+
+/**
+ * A peer whose unsent output exceeds this is not keeping up (stalled, or reading slower than we
+ * write): it is dropped rather than buffered without bound. Checked before each send, so one large
+ * frame (an assign carrying a shard) always goes out whole.
+ */
+export const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * `ws` has no public per-connection frame limit, only the server-wide `maxPayload`. The Receiver
+ * checks `_maxPayload` on every frame header, including each fragment of a fin = false stream
+ * (receiver.js, `_totalPayloadLength > _maxPayload`), so lowering it on a fresh connection caps what
+ * a stranger can make us buffer, and raising it once hello is accepted restores the run's limit.
+ * This reaches into a private field on purpose: the alternative (a small server-wide maxPayload and
+ * raising it per connection) touches the same field. `attach` refuses to run if the field is gone,
+ * so a `ws` upgrade that renames it fails loudly in the tests instead of silently dropping the cap.
+ */
+interface ReceiverLimit {
+  _receiver?: { _maxPayload?: number };
+}
+
+function receiverOf(ws: WebSocket): { _maxPayload: number } {
+  const r = (ws as unknown as ReceiverLimit)._receiver;
+  if (r === undefined || typeof r._maxPayload !== 'number')
+    throw new Error('ws internals changed: WebSocket._receiver._maxPayload is gone (see connections.ts)');
+  return r as { _maxPayload: number };
+}
 
 /** One WebSocket peer of the master. */
 export interface Conn {
   readonly id: number;
   readonly ws: WebSocket;
-  /** the challenge's nonce: the worker proves the token with HMAC(token, nonce) */
+  /** the challenge's nonce (the master's half of the session's nonces) */
   readonly nonce: Uint8Array;
+  /** with a token over plain ws://: every frame after the handshake carries a MAC */
+  readonly macRequired: boolean;
+  /** the session's frame MAC, from the welcome on (null: no token, or TLS) */
+  mac: FrameMac | null;
   /** set once the hello is accepted */
   workerId: string | null;
   /** answered the last ping */
   alive: boolean;
   /** a frame was rejected: the connection is closing and nothing more it sends is read */
   condemned: boolean;
+  /** who it is on the network, for refusal logs */
+  readonly source: string;
+  /** the run's frame limit, restored when the hello is accepted */
+  readonly fullMaxPayload: number;
+  helloTimer: NodeJS.Timeout | null;
 }
 
 export interface ConnectionHandlers {
@@ -43,6 +83,10 @@ export interface ConnectionOptions {
   readonly n: number;
   readonly log: Logger;
   readonly stats: RunStats;
+  /** the run id the session proofs are bound to (default '') */
+  readonly runId?: string;
+  /** what a peer may cost before its hello is accepted (default: defaultAdmissionLimits()) */
+  readonly admission?: AdmissionLimits;
 }
 
 /**
@@ -54,14 +98,29 @@ export interface ConnectionOptions {
  */
 export class Connections {
   private readonly conns = new Map<number, Conn>();
+  /** connections without an accepted hello, oldest first */
+  private readonly strangers = new Set<Conn>();
+  private readonly limits: AdmissionLimits;
   private nextId = 1;
 
   constructor(
     private readonly opts: ConnectionOptions,
     private readonly handlers: ConnectionHandlers,
-  ) {}
+  ) {
+    this.limits = opts.admission ?? defaultAdmissionLimits();
+    refusals.log = opts.log;
+  }
 
+  /** Authenticated workers (hello accepted): what soda_workers_connected reports. */
   get size(): number {
+    // counted, not derived from `strangers`: an evicted stranger stays in `conns` until its close
+    let n = 0;
+    for (const c of this.conns.values()) if (c.workerId !== null) n++;
+    return n;
+  }
+
+  /** Every open WebSocket, strangers included. */
+  get open(): number {
     return this.conns.size;
   }
 
@@ -74,18 +133,47 @@ export class Connections {
   }
 
   attach(ws: WebSocket): void {
+    const receiver = receiverOf(ws);
+    const socket = (ws as unknown as { _socket?: { remoteAddress?: string; encrypted?: boolean } })._socket;
     const conn: Conn = {
       id: this.nextId++,
       ws,
       nonce: makeNonce(),
+      // over TLS the record layer already refuses rewritten, replayed and reordered bytes
+      macRequired: this.opts.token !== undefined && socket?.encrypted !== true,
+      mac: null,
       workerId: null,
       alive: true,
       condemned: false,
+      source: socket?.remoteAddress ?? 'unknown',
+      fullMaxPayload: receiver._maxPayload,
+      helloTimer: null,
     };
+    receiver._maxPayload = this.limits.preAuthMaxPayload;
+    // The seats for strangers are full: the oldest one has had the longest to say hello; it goes.
+    if (this.strangers.size >= this.limits.maxUnauthenticated) {
+      const oldest = this.strangers.values().next().value as Conn;
+      this.strangers.delete(oldest);
+      refusals.note('unauthenticated-evicted', oldest.source);
+      oldest.ws.close(1013, 'too many connections without hello; try again later');
+      oldest.ws.terminate();
+    }
+    this.strangers.add(conn);
+    conn.helloTimer = setTimeout(() => {
+      conn.helloTimer = null;
+      if (conn.workerId !== null) return;
+      refusals.note('hello-timeout', conn.source);
+      this.strangers.delete(conn);
+      ws.close(1008, `no hello within ${this.limits.helloTimeoutMs} ms`);
+      // a peer that does not answer the close frame either is cut after a second, not ws's 30 s
+      setTimeout(() => ws.terminate(), 1000).unref();
+    }, this.limits.helloTimeoutMs);
     this.conns.set(conn.id, conn);
     ws.on('message', (data, isBinary) => this.onFrame(conn, data, isBinary));
     ws.on('pong', () => (conn.alive = true));
     ws.on('close', (code) => {
+      if (conn.helloTimer !== null) clearTimeout(conn.helloTimer);
+      this.strangers.delete(conn);
       this.conns.delete(conn.id);
       this.handlers.onClose(conn, code);
     });
@@ -101,12 +189,23 @@ export class Connections {
       version: PROTOCOL_VERSION,
       nonce: conn.nonce,
       authRequired: this.opts.token !== undefined,
+      runId: this.opts.runId ?? '',
+      mac: conn.macRequired,
     });
   }
 
   send(conn: Conn, msg: FromMaster): void {
     if (conn.ws.readyState !== conn.ws.OPEN) return;
-    const buf = encode(msg);
+    if (conn.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.opts.log.warn(
+        { conn: conn.id, worker: conn.workerId, buffered: conn.ws.bufferedAmount },
+        'peer is not reading what we send; dropping it',
+      );
+      refusals.note('slow-consumer', conn.source);
+      conn.ws.terminate();
+      return;
+    }
+    const buf = encodeFor(msg, conn.mac);
     this.opts.stats.bytesDown += buf.length;
     conn.ws.send(buf);
   }
@@ -164,14 +263,32 @@ export class Connections {
         conn,
         new ProtocolError('E_UNSUPPORTED', 'text frames are not accepted; send binary msgpack'),
       );
-    const decoded = decodeFromWorker(data as Buffer | ArrayBuffer | Buffer[], { n: this.opts.n });
+    const decoded = decodeFromWorker(data as Buffer | ArrayBuffer | Buffer[], {
+      n: this.opts.n,
+      ...(conn.mac ? { mac: conn.mac } : {}),
+    });
     if (!decoded.ok) return this.reject(conn, decoded.error);
     this.opts.stats.bytesUp += frameLength(data);
     try {
       const msg = decoded.msg;
       if (msg.t === 'hello') {
-        this.checkHello(conn, msg);
+        const session = this.checkHello(conn, msg);
+        if (this.size >= this.limits.maxAuthenticated) {
+          // enough workers and spares already: a bounded set of standbys, not every comer
+          refusals.note('too-many-workers', conn.source);
+          conn.ws.close(1013, `${this.size} workers connected; try again later`);
+          return;
+        }
         conn.workerId = msg.workerId;
+        if (session !== null && this.opts.token !== undefined) {
+          // the master's half of the mutual proof, then every later frame both ways is MACed
+          this.send(conn, { t: 'welcome', proof: proveSession(this.opts.token, 'master->worker', session) });
+          if (conn.macRequired) conn.mac = FrameMac.forMaster(this.opts.token, session);
+        }
+        this.strangers.delete(conn);
+        if (conn.helloTimer !== null) clearTimeout(conn.helloTimer);
+        conn.helloTimer = null;
+        receiverOf(conn.ws)._maxPayload = conn.fullMaxPayload;
         this.handlers.onHello(conn);
       } else if (msg.t === 'error') {
         this.opts.log.warn(
@@ -189,25 +306,45 @@ export class Connections {
     }
   }
 
-  private checkHello(conn: Conn, hello: Hello): void {
+  /** The session a valid hello opens (null without a token). */
+  private checkHello(conn: Conn, hello: Hello): SessionParams | null {
     if (conn.workerId !== null) throw new ProtocolError('E_STATE', 'second hello on one connection', 't');
     // (the decoder already refused any other protocol version, naming both)
     const token = this.opts.token;
-    if (token === undefined) return;
+    if (token === undefined) return null;
     if (hello.proof === undefined)
       throw new ProtocolError(
         'E_AUTH',
         'this master requires a token (SODA_TOKEN or --token); hello carried no proof',
         'proof',
       );
-    if (!verifyProof(token, conn.nonce, hello.proof))
+    if (hello.nonce === undefined)
+      throw new ProtocolError(
+        'E_AUTH',
+        "hello carried no nonce: this master needs mutual authentication (the worker's own nonce)",
+        'nonce',
+      );
+    const session: SessionParams = {
+      masterNonce: conn.nonce,
+      workerNonce: hello.nonce,
+      runId: this.opts.runId ?? '',
+      mac: conn.macRequired,
+    };
+    if (!verifySession(token, 'worker->master', session, hello.proof))
       throw new ProtocolError('E_AUTH', 'wrong token: the proof does not match', 'proof');
+    return session;
   }
 
   /** Faults `ws` catches itself (oversize frame, bad opcode, …): it closes with the right code. */
   private onSocketError(conn: Conn, err: Error & { code?: string }): void {
     if (err.code?.startsWith('WS_ERR_')) {
       this.opts.stats.rejectedFrames++;
+      if (conn.workerId === null && err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        refusals.note('pre-auth-too-big', conn.source);
+        // ws has queued close 1009 but would keep reading (and discarding) the stranger's stream until
+        // the close handshake ends: cut the socket now, so a flood costs neither memory nor CPU
+        conn.ws.terminate();
+      }
       conn.condemned = true;
       this.opts.log.warn(
         { conn: conn.id, worker: conn.workerId, code: err.code, err: err.message },

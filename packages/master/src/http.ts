@@ -1,9 +1,11 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
+import type { Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { Registry } from 'prom-client';
 import { createMetrics } from './metrics';
 import type { RunState } from './run-state';
+import { defaultAdmissionLimits, outputFailures, refusals, type AdmissionLimits } from './admission';
 
 export interface HealthSource {
   phase(): string;
@@ -11,9 +13,44 @@ export interface HealthSource {
   k(): number;
 }
 
-/** /healthz (JSON) and /metrics (Prometheus) beside the WebSocket, on the same port. */
-export function httpHandler(health: HealthSource, metrics: Registry) {
+/**
+ * /readyz is 200 only while the run trains AND k moved within `stallMs`: /healthz says the process
+ * answers, /readyz tells a stalled run (all workers gone silent, a master waiting forever) apart.
+ */
+export function readiness(health: HealthSource, stallMs: number) {
+  let lastK = -1;
+  let movedAt = performance.now(); // monotonic: a wall-clock step must not fake progress or a stall
+  return (): { ready: boolean; why: string } => {
+    const now = performance.now();
+    const k = health.k();
+    if (k !== lastK) {
+      lastK = k;
+      movedAt = now;
+    }
+    const phase = health.phase();
+    // 'running' today; 'training' is accepted for the coordinator's naming
+    if (phase !== 'running' && phase !== 'training') return { ready: false, why: `phase ${phase}` };
+    const idle = now - movedAt;
+    if (idle > stallMs) return { ready: false, why: `no update for ${Math.round(idle)} ms` };
+    return { ready: true, why: 'training' };
+  };
+}
+
+/**
+ * /healthz (liveness, JSON), /readyz (training and progressing) and /metrics (Prometheus) beside the
+ * WebSocket, on the same port. They need no token: they tell anyone who can reach the port the run's
+ * phase, k, objective and traffic (README, "What is protected"); keep the port on loopback or behind
+ * a firewall when that matters.
+ */
+export function httpHandler(health: HealthSource, metrics: Registry, stallMs = 30_000) {
+  const ready = readiness(health, stallMs);
   return (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (req.url === '/readyz') {
+      const r = ready();
+      res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: r.ready ? 'ready' : 'not-ready', why: r.why, k: health.k() }));
+      return;
+    }
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
@@ -62,6 +99,8 @@ export function runMetrics(
     delayMean: () => stats.peekDelayMean(),
     rejectedFrames: () => stats.rejectedFrames,
     departures: () => stats.departures,
+    connectionsRefused: () => refusals.total(),
+    outputWriteFailures: () => outputFailures.count,
   });
 }
 
@@ -72,14 +111,73 @@ export interface LiveSource {
   last(): { objective: number; subopt: number | null } | null;
 }
 
+/**
+ * /healthz, /readyz and /metrics alone: for a status listener on another address than the workers'
+ * port (http.createServer(statusHandler(run, live)).listen(port, host)), so the run's state need not
+ * be reachable by whoever can reach the workers' port.
+ */
+export function statusHandler(run: RunState, live: LiveSource) {
+  const health = { phase: live.phase, workers: () => run.shards.readyCount(), k: () => run.model.k };
+  return httpHandler(health, runMetrics(run, live.connected, live.last));
+}
+
 /** The HTTP(S) server the WebSocket upgrades from (https when a certificate and key are given). */
 export function createHttpServer(
   tls: { readonly cert: string; readonly key: string } | undefined,
   run: RunState,
   live: LiveSource,
 ): http.Server {
-  const health = { phase: live.phase, workers: () => run.shards.readyCount(), k: () => run.model.k };
-  const handler = httpHandler(health, runMetrics(run, live.connected, live.last));
-  if (!tls) return http.createServer(handler);
-  return https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler);
+  const handler = statusHandler(run, live);
+  const server = !tls
+    ? http.createServer(handler)
+    : https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler);
+  guardSockets(server, defaultAdmissionLimits());
+  return server;
+}
+
+/**
+ * The TCP-level gate, before any byte is parsed: at most `maxSockets` open sockets; a socket that has
+ * neither upgraded to WebSocket nor sent an HTTP request within `helloTimeoutMs` is closed; when the
+ * sockets are all taken, the oldest such idle one makes room (evicting beats refusing: idle sockets
+ * cannot then lock out a worker or a health probe, which need milliseconds). TCP keepalive is on so
+ * a peer behind a dead link is found even when no frame is due.
+ */
+export function guardSockets(server: http.Server, limits: AdmissionLimits): void {
+  const open = new Set<Socket>();
+  /** sockets that have said nothing yet, oldest first (Set keeps insertion order) */
+  const idle = new Set<Socket>();
+  const source = (s: Socket) => s.remoteAddress ?? 'unknown';
+  // a TLS server emits 'connection' with the raw TCP socket; 'secureConnection' follows
+  server.on('connection', (socket: Socket) => {
+    if (open.size >= limits.maxSockets) {
+      const oldest = idle.values().next();
+      if (oldest.done === true) {
+        refusals.note('socket-refused', source(socket));
+        socket.destroy();
+        return;
+      }
+      refusals.note('socket-evicted', source(oldest.value));
+      oldest.value.destroy();
+      idle.delete(oldest.value);
+      open.delete(oldest.value);
+    }
+    open.add(socket);
+    idle.add(socket);
+    socket.setKeepAlive(true, 10_000);
+    // ws calls socket.setTimeout(0) when it takes the socket over on upgrade
+    socket.setTimeout(limits.helloTimeoutMs, () => {
+      if (!idle.has(socket)) return;
+      refusals.note('socket-idle', source(socket));
+      socket.destroy();
+    });
+    socket.once('close', () => {
+      open.delete(socket);
+      idle.delete(socket);
+    });
+  });
+  const active = (socket: Socket) => {
+    idle.delete(socket);
+  };
+  server.on('request', (req: http.IncomingMessage) => active(req.socket));
+  server.on('upgrade', (req: http.IncomingMessage) => active(req.socket));
 }

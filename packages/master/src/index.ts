@@ -16,3 +16,5 @@ export * from './events';
 export * from './strategies';
 export * from './shards';
 export * from './stats';
+export * from './admission';
+export * from './claims';

@@ -17,6 +17,10 @@ export interface MetricsSource {
   delayMean(): number;
   rejectedFrames(): number;
   departures(): number;
+  /** connections refused or evicted before authentication (admission.ts) */
+  connectionsRefused(): number;
+  /** the model or final checkpoint could not be written */
+  outputWriteFailures(): number;
 }
 
 /** A registry of gauges whose values are collected from `src` on each scrape of /metrics. */
@@ -43,10 +47,20 @@ export function createMetrics(src: MetricsSource): Registry {
   gauge('coords_down_total', 'coordinates sent to workers', src.coordsDown);
   gauge('bytes_up_total', 'frame bytes received from workers', src.bytesUp);
   gauge('bytes_down_total', 'frame bytes sent to workers', src.bytesDown);
-  gauge('workers_connected', 'open worker connections', src.workersConnected);
+  gauge('workers_connected', 'authenticated worker connections', src.workersConnected);
   gauge('workers_ready', 'shards whose worker is ready', src.workersReady);
   gauge('delay_mean', 'mean staleness (updates) of the recent updates', src.delayMean);
   gauge('rejected_frames_total', 'frames rejected by validation', src.rejectedFrames);
   gauge('departures_total', 'workers that left while owning a shard', src.departures);
+  gauge(
+    'connections_refused_total',
+    'connections refused or closed before authentication (caps, hello deadline, pre-auth frame size)',
+    src.connectionsRefused,
+  );
+  gauge(
+    'output_write_failures_total',
+    'model or final-checkpoint writes that failed',
+    src.outputWriteFailures,
+  );
   return registry;
 }

@@ -24,3 +24,54 @@ export function verifyProof(token: string, nonce: Uint8Array, proof: Uint8Array 
   if (!isBytes(proof) || proof.byteLength !== PROOF_BYTES) return false;
   return timingSafeEqual(proveToken(token, nonce), proof);
 }
+
+/**
+ * Mutual, session-bound authentication. Both sides contribute a nonce (the master's in `challenge`,
+ * the worker's in `hello`), and each proof covers both nonces, the run id, whether frames will be
+ * MACed, and the DIRECTION — so a worker's proof cannot be reflected back as the master's, a proof
+ * from one session is useless in another, and a relay cannot strip the MAC flag unnoticed. The
+ * worker proves first (hello.proof); the master answers with `welcome.proof`, and a worker that holds
+ * a token refuses a master that cannot produce it (a relay posing as the master collects nothing
+ * reusable: the next session has fresh nonces on both sides).
+ */
+export type Direction = 'worker->master' | 'master->worker';
+
+export interface SessionParams {
+  readonly masterNonce: Uint8Array;
+  readonly workerNonce: Uint8Array;
+  /** '' when the master does not announce one */
+  readonly runId: string;
+  /** whether every later frame carries a MAC (token over plain ws://) */
+  readonly mac: boolean;
+}
+
+/** The bytes a proof is computed over: length-prefixed, so no two parameter sets collide. */
+export function transcript(dir: Direction, s: SessionParams): Buffer {
+  const parts = [
+    Buffer.from(`soda-v1 proof ${dir}`),
+    Buffer.from(s.masterNonce),
+    Buffer.from(s.workerNonce),
+    Buffer.from(s.runId, 'utf8'),
+    Buffer.from([s.mac ? 1 : 0]),
+  ];
+  const out: Buffer[] = [];
+  for (const p of parts) {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(p.length);
+    out.push(len, p);
+  }
+  return Buffer.concat(out);
+}
+
+export function proveSession(token: string, dir: Direction, s: SessionParams): Uint8Array {
+  return proveToken(token, transcript(dir, s));
+}
+
+export function verifySession(
+  token: string,
+  dir: Direction,
+  s: SessionParams,
+  proof: Uint8Array | undefined,
+): boolean {
+  return verifyProof(token, transcript(dir, s), proof);
+}

@@ -13,6 +13,7 @@ import {
   type MessageType,
 } from './messages';
 import { scanFrame } from './scan';
+import type { FrameMac } from './session';
 import { has, isObj, show } from './validate';
 
 /**
@@ -35,6 +36,12 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsTyp
  */
 export function encode(msg: Message): Buffer {
   return packr.pack(wireTree(msg));
+}
+
+/** encode(msg), sealed with the session's MAC when there is one (seal in send order). */
+export function encodeFor(msg: Message, mac: FrameMac | null | undefined): Buffer {
+  const frame = encode(msg);
+  return mac ? mac.seal(frame) : frame;
 }
 
 export type DecodeResult<T> = { ok: true; msg: T } | { ok: false; error: ProtocolError };
@@ -108,7 +115,10 @@ function decodeChecked(
   const size = frameSize(data);
   if (size > maxBytes)
     return err('E_TOO_BIG', `frame of ${size} bytes exceeds the limit of ${maxBytes} bytes`);
-  const bytes = frameBytes(data);
+  const raw = frameBytes(data);
+  if (raw instanceof ProtocolError) return { ok: false, error: raw };
+  // integrity first: not one byte of an unauthenticated frame reaches the parser
+  const bytes = ctx.mac ? ctx.mac.open(raw) : raw;
   if (bytes instanceof ProtocolError) return { ok: false, error: bytes };
   const bad = scanFrame(bytes);
   if (bad !== null) return { ok: false, error: bad };

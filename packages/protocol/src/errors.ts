@@ -18,6 +18,11 @@ export const CLOSE_CODES = Object.freeze({
   E_VERSION: 1008,
   /** no proof, or a wrong one */
   E_AUTH: 1008,
+  /**
+   * a frame fails its session MAC (rewritten, replayed, reordered or injected on the way): not the
+   * worker's fault, so not 1008 — a worker reconnects after it instead of exiting
+   */
+  E_INTEGRITY: 1002,
   /** the frame exceeds the receiver's limit */
   E_TOO_BIG: 1009,
   /** a valid message at the wrong moment (decided by the master or worker, not by the decoder) */

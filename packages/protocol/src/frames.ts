@@ -15,6 +15,7 @@ import {
   type Standby,
   type Stop,
   type Update,
+  type Welcome,
 } from './messages';
 import {
   absent,
@@ -38,6 +39,8 @@ export interface DecodeContext {
   readonly n?: number;
   /** frames longer than this are refused with E_TOO_BIG (defaults per direction, see codec.ts) */
   readonly maxBytes?: number;
+  /** the session's frame MAC: every frame must carry a valid trailer, checked before parsing */
+  readonly mac?: import('./session').FrameMac;
 }
 
 /**
@@ -82,6 +85,14 @@ const challenge: Schema<'challenge'> = (o) => {
     nonce: bytes(o, 'nonce', w, LIMITS.nonceBytes),
     authRequired: bool(o, 'authRequired', w),
   };
+  const out: { -readonly [K in keyof Challenge]: Challenge[K] } = msg;
+  if (!absent(o, 'runId')) out.runId = str(o, 'runId', w, 0, LIMITS.runId);
+  if (!absent(o, 'mac')) out.mac = bool(o, 'mac', w);
+  return out;
+};
+
+const welcome: Schema<'welcome'> = (o) => {
+  const msg: Welcome = { t: 'welcome', proof: bytes(o, 'proof', where('welcome'), LIMITS.proofBytes) };
   return msg;
 };
 
@@ -92,6 +103,7 @@ const hello: Schema<'hello'> = (o) => {
     version: version(o, w),
     workerId: str(o, 'workerId', w, 1, LIMITS.workerId),
   };
+  if (!absent(o, 'nonce')) msg.nonce = bytes(o, 'nonce', w, LIMITS.nonceBytes);
   if (!absent(o, 'proof')) msg.proof = bytes(o, 'proof', w, LIMITS.proofBytes);
   if (!absent(o, 'caps')) msg.caps = caps(o, w);
   return msg;
@@ -197,6 +209,7 @@ const error: Schema<'error'> = (o) => {
 
 export const SCHEMAS: { readonly [T in MessageType]: Schema<T> } = {
   challenge,
+  welcome,
   hello,
   assign,
   standby,

@@ -22,15 +22,29 @@ export interface Challenge {
   readonly version: number;
   readonly nonce: Uint8Array;
   readonly authRequired: boolean;
+  /** the run the session is bound to (part of both proofs; absent: '') */
+  readonly runId?: string;
+  /** every frame after the handshake carries a MAC (session.ts): a token over plain ws:// */
+  readonly mac?: boolean;
 }
 
-/** worker → master, answer to the challenge. proof = HMAC-SHA256(token, nonce). */
+/**
+ * worker → master, answer to the challenge. nonce: the worker's own; proof = proveSession(token,
+ * 'worker->master', both nonces, runId, mac) — see auth.ts.
+ */
 export interface Hello {
   readonly t: 'hello';
   readonly version: number;
   readonly workerId: string;
+  readonly nonce?: Uint8Array;
   readonly proof?: Uint8Array;
   readonly caps?: readonly string[];
+}
+
+/** master → worker, after a hello with a valid proof: the master's proof ('master->worker'). */
+export interface Welcome {
+  readonly t: 'welcome';
+  readonly proof: Uint8Array;
 }
 
 /** master → worker: the shard this worker computes on, and Algorithm 1's parameters. */
@@ -120,13 +134,14 @@ export interface ErrorMsg {
 }
 
 export type FromWorker = Hello | Ready | Update | EvalResult | ErrorMsg;
-export type FromMaster = Challenge | Assign | Standby | Model | Eval | Stop | ErrorMsg;
+export type FromMaster = Challenge | Welcome | Assign | Standby | Model | Eval | Stop | ErrorMsg;
 export type Message = FromWorker | FromMaster;
 export type MessageType = Message['t'];
 
 export const WORKER_TYPES: readonly FromWorker['t'][] = ['hello', 'ready', 'update', 'evalResult', 'error'];
 export const MASTER_TYPES: readonly FromMaster['t'][] = [
   'challenge',
+  'welcome',
   'assign',
   'standby',
   'model',

@@ -152,7 +152,8 @@ describe('message types', () => {
 describe('fields', () => {
   const required = samples.flatMap((m) =>
     Object.keys(m)
-      .filter((k) => k !== 't' && !(m.t === 'hello' && (k === 'proof' || k === 'caps')))
+      .filter((k) => k !== 't' && !(m.t === 'hello' && (k === 'proof' || k === 'caps' || k === 'nonce')))
+      .filter((k) => !(m.t === 'challenge' && (k === 'runId' || k === 'mac')))
       .filter((k) => !(m.t === 'assign' && k === 'path') && !(m.t === 'evalResult' && k === 'correct'))
       .map((k) => [m.t, k] as const),
   );

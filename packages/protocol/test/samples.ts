@@ -48,6 +48,16 @@ export function sampleMessages(rng: Rng, n = 50, nnz = 8): Message[] {
     { t: 'hello', version: PROTOCOL_VERSION, workerId: 'worker-1' },
     { t: 'hello', version: PROTOCOL_VERSION, workerId: 'w', proof: bytes32(rng), caps: ['csc', 'eval'] },
     {
+      t: 'challenge',
+      version: PROTOCOL_VERSION,
+      nonce: bytes32(rng),
+      authRequired: true,
+      runId: 'run-1',
+      mac: true,
+    },
+    { t: 'hello', version: PROTOCOL_VERSION, workerId: 'w', nonce: bytes32(rng), proof: bytes32(rng) },
+    { t: 'welcome', proof: bytes32(rng) },
+    {
       t: 'assign',
       runId: 'run-2024',
       shard: 1,
@@ -117,9 +127,13 @@ export function brokenInvariant(m: Message, n?: number): string | null {
   };
   switch (m.t) {
     case 'challenge':
+      if (m.runId !== undefined && (typeof m.runId !== 'string' || m.runId.length > 128)) return 'runId';
+      if (m.mac !== undefined && typeof m.mac !== 'boolean') return 'mac';
       return m.version === 1 && m.nonce.length === 32 && typeof m.authRequired === 'boolean'
         ? null
         : 'challenge';
+    case 'welcome':
+      return m.proof instanceof Uint8Array && m.proof.length === 32 ? null : 'welcome';
     case 'hello':
       if (
         m.version !== 1 ||
@@ -129,6 +143,7 @@ export function brokenInvariant(m: Message, n?: number): string | null {
       )
         return 'hello';
       if (m.proof !== undefined && m.proof.length !== 32) return 'proof';
+      if (m.nonce !== undefined && m.nonce.length !== 32) return 'nonce';
       return m.caps === undefined || m.caps.every((c) => typeof c === 'string') ? null : 'caps';
     case 'assign': {
       if (!isInt(m.shards, 1) || !isInt(m.shard, 0) || m.shard >= m.shards || !isInt(m.n, 1))

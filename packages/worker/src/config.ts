@@ -17,5 +17,10 @@ export interface WorkerConfig {
   readonly retryMaxMs: number;
   readonly giveUpMs: number;
   readonly maxPayload?: number;
+  /**
+   * Drop the connection and reconnect when nothing (frame or ping) came from the master for this
+   * long. The master pings every --heartbeat (10 s by default), so keep it ≥ 3 heartbeats. 0: off.
+   */
+  readonly livenessMs?: number;
   readonly logger: Logger;
 }

@@ -7,10 +7,15 @@ import {
   decodeFromMaster,
   DEFAULT_MAX_PAYLOAD_WORKER,
   encode,
+  encodeFor,
   errorFrame,
+  FrameMac,
+  makeNonce,
   PROTOCOL_VERSION,
-  proveToken,
+  proveSession,
   ProtocolError,
+  verifySession,
+  type SessionParams,
   type Assign,
   type FromMaster,
   type FromWorker,
@@ -48,6 +53,13 @@ export class Worker {
   private retryMs: number;
   private firstFailureAt = 0;
   private lastConnectError: string | null = null;
+  /** performance.now() when the master was last heard from (monotonic: immune to clock steps) */
+  private lastHeard = 0;
+  private livenessTimer: NodeJS.Timeout | null = null;
+  /** with a token: the session offered in our hello, until the master's welcome proves it */
+  private pendingSession: SessionParams | null = null;
+  /** the session's frame MAC once the master proved the token (null: no token, or TLS) */
+  private mac: FrameMac | null = null;
   private readonly log;
 
   constructor(private readonly cfg: WorkerConfig) {
@@ -70,6 +82,7 @@ export class Worker {
     if (this.stopped) return;
     this.stopped = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.stopLiveness();
     this.ws?.close(1000, reason);
     this.resolveDone({ reason, steps: this.steps });
   }
@@ -82,8 +95,17 @@ export class Worker {
     });
     this.ws = ws;
     let opened = false;
+    // TCP keepalive: the kernel probes an idle link, so a dead path surfaces as an error even when
+    // neither side has anything to send
+    ws.on('upgrade', (res) => res.socket.setKeepAlive(true, 10_000));
+    ws.on('ping', () => (this.lastHeard = performance.now()));
     ws.on('open', () => {
       opened = true;
+      this.watchLiveness(ws);
+      // With a token, a master is a stranger until its welcome proves it: it gets the frame size of a
+      // challenge, not the 1 GiB an assign may need (same Receiver field as the master's pre-auth cap,
+      // see master/src/connections.ts); raised in 'welcome'.
+      if (this.cfg.token !== undefined) setReceiverLimit(ws, PRE_AUTH_MAX_PAYLOAD);
       this.retryMs = this.cfg.retryInitialMs;
       this.firstFailureAt = 0;
       this.log.info({ master: this.cfg.master }, 'connected');
@@ -97,8 +119,37 @@ export class Worker {
     ws.on('close', (code, reason) => this.onClose(opened, code, reason.toString()));
   }
 
+  /**
+   * A master that went silent (dropped by a proxy, a dead NAT entry, a frozen process) sends no FIN:
+   * without this the worker would sit 'connected' forever. Any frame or ping counts as a sign of life.
+   */
+  private watchLiveness(ws: WebSocket): void {
+    this.stopLiveness();
+    const limit = this.cfg.livenessMs ?? 0;
+    this.lastHeard = performance.now();
+    if (limit <= 0) return;
+    this.livenessTimer = setInterval(
+      () => {
+        const silent = performance.now() - this.lastHeard;
+        if (this.ws !== ws || silent <= limit) return;
+        this.log.warn({ silentMs: Math.round(silent), limitMs: limit }, 'master silent; reconnecting');
+        this.stopLiveness();
+        ws.terminate();
+      },
+      Math.max(100, Math.min(1000, limit / 4)),
+    );
+  }
+
+  private stopLiveness(): void {
+    if (this.livenessTimer !== null) clearInterval(this.livenessTimer);
+    this.livenessTimer = null;
+  }
+
   private onClose(opened: boolean, code: number, reason: string): void {
+    this.stopLiveness();
     this.ws = null;
+    this.mac = null;
+    this.pendingSession = null;
     this.local = null;
     this.assign = null;
     this.held = null;
@@ -110,7 +161,7 @@ export class Worker {
       this.rejectDone(new SodaError('E_REFUSED', why));
       return;
     }
-    const now = Date.now();
+    const now = performance.now();
     if (this.firstFailureAt === 0) this.firstFailureAt = now;
     if (this.cfg.giveUpMs > 0 && now - this.firstFailureAt > this.cfg.giveUpMs) {
       this.stopped = true;
@@ -133,13 +184,18 @@ export class Worker {
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
+    this.lastHeard = performance.now();
     if (!isBinary) return this.fail(new ProtocolError('E_UNSUPPORTED', 'text frame from the master'));
-    const decoded = decodeFromMaster(
-      data as Buffer | ArrayBuffer | Buffer[],
-      this.local ? { n: this.local.n } : {},
-    );
+    const decoded = decodeFromMaster(data as Buffer | ArrayBuffer | Buffer[], {
+      ...(this.local ? { n: this.local.n } : {}),
+      ...(this.mac ? { mac: this.mac } : {}),
+    });
     if (!decoded.ok) return this.fail(decoded.error);
-    void this.dispatch(decoded.msg).catch((e: unknown) => {
+    const msg = decoded.msg;
+    // With a token, nothing but the welcome (or an error) is obeyed before the master proved it.
+    if (this.pendingSession !== null && msg.t !== 'welcome' && msg.t !== 'error')
+      return this.refuseMaster(`'${msg.t}' before the master proved the token (no welcome)`);
+    void this.dispatch(msg).catch((e: unknown) => {
       if (e instanceof ProtocolError) return this.fail(e);
       this.log.error({ err: (e as Error).stack }, 'worker failure');
       this.fail(new ProtocolError('E_INTERNAL', (e as Error).message));
@@ -155,15 +211,41 @@ export class Worker {
             `master speaks protocol ${msg.version}, this worker speaks ${PROTOCOL_VERSION}`,
             'version',
           );
-        if (msg.authRequired && this.cfg.token === undefined)
-          this.log.warn('the master requires a token; set SODA_TOKEN (or --token)');
-        const proof = this.cfg.token !== undefined ? proveToken(this.cfg.token, msg.nonce) : undefined;
+        const token = this.cfg.token;
+        if (token === undefined) {
+          if (msg.authRequired) this.log.warn('the master requires a token; set SODA_TOKEN (or --token)');
+          return this.send({ t: 'hello', version: PROTOCOL_VERSION, workerId: this.cfg.workerId });
+        }
+        // A master that does not ask for the token cannot prove it: an impostor, or a master
+        // started without one. Either way this worker's data and results are not for it.
+        if (!msg.authRequired)
+          return this.refuseMaster('this worker has a token but the master does not ask for one');
+        const session: SessionParams = {
+          masterNonce: msg.nonce,
+          workerNonce: makeNonce(),
+          runId: msg.runId ?? '',
+          mac: msg.mac ?? false,
+        };
+        this.pendingSession = session;
         return this.send({
           t: 'hello',
           version: PROTOCOL_VERSION,
           workerId: this.cfg.workerId,
-          ...(proof ? { proof } : {}),
+          nonce: session.workerNonce,
+          proof: proveSession(token, 'worker->master', session),
         });
+      }
+      case 'welcome': {
+        const session = this.pendingSession;
+        const token = this.cfg.token;
+        if (session === null || token === undefined) return; // no token: nothing to check
+        if (!verifySession(token, 'master->worker', session, msg.proof))
+          return this.refuseMaster('the master could not prove the token (wrong welcome proof)');
+        this.pendingSession = null;
+        if (session.mac) this.mac = FrameMac.forWorker(token, session);
+        if (this.ws !== null) setReceiverLimit(this.ws, this.cfg.maxPayload ?? DEFAULT_MAX_PAYLOAD_WORKER);
+        this.log.info({ mac: session.mac }, 'master proved the token');
+        return;
       }
       case 'standby':
         this.log.info({ reason: msg.reason }, 'standby');
@@ -240,12 +322,20 @@ export class Worker {
     if (extra > 0) await sleep(extra);
     // Only on the connection and assignment it was computed for: after a reconnect or a restart's
     // reset this Δ belongs to a state the master no longer has.
+    // Sealed only now: MAC sequence numbers follow the order frames reach the socket.
     if (ws !== null && this.ws === ws && this.assign === assign && ws.readyState === WebSocket.OPEN)
-      ws.send(frame);
+      ws.send(this.mac ? this.mac.seal(frame) : frame);
   }
 
   private send(msg: FromWorker): void {
-    if (this.ws !== null && this.ws.readyState === WebSocket.OPEN) this.ws.send(encode(msg));
+    if (this.ws !== null && this.ws.readyState === WebSocket.OPEN) this.ws.send(encodeFor(msg, this.mac));
+  }
+
+  /** Mutual authentication failed: retrying the same master cannot help; exit non-zero. */
+  private refuseMaster(why: string): void {
+    this.refused = `refusing the master at ${this.cfg.master}: ${why}`;
+    this.log.error({ code: 'E_AUTH' }, this.refused);
+    this.ws?.close(1008, 'E_AUTH: the master could not prove the token');
   }
 
   private fail(err: ProtocolError): void {
@@ -255,6 +345,16 @@ export class Worker {
     this.send(errorFrame(err));
     this.ws?.close(err.closeCode === 1008 ? 1002 : err.closeCode, closeReason(err));
   }
+}
+
+/** Largest frame a worker with a token reads before the master proved it (a challenge is < 200 B). */
+const PRE_AUTH_MAX_PAYLOAD = 16 * 1024;
+
+function setReceiverLimit(ws: WebSocket, bytes: number): void {
+  const r = (ws as unknown as { _receiver?: { _maxPayload?: number } })._receiver;
+  if (r === undefined || typeof r._maxPayload !== 'number')
+    throw new Error('ws internals changed: WebSocket._receiver._maxPayload is gone (see worker/service.ts)');
+  r._maxPayload = bytes;
 }
 
 function sleep(ms: number): Promise<void> {

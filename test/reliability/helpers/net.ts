@@ -1,5 +1,14 @@
 import WebSocket, { WebSocketServer } from 'ws';
-import { decodeFromMaster, proveToken, PROTOCOL_VERSION, encode, type Challenge } from '@soda/protocol';
+import {
+  decodeFromMaster,
+  makeNonce,
+  proveSession,
+  PROTOCOL_VERSION,
+  encode,
+  FrameMac,
+  type Challenge,
+  type SessionParams,
+} from '@soda/protocol';
 
 /**
  * A transparent WebSocket relay between one worker and the master that keeps a copy of every frame
@@ -87,8 +96,12 @@ export function attack(port: number, plan: AttackPlan): Promise<AttackOutcome> {
     ws.on('unexpected-response', (_req, res) =>
       reject(new Error(`not a WebSocket endpoint: HTTP ${res.statusCode}`)),
     );
+    // An authenticated attacker holds the session key: its frames pass the MAC and meet the decoder.
+    let mac: FrameMac | null = null;
+    let session: SessionParams | null = null;
     const sendAll = () => {
-      for (const f of plan.frames) ws.send(f, { binary: typeof f !== 'string' });
+      for (const f of plan.frames)
+        ws.send(mac && typeof f !== 'string' ? mac.seal(f) : f, { binary: typeof f !== 'string' });
       timer = setTimeout(() => {
         ws.removeAllListeners('close');
         ws.terminate();
@@ -96,12 +109,17 @@ export function attack(port: number, plan: AttackPlan): Promise<AttackOutcome> {
       }, plan.waitMs ?? 300);
     };
     ws.on('message', (data) => {
-      const d = decodeFromMaster(data as Buffer);
+      const d = decodeFromMaster(data as Buffer, mac ? { mac } : {});
       if (!d.ok) return;
       const msg = d.msg;
       if (msg.t === 'challenge') {
         if (!plan.hello) return sendAll();
-        ws.send(helloFrame(msg, plan.hello));
+        const hello = helloFrame(msg, plan.hello);
+        session = hello.session;
+        ws.send(hello.frame);
+      } else if (msg.t === 'welcome') {
+        if (session?.mac && plan.hello?.token !== undefined)
+          mac = FrameMac.forWorker(plan.hello.token, session);
       } else if (msg.t === 'standby' || msg.t === 'assign') {
         standby ||= msg.t === 'standby';
         assigned ||= msg.t === 'assign';
@@ -111,13 +129,20 @@ export function attack(port: number, plan: AttackPlan): Promise<AttackOutcome> {
   });
 }
 
-export function helloFrame(ch: Challenge, h: NonNullable<AttackPlan['hello']>): Buffer {
-  return encode({
+/** A hello answering `ch` (proving `h.token` when given), and the session it opens. */
+export function helloFrame(
+  ch: Challenge,
+  h: NonNullable<AttackPlan['hello']>,
+): { frame: Buffer; session: SessionParams } {
+  const nonce = makeNonce();
+  const session = { masterNonce: ch.nonce, workerNonce: nonce, runId: ch.runId ?? '', mac: ch.mac ?? false };
+  const frame = encode({
     t: 'hello',
     version: h.version ?? PROTOCOL_VERSION,
     workerId: h.workerId,
-    ...(h.token !== undefined ? { proof: proveToken(h.token, ch.nonce) } : {}),
+    ...(h.token !== undefined ? { nonce, proof: proveSession(h.token, 'worker->master', session) } : {}),
   });
+  return { frame, session };
 }
 
 /** Run `tasks` with at most `limit` in flight. */

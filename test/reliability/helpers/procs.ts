@@ -25,8 +25,14 @@ export class Proc {
     readonly name: string,
     args: string[],
     env: Record<string, string> = {},
+    opts: { nofile?: number } = {},
   ) {
-    this.child = spawn(process.execPath, [BIN, ...args], {
+    // a descriptor limit needs a shell to set it (node cannot setrlimit); exec keeps the pid ours
+    const [cmd, argv] =
+      opts.nofile === undefined
+        ? [process.execPath, [BIN, ...args]]
+        : ['/bin/sh', ['-c', `ulimit -n ${opts.nofile} && exec "$0" "$@"`, process.execPath, BIN, ...args]];
+    this.child = spawn(cmd, argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
     });

@@ -7,6 +7,8 @@ import { createLogger } from '../logger';
 import { trainingOptions } from '../options';
 import { dataOptionsFromArgs, referenceOptimum, resolveData } from '../data-source';
 import * as v from '../validate';
+import { isLoopback, resolveToken } from '../token';
+import { exitCodeFor } from '../exit-codes';
 
 type Args = ArgumentsCamelCase<Record<string, unknown>>;
 
@@ -22,12 +24,19 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
   if (workers > d.data.X.rows) v.positiveInt('workers', workers, d.data.X.rows); // names the limit: one row per shard at least
   const fstar =
     a.fstar !== undefined ? v.positive('fstar', a.fstar) : (await referenceOptimum(d, out, logger)).fstar;
-  const token = v.optionalString(a.token);
+  const token = resolveToken(a);
+  const host = a.host as string;
+  if (token === undefined && !isLoopback(host))
+    logger.warn(
+      { host, auth: 'none' },
+      `NO AUTHENTICATION: listening on ${host} without a token; anyone who can reach this port can join ` +
+        'as a worker and forge results. Set --token-file (SODA_TOKEN_FILE) or --token (SODA_TOKEN).',
+    );
   const checkpointFile = v.optionalString(a.checkpoint) ?? path.join(out, 'checkpoint.soda');
   const heartbeat = v.positive('heartbeat', a.heartbeat);
   const tls = tlsFiles(v.optionalString(a.tlsCert), v.optionalString(a.tlsKey));
   const cfg: MasterConfig = {
-    host: a.host as string,
+    host,
     port: v.port('port', a.port),
     data: d.data,
     dataName: d.name,
@@ -53,6 +62,7 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
     modelOut: v.optionalString(a.modelOut) ?? path.join(out, 'model.json'),
     ...(token ? { token } : {}),
     heartbeatMs: 1000 * heartbeat,
+    waitTimeoutMs: 1000 * v.nonNegative('wait-timeout', a.waitTimeout),
     checkpoint: {
       file: checkpointFile,
       everyMs: 1000 * v.nonNegative('checkpoint-every', a.checkpointEvery),
@@ -100,7 +110,7 @@ export async function runMaster(cfg: MasterConfig): Promise<number> {
   const result = await master.done;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  return result.reason === 'diverged' ? 3 : 0;
+  return exitCodeFor(result, cfg.tol);
 }
 
 export const masterCommand: CommandModule<object, Record<string, unknown>> = {

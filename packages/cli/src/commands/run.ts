@@ -5,11 +5,12 @@ import type { Argv, CommandModule } from 'yargs';
 import { isListeningRecord } from '@soda/protocol';
 import { trainingOptions } from '../options';
 import * as v from '../validate';
+import { resolveToken } from '../token';
 
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'soda.js');
 
 /** Options of `soda run` that are not the master's own: they shape the local worker processes. */
-const RUN_ONLY = new Set(['slow-workers', 'slowdown', 'pretty', 'port']);
+const RUN_ONLY = new Set(['slow-workers', 'slowdown', 'pretty', 'port', 'token', 'token-file']);
 
 /**
  * A local cluster: one master process and M worker processes on this machine, talking real WebSockets
@@ -20,6 +21,13 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
   const slowWorkers = v.nonNegativeInt('slow-workers', a.slowWorkers);
   const slowdown = v.num('slowdown', a.slowdown);
   const pretty = (a.pretty as boolean | undefined) ?? process.stdout.isTTY;
+  // The token reaches the master and the workers through their environment, never their argv
+  // (which any local user can read in ps); SODA_TOKEN_FILE is dropped so they see one source only.
+  const token = resolveToken(a);
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  delete childEnv.SODA_TOKEN;
+  delete childEnv.SODA_TOKEN_FILE;
+  if (token !== undefined) childEnv.SODA_TOKEN = token;
   const masterArgs = [
     BIN,
     'master',
@@ -30,7 +38,7 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
     '127.0.0.1',
     '--no-pretty',
   ];
-  const master = spawn(process.execPath, masterArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const master = spawn(process.execPath, masterArgs, { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv });
   const children: ChildProcess[] = [];
   const out = pretty ? prettyStream() : process.stdout;
   const forward = (sig: NodeJS.Signals) => master.kill(sig);
@@ -61,8 +69,9 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
           '60',
         ];
         if (i < slowWorkers) args.push('--slowdown', String(slowdown));
-        if (a.token) args.push('--token', String(a.token));
-        children.push(spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] }));
+        children.push(
+          spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env: childEnv }),
+        );
       }
     }
   });

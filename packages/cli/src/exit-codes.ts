@@ -25,7 +25,7 @@ export const EXIT = Object.freeze({
 /** What the master's result must carry for the exit code (a subset of MasterResult). */
 export interface RunOutcome {
   readonly reason: string;
-  readonly summary?: Readonly<Record<string, unknown>>;
+  readonly summary?: { readonly writeErrors?: readonly string[] };
 }
 
 /**

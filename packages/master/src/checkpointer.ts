@@ -6,7 +6,7 @@ import { encodeCheckpoint, writeCheckpointFile, type Checkpoint } from './checkp
  * it, and only the newest waiting checkpoint is written (an older one would be overwritten at once).
  */
 export class Checkpointer {
-  private inFlight: Promise<void> = Promise.resolve();
+  private inFlight: Promise<string | null> = Promise.resolve(null);
   private queued: Checkpoint | null = null;
 
   constructor(
@@ -14,18 +14,21 @@ export class Checkpointer {
     private readonly log: Logger,
   ) {}
 
-  /** Queue `ck` for writing; resolves when it (or a newer one) is on disk, or its write failed (logged). */
-  write(ck: Checkpoint): Promise<void> {
+  /**
+   * Queue `ck` for writing; resolves when it (or a newer one) is on disk — null — or with the reason its
+   * write failed (also logged): a failed final checkpoint must fail the run's exit code.
+   */
+  write(ck: Checkpoint): Promise<string | null> {
     const first = this.queued === null;
     this.queued = ck;
     if (first) this.inFlight = this.inFlight.then(() => this.flush());
     return this.inFlight;
   }
 
-  private async flush(): Promise<void> {
+  private async flush(): Promise<string | null> {
     const ck = this.queued;
     this.queued = null;
-    if (ck === null) return;
+    if (ck === null) return null;
     const t0 = Date.now();
     try {
       const buf = encodeCheckpoint(ck);
@@ -41,8 +44,11 @@ export class Checkpointer {
         },
         'checkpoint written',
       );
+      return null;
     } catch (e) {
-      this.log.error({ file: this.file, err: (e as Error).message }, 'could not write the checkpoint');
+      const err = (e as Error).message;
+      this.log.error({ file: this.file, err }, 'could not write the checkpoint');
+      return err;
     }
   }
 }

@@ -1,6 +1,8 @@
 import { defaultStepSize } from '@soda/core';
 import { LOG_MSG, type Update } from '@soda/protocol';
 import { withEvaluated, type Checkpoint } from './checkpoint';
+import { ClaimGuard } from './claim-guard';
+import { normSq, type ClaimVerdict } from './claims';
 import type { MasterConfig } from './config';
 import { DivergenceDetector, escalate } from './divergence';
 import { EvalRound, suboptimality } from './eval-round';
@@ -43,6 +45,12 @@ export class Coordinator {
   private readonly strategy: ApplyStrategy;
   private readonly detector: DivergenceDetector;
   private readonly holdout: Holdout | null;
+  /** what workers claim (L_i, f_i) checked against what the master knows or can bound */
+  private readonly guard: ClaimGuard;
+  /** ‖w‖² of the current round's w (the f_i bounds depend on it) */
+  private roundNormSq = 0;
+  /** --wait-timeout: the run gives up if training has not begun by then (null: wait forever) */
+  private readonly waitDeadline: number | null;
   /** checkpoint period (ms), 0 for none but the final one; null: no checkpoints at all */
   private readonly checkpointEvery: number | null;
 
@@ -50,6 +58,8 @@ export class Coordinator {
     private readonly cfg: MasterConfig,
     readonly run: RunState,
     now: number,
+    /** what workers' claims are checked against (default: the shards' rows the master holds) */
+    guard?: ClaimGuard,
   ) {
     this.now = now;
     this.strategy = strategyFor(cfg.algo, run);
@@ -57,6 +67,15 @@ export class Coordinator {
     this.holdout = cfg.test ? new Holdout(cfg.test) : null;
     this.checkpointEvery = cfg.checkpoint ? cfg.checkpoint.everyMs : null;
     this.nextCheckpointAt = now + (this.checkpointEvery ?? 0);
+    this.guard =
+      guard ??
+      new ClaimGuard(
+        run.shards.shards.map((s) => s.rows),
+        run.model.n,
+        cfg.lambda2,
+        cfg.fstar,
+      );
+    this.waitDeadline = cfg.waitTimeoutMs ? now + cfg.waitTimeoutMs : null;
   }
 
   get phase(): Phase {
@@ -126,7 +145,7 @@ export class Coordinator {
     if (e.type === 'update') return this.onUpdate(conn, shard, e.msg);
     const round = this.round;
     if (round === null || round.id !== e.msg.id) return; // a late answer to a finished round
-    this.onEvalResult(round, shard, e.msg.fi, e.msg.correct);
+    this.onEvalResult(conn, round, shard, e.msg.fi, e.msg.correct);
   }
 
   private assignOrStandby(conn: number): void {
@@ -152,7 +171,10 @@ export class Coordinator {
         `ready.m = ${m} but shard ${shard.id} has ${shard.rows.m} rows`,
         'm',
       );
-    if (this.shards.markReady(shard.id, L) !== 'ready') return; // it still owes the answer to a reset
+    const claim = this.guard.ready(shard.id, m, L);
+    if (!claim.verdict.ok) return this.refuseClaim(conn, claim.verdict, 'L');
+    // γ comes from the master's own L_i when it holds the rows: a relay or a liar must not pick it
+    if (this.shards.markReady(shard.id, claim.L) !== 'ready') return; // it still owes a reset's answer
     if (this.phaseValue === 'waiting') {
       const ready = this.shards.readyCount();
       this.out.info({ shard: shard.id, L }, `waiting for workers ${ready}/${this.shards.size}`);
@@ -257,15 +279,27 @@ export class Coordinator {
       snapshot,
     });
     this.round = round;
+    this.roundNormSq = normSq(round.w);
     const frame = { t: 'eval', id: round.id, w: round.w } as const;
     for (const [, owner] of this.shards.readyOwners()) this.out.send(owner, frame);
   }
 
-  private onEvalResult(round: EvalRound, shard: Shard, fi: number, correct: number | undefined): void {
+  private onEvalResult(
+    conn: number,
+    round: EvalRound,
+    shard: Shard,
+    fi: number,
+    correct: number | undefined,
+  ): void {
+    const claim = this.guard.evalResult(round.id, shard.id, fi, round.w, this.roundNormSq);
+    // the forger is expelled; its shard's replacement is asked again (the round waits for it)
+    if (!claim.ok) return this.refuseClaim(conn, claim, 'fi');
     if (!round.record(shard.id, fi, correct)) return;
     this.round = null;
     const { cfg } = this;
     const objective = round.objective(cfg.lambda1);
+    const total = this.guard.roundTotal(objective, round.values, round.w);
+    if (!total.verdict.ok) return this.refuseRound(round, total.verdict, total.liars);
     const subopt = cfg.fstar !== undefined ? suboptimality(objective, cfg.fstar) : null;
     const accuracy = round.accuracy(cfg.data.X.rows);
     const result = {
@@ -285,6 +319,26 @@ export class Coordinator {
     if (this.detector.observe(objective, round.counts) === 'diverged') return this.onDivergence(objective);
     if (subopt !== null && subopt <= cfg.tol) return this.finish('tol');
     if (this.checkpointDue) this.startEval();
+  }
+
+  /** A claim that cannot be true: the worker is expelled with the named reason (its shard is freed). */
+  private refuseClaim(conn: number, verdict: Extract<ClaimVerdict, { ok: false }>, field: string): void {
+    this.out.reject(conn, 'E_FIELD', `${verdict.reason}: ${verdict.detail}`, field);
+  }
+
+  /** A round whose total is impossible: expel whoever the master can prove lied, and evaluate again. */
+  private refuseRound(
+    round: EvalRound,
+    verdict: Extract<ClaimVerdict, { ok: false }>,
+    liars: readonly { shard: number; verdict: Extract<ClaimVerdict, { ok: false }> }[],
+  ): void {
+    this.out.warn({ k: round.k, reason: verdict.reason, detail: verdict.detail }, 'evaluation round refused');
+    for (const liar of liars) {
+      const owner = ownerOf(this.shards.shards[liar.shard]);
+      if (owner !== null) this.refuseClaim(owner, liar.verdict, 'fi');
+    }
+    if (this.phaseValue === 'finishing') return this.complete();
+    this.startEval();
   }
 
   private onDivergence(objective: number, what = `F = ${objective}`): void {
@@ -315,6 +369,8 @@ export class Coordinator {
 
   private onTick(): void {
     const { now } = this;
+    if (this.phaseValue === 'waiting' && this.waitDeadline !== null && now >= this.waitDeadline)
+      return this.finish('wait-timeout');
     if (this.phaseValue === 'finishing' && this.finalDeadline !== null && now >= this.finalDeadline)
       return this.complete();
     if (this.phaseValue === 'running' && this.maxTimeAt !== null && now >= this.maxTimeAt)

@@ -73,6 +73,11 @@ export class EvalRound {
     return this.remaining === 0;
   }
 
+  /** The f_i recorded so far, by shard (read-only: for checking a total that does not add up). */
+  get values(): Readonly<Float64Array> {
+    return this.fi;
+  }
+
   /** The round's checkpoint, handed out once (null if none was due or it was taken already). */
   takeSnapshot(): Checkpoint | null {
     const s = this.snapshot;

@@ -1,4 +1,6 @@
 export * from './checkpoint';
+export * from './claim-guard';
+export * from './claims';
 export * from './checkpointer';
 export * from './config';
 export * from './connections';
@@ -17,4 +19,3 @@ export * from './strategies';
 export * from './shards';
 export * from './stats';
 export * from './admission';
-export * from './claims';

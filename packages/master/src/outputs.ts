@@ -97,17 +97,21 @@ export function summaryOf(
     gamma: model.gamma,
     modelOut: cfg.modelOut ?? null,
     checkpoint: cfg.checkpoint?.file ?? null,
+    writeErrors: [],
   };
 }
 
-/** Write the model file (atomically); a failure is logged, not thrown: the run's result stands. */
+/**
+ * Write the model file (durably). A failure is logged and returned, not thrown: the run's figures
+ * stand, but the summary and the exit code must say the model is not on disk.
+ */
 export async function writeModel(
   cfg: MasterConfig,
   w: SparseVector,
   objective: number | null,
   log: Logger,
-): Promise<void> {
-  if (cfg.modelOut === undefined) return;
+): Promise<string | null> {
+  if (cfg.modelOut === undefined) return null;
   try {
     const file = modelFileOf(w, {
       lambda1: cfg.lambda1,
@@ -118,7 +122,10 @@ export async function writeModel(
       ...(cfg.scale ? { scale: Array.from(cfg.scale) } : {}),
     });
     await writeModelFile(cfg.modelOut, file);
+    return null;
   } catch (e) {
-    log.error({ err: (e as Error).message, file: cfg.modelOut }, 'could not write the model');
+    const err = (e as Error).message;
+    log.error({ err, file: cfg.modelOut }, 'could not write the model');
+    return err;
   }
 }

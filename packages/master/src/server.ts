@@ -15,6 +15,7 @@ import type { MasterConfig } from './config';
 import { Connections } from './connections';
 import { Coordinator } from './coordinator';
 import type { Command, CoordinatorEvent, Outcome } from './events';
+import { defaultAdmissionLimits, outputFailures } from './admission';
 import { createHttpServer } from './http';
 import { writeModel } from './outputs';
 import { RunState } from './run-state';
@@ -58,7 +59,15 @@ export class Master {
     this.done = new Promise((res) => (this.resolveDone = res));
     const now = () => performance.now();
     this.conns = new Connections(
-      { token: cfg.token, n: this.run.model.n, log: this.log, stats: this.run.stats },
+      {
+        token: cfg.token,
+        n: this.run.model.n,
+        log: this.log,
+        stats: this.run.stats,
+        runId: this.run.runId,
+        // the run's M workers plus as many spares again: a flood of valid-token peers stays bounded
+        admission: { ...defaultAdmissionLimits(), ...cfg.admission, maxAuthenticated: 2 * cfg.workers + 8 },
+      },
       {
         onHello: (c) => this.handle({ type: 'hello', now: now(), conn: c.id, worker: c.workerId! }),
         onMessage: (c, msg) => {
@@ -160,13 +169,23 @@ export class Master {
   }
 
   private async finish(cmd: Extract<Command, { type: 'finish' }>): Promise<void> {
-    await writeModel(this.cfg, cmd.w, cmd.modelObjective, this.log);
-    if (this.checkpointer && cmd.checkpoint) await this.checkpointer.write(stamped(cmd.checkpoint));
-    this.log.info(cmd.summary, LOG_MSG.summary);
+    const writeErrors: string[] = [];
+    const modelErr = await writeModel(this.cfg, cmd.w, cmd.modelObjective, this.log);
+    if (modelErr !== null) writeErrors.push(`model: ${modelErr}`);
+    if (this.checkpointer && cmd.checkpoint) {
+      const ckErr = await this.checkpointer.write(stamped(cmd.checkpoint));
+      if (ckErr !== null) writeErrors.push(`checkpoint: ${ckErr}`);
+    }
+    outputFailures.count += writeErrors.length;
+    const summary: SummaryRecord =
+      writeErrors.length === 0
+        ? cmd.summary
+        : { ...cmd.summary, writeErrors, modelOut: modelErr === null ? cmd.summary.modelOut : null };
+    this.log.info(summary, LOG_MSG.summary);
     this.conns.terminateAll();
     this.wss.close();
     await new Promise<void>((res) => this.server.close(() => res()));
-    this.resolveDone({ ...cmd.outcome, summary: cmd.summary });
+    this.resolveDone({ ...cmd.outcome, summary });
   }
 }
 

@@ -1,7 +1,14 @@
 import pino from 'pino';
 import { csrFromDense, type Dataset } from '@soda/core';
 import type { FromMaster, SparseVector } from '@soda/protocol';
-import { Coordinator, RunState, type Command, type CoordinatorEvent, type MasterConfig } from '@soda/master';
+import {
+  ClaimGuard,
+  Coordinator,
+  RunState,
+  type Command,
+  type CoordinatorEvent,
+  type MasterConfig,
+} from '@soda/master';
 
 /** A tiny dataset: 6 rows, 4 columns; with 2 workers, shards of 3 rows (π = 1/2 each). */
 export function tinyData(m = 6): Dataset {
@@ -55,10 +62,24 @@ export class Harness {
   readonly c: Coordinator;
   now = 1000;
 
-  constructor(over: Partial<MasterConfig> = {}) {
+  /**
+   * `checkRows`: the coordinator checks claims against the shards' rows (as `soda master` does), so L_i
+   * and spot-checked f_i must be the true ones. Without it, the event-logic tests may send round
+   * numbers: claims are checked only as for rows the master never sees (finite, f_i ≥ λ2/2‖w‖²).
+   */
+  constructor(over: Partial<MasterConfig> = {}, checkRows = false) {
     this.cfg = config(over);
     this.run = new RunState(this.cfg);
-    this.c = new Coordinator(this.cfg, this.run, this.now);
+    const M = this.run.shards.size;
+    const guard = checkRows
+      ? undefined
+      : new ClaimGuard(
+          Array.from({ length: M }, () => null),
+          this.n,
+          this.cfg.lambda2,
+          this.cfg.fstar,
+        );
+    this.c = new Coordinator(this.cfg, this.run, this.now, guard);
   }
 
   get n(): number {

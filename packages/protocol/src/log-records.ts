@@ -100,8 +100,11 @@ export interface SummaryRecord extends TrafficCounters {
   readonly restarts: number;
   readonly workers: number;
   readonly gamma: number;
+  /** null when no model was written (none asked for, or its write failed: see writeErrors) */
   readonly modelOut: string | null;
   readonly checkpoint: string | null;
+  /** outputs that could not be written ("model: …", "checkpoint: …"); non-empty fails the exit code */
+  readonly writeErrors: readonly string[];
 }
 
 /** Is this parsed log line the master's listening record (with a usable port)? */

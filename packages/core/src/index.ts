@@ -7,6 +7,7 @@ export * from './scale';
 export * from './shard';
 export * from './logistic';
 export * from './prox';
+export * from './gap';
 export * from './smoothness';
 export * from './mask';
 export * from './durable-write';

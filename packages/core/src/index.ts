@@ -12,3 +12,4 @@ export * from './smoothness';
 export * from './mask';
 export * from './durable-write';
 export * from './model-file';
+export * from './split';

@@ -174,6 +174,8 @@ export class Master {
       );
     if (msg.t === 'ready') return this.onReady(conn, shard, msg.m, msg.L);
     if (msg.t === 'update') return this.onUpdate(conn, shard, msg);
+    // placeholder until the coordinator runs the stats round (data at scale): this master never asks for it
+    if (msg.t === 'stats') throw new ProtocolError('E_STATE', "'stats' without a stats round", 't');
     return this.onEvalResult(shard, msg.id, msg.fi, msg.correct);
   }
 

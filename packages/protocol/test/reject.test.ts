@@ -142,18 +142,28 @@ describe('message types', () => {
   });
 
   it('a frame of another protocol version → E_VERSION / 1008', () => {
-    const e = rejectEdit('hello', (m) => (m.version = 2));
+    const e = rejectEdit('hello', (m) => (m.version = 1));
     expect([e.code, e.closeCode, e.field]).toEqual(['E_VERSION', 1008, 'version']);
-    expect(e.message).toBe('hello.version = 2 is not supported; this side speaks protocol version 1');
+    expect(e.message).toBe('hello.version = 1 is not supported; this side speaks protocol version 2');
     expect(rejectEdit('challenge', (m) => (m.version = 0)).code).toBe('E_VERSION');
   });
 });
 
+/** Fields a message may leave out (the first sample of each type is the one edited). */
+const OPTIONAL: Readonly<Record<string, readonly string[]>> = {
+  assign: ['path', 'scale', 'n', 'wi'],
+  ready: ['n', 'nnz', 'hash'],
+  stats: ['hash'],
+  scale: ['scale'],
+  eval: ['gap'],
+  evalResult: ['correct', 'entropy', 'u'],
+};
+
 describe('fields', () => {
   const required = samples.flatMap((m) =>
     Object.keys(m)
-      .filter((k) => k !== 't' && !(m.t === 'hello' && (k === 'proof' || k === 'caps')))
-      .filter((k) => !(m.t === 'assign' && k === 'path') && !(m.t === 'evalResult' && k === 'correct'))
+      .filter((k) => k !== 't' && !(m.t === 'hello' && (k === 'proof' || k === 'shard')))
+      .filter((k) => !OPTIONAL[m.t]?.includes(k))
       .map((k) => [m.t, k] as const),
   );
 
@@ -178,17 +188,27 @@ describe('fields', () => {
     ['update', 'fi', -Infinity, 'update.fi = -Infinity is not finite'],
     ['model', 'gamma', 0, 'model.gamma = 0 must be in (0, ∞)'],
     ['model', 'p', 1.5, 'model.p = 1.5 must be in (0, 1]'],
-    ['assign', 'pi', 0, 'assign.pi = 0 must be in (0, 1]'],
-    ['assign', 'lambda1', -1e-3, 'assign.lambda1 = -0.001 must be in [0, ∞)'],
+    ['assign', 'lambda2', -1e-3, 'assign.lambda2 = -0.001 must be in [0, ∞)'],
     ['assign', 'seed', 2 ** 32, `assign.seed = ${2 ** 32} must be in [0, 4294967295]`],
-    ['assign', 'shard', 3, 'assign.shard = 3 must be in [0, 2]'],
+    ['assign', 'shard', -1, 'assign.shard = -1 must be in [0, 4294967295]'],
+    [
+      'assign',
+      'scale',
+      new Float64Array(500),
+      'assign.scale must be absent when rows are sent (they arrive scaled)',
+    ],
     ['assign', 'path', '', 'assign.path has 0 characters; it must have 1 to 4096'],
     ['ready', 'L', 0, 'ready.L = 0 must be in (0, ∞)'],
     ['ready', 'm', 0, 'ready.m = 0 must be ≥ 1'],
     ['hello', 'workerId', '', 'hello.workerId has 0 characters; it must have 1 to 128'],
     ['hello', 'workerId', 'x'.repeat(129), 'hello.workerId has 129 characters; it must have 1 to 128'],
     ['hello', 'proof', new Uint8Array(31), 'hello.proof has 31 bytes; it must have 32'],
-    ['hello', 'caps', ['ok', 3], 'hello.caps[1] = 3 must be a string'],
+    ['hello', 'shard', -1, 'hello.shard = -1 must be in [0, 4294967295]'],
+    ['ready', 'hash', 'AB'.repeat(32), 'ready.hash = "ABABABABABABABAB"… must be 64 lower-case hex digits'],
+    ['ready', 'nnz', -1, 'ready.nnz = -1 must be ≥ 0'],
+    ['stats', 'nnz', 2, 'stats.colMax has 6 columns but the shard has only nnz = 2 entries'],
+    ['stats', 'm', 0, 'stats.m = 0 must be in [1, 4294967295]'],
+    ['eval', 'gap', 1, 'eval.gap = 1 must be a boolean'],
     ['challenge', 'authRequired', 1, 'challenge.authRequired = 1 must be a boolean'],
     ['evalResult', 'correct', -2, 'evalResult.correct = -2 must be ≥ 0'],
   ])('%s.%s = %p → %s', (t, key, value, message) => {
@@ -349,5 +369,77 @@ describe('hostile keys', () => {
     expect(r.ok && r.msg).toEqual({ t: 'stop', reason: 'x' });
     expect(({} as Tree).polluted).toBeUndefined();
     expect(r.ok && Object.getPrototypeOf(r.msg)).toBe(Object.prototype);
+  });
+});
+
+describe('data at scale: assign forms, stats, scale and the gap parts', () => {
+  const at = (t: string, i: number): Tree =>
+    structuredClone(samples.filter((m) => m.t === t)[i]) as unknown as Tree;
+  const rejectTree = (tree: Tree, toMaster: boolean, ctx: DecodeContext = {}) => reject(tree, toMaster, ctx);
+
+  it('an assign without n (stats round) may carry neither w_i nor divisors nor rows', () => {
+    const stats = at('assign', 3);
+    expect(stats.n).toBeUndefined();
+    expect(decodeFromMaster(encode(stats as unknown as Message)).ok).toBe(true);
+    expect(rejectTree({ ...stats, wi: at('assign', 0).wi }, false).message).toBe(
+      'assign.wi must be absent when n is (it comes with the scale frame)',
+    );
+    expect(rejectTree({ ...stats, scale: new Float64Array(500).fill(1) }, false).message).toBe(
+      'assign.scale must be absent when n is',
+    );
+    expect(rejectTree({ ...stats, rows: at('assign', 0).rows }, false).message).toBe('assign.n is missing');
+  });
+
+  it('divisors: exactly n, positive and finite', () => {
+    const spare = at('assign', 2);
+    (spare.scale as Float64Array)[7] = 0;
+    expect(rejectTree(spare, false).message).toBe('assign.scale[7] = 0 must be positive and finite');
+    const short = at('scale', 0);
+    short.scale = new Float64Array(499).fill(1);
+    expect(rejectTree(short, false).message).toBe('scale.scale has 499 entries; it must have n = 500');
+  });
+
+  it('dimensions must match the run’s n when the receiver knows it', () => {
+    expect(reject(at('stats', 0), true, { n: 400 }).message).toBe(
+      "stats.n = 500 does not match the run's dimension n = 400",
+    );
+    expect(reject(at('ready', 1), true, { n: 400 }).message).toBe(
+      "ready.n = 500 does not match the run's dimension n = 400",
+    );
+    expect(reject(at('scale', 0), false, { n: 400 }).message).toBe(
+      "scale.n = 500 does not match the run's dimension n = 400",
+    );
+    expect(reject(at('evalResult', 2), true, { n: 400 }).message).toBe(
+      "evalResult.u.n = 500 does not match the run's dimension n = 400",
+    );
+  });
+
+  it('column maxima must be positive; gap parts travel together', () => {
+    const st = at('stats', 0);
+    (st.colMax as { val: Float64Array }).val[1] = 0;
+    const e = rejectTree(st, true);
+    expect([e.field, e.message]).toEqual([
+      'colMax.val[1]',
+      'stats.colMax.val[1] = 0 must be positive (a maximum of |x|; zeros are left out)',
+    ]);
+    for (const [bad, why] of [
+      [0.5, 'evalResult.entropy = 0.5 must be in (-∞, 0]'],
+      [NaN, 'evalResult.entropy = NaN is not finite'],
+    ] as const)
+      expect(rejectTree({ ...at('evalResult', 2), entropy: bad }, true).message).toBe(why);
+    const er = at('evalResult', 2);
+    delete er.u;
+    expect(rejectTree(er, true).message).toBe('evalResult.u is missing; entropy and u are sent together');
+  });
+
+  it('protocol-1 fields no one reads are dropped on decode', () => {
+    const old = { ...at('assign', 0), shards: 3, pi: 0.25, lambda1: 1e-4, gamma: 0.5 };
+    const r = decodeFromMaster(encode(old as unknown as Message));
+    expect(
+      r.ok && Object.keys(r.msg).filter((k) => ['shards', 'pi', 'lambda1', 'gamma'].includes(k)),
+    ).toEqual([]);
+    const hello = { t: 'hello', version: 2, workerId: 'w', caps: ['x'] };
+    const h = decodeFromWorker(encode(hello as unknown as Message));
+    expect(h.ok && 'caps' in h.msg).toBe(false);
   });
 });

@@ -17,5 +17,12 @@ export interface WorkerConfig {
   readonly retryMaxMs: number;
   readonly giveUpMs: number;
   readonly maxPayload?: number;
+  /**
+   * This worker's own data (data at scale): a LIBSVM file, where `{shard}` is replaced by the assigned
+   * shard number (part-{shard}.svm → part-00003.svm). Used when the master sends no rows.
+   */
+  readonly data?: string;
+  /** Take only this shard (a worker pinned to one fixed file); another assignment is refused. */
+  readonly shard?: number;
   readonly logger: Logger;
 }

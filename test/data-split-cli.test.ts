@@ -43,4 +43,10 @@ describe('soda data split', () => {
     expect(r2.status).toBe(2);
     expect(r2.stdout + r2.stderr).toContain('--parts');
   });
+
+  it('soda worker --data FILE without {shard} needs --shard (exit 2 naming the option)', () => {
+    const r = soda(['worker', '--data', path.join(dir, 'fixed.svm'), '--give-up', '1']);
+    expect(r.status).toBe(2);
+    expect(r.stdout + r.stderr).toContain('--shard K');
+  });
 });

@@ -13,3 +13,4 @@ export * from './run-state';
 export * from './server';
 export * from './shards';
 export * from './stats';
+export * from './data-at-scale';

@@ -15,7 +15,7 @@ function soda(args: string[]) {
   return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60000 });
 }
 
-describe('soda data split', () => {
+describe('soda data split, worker --data, solve --gap', () => {
   it('writes part files and a manifest that match the master’s shuffled shards', async () => {
     const file = path.join(dir, 'planted.svm');
     await writeLibsvm(file, plantedProblem(3, 250, 20));
@@ -48,5 +48,31 @@ describe('soda data split', () => {
     const r = soda(['worker', '--data', path.join(dir, 'fixed.svm'), '--give-up', '1']);
     expect(r.status).toBe(2);
     expect(r.stdout + r.stderr).toContain('--shard K');
+  });
+
+  it('soda solve prints the certified duality gap at w* next to F*: ≥ 0 and ≤ 1e−8 relative', async () => {
+    const file = path.join(dir, 'solve.svm');
+    await writeLibsvm(file, plantedProblem(6, 300, 20));
+    const r = soda([
+      'solve',
+      '--data',
+      file,
+      '--lambda1',
+      '0.01',
+      '--lambda2',
+      '0.01',
+      '--cache',
+      path.join(dir, 'c'),
+    ]);
+    expect(r.status).toBe(0);
+    const line = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      fstar: number;
+      dual: number;
+      gap: number;
+      gapRel: number;
+    };
+    expect(line.dual).toBeLessThanOrEqual(line.fstar * (1 + 1e-15)); // up to rounding at the optimum
+    expect(line.gap).toBeGreaterThanOrEqual(-1e-15 * line.fstar);
+    expect(line.gapRel).toBeLessThanOrEqual(1e-8);
   });
 });

@@ -66,9 +66,11 @@ COPY --from=build /app/packages/cli/package.json packages/cli/
 COPY --from=build /app/packages/cli/dist packages/cli/dist
 COPY --from=build /app/packages/cli/bin packages/cli/bin
 COPY scripts/docker-healthcheck.js /app/healthcheck.js
-# /data: datasets, models, logs and the F* cache; a volume so they outlive the container.
+# /data: datasets, models, logs and the F* cache; a volume so they outlive the container. /shards: where
+# workers of a sharded run read part-{shard}.svm (docker-compose.shards.yml); owned by node so that a
+# fresh named volume mounted there is writable by `soda data split`.
 RUN ln -s /app/packages/cli/bin/soda.js /usr/local/bin/soda \
- && mkdir -p /data/out && chown -R node:node /data
+ && mkdir -p /data/out /shards && chown -R node:node /data /shards
 VOLUME /data
 USER node
 EXPOSE 7070

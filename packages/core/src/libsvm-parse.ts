@@ -45,8 +45,22 @@ export interface ParsedRows {
   readonly y: Float64Array;
 }
 
+/** Called once per example in streaming mode: the raw label (−1, 0, 1 or 2) and views valid during the call. */
+export type RowCallback = (label: number, ind: Uint32Array, val: Float64Array) => void;
+
+/** What a streaming parse saw: counts, the dimension, and which raw label is the positive class. */
+export interface StreamSummary {
+  readonly rows: number;
+  readonly n: number;
+  readonly nnz: number;
+  /** raw label that maps to +1 (1 for {−1,+1} and {0,1}; 2 for {1,2}) */
+  readonly positiveLabel: number;
+}
+
 export class LibsvmParser {
   private line = 0;
+  private totalNnz = 0;
+  private current = 0;
   /** The unfinished last line, as the chunk pieces it spans (joined once its newline arrives). */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -68,6 +82,8 @@ export class LibsvmParser {
     private readonly file: string,
     private readonly declaredN?: number,
     private readonly maxFeatures = DEFAULT_MAX_FEATURES,
+    /** streaming mode: rows go to this callback and are not kept (memory O(longest row)) */
+    private readonly onRow?: RowCallback,
   ) {}
 
   push(chunk: Buffer): void {
@@ -104,8 +120,8 @@ export class LibsvmParser {
     }
   }
 
-  /** Parses a last line without a newline and returns the rows, labels mapped to ±1. */
-  finish(): ParsedRows & { n: number } {
+  /** Parses a last line without a newline; a file without any example is refused. */
+  private endOfInput(): void {
     if (this.pending.length > 0) {
       const joined = Buffer.concat(this.pending);
       this.pending = [];
@@ -117,6 +133,11 @@ export class LibsvmParser {
         `${this.file}: no examples (the file is empty or has only comments)`,
         { file: this.file, line: this.line },
       );
+  }
+
+  /** The rows, labels mapped to ±1. */
+  finish(): ParsedRows & { n: number } {
+    this.endOfInput();
     const n = this.declaredN ?? this.maxIndex;
     const y = mapLabels(this.labels, this.rows, this.labelMask);
     // Trim the doubling slack so the caller holds exactly nnz entries; one array at a time, each
@@ -126,6 +147,17 @@ export class LibsvmParser {
     this.val = this.val.slice(0, this.nnz);
     const X: CsrMatrix = { rows: this.rows, cols: n, ptr: this.ptr, ind: this.ind, val: this.val };
     return { X, y, n };
+  }
+
+  /** End of a streaming parse (constructed with onRow): what was seen, nothing kept. */
+  finishStream(): StreamSummary {
+    this.endOfInput();
+    return {
+      rows: this.rows,
+      n: this.declaredN ?? this.maxIndex,
+      nnz: this.totalNnz,
+      positiveLabel: positiveLabelOf(this.labelMask),
+    };
   }
 
   private fail(what: string): never {
@@ -212,6 +244,8 @@ export class LibsvmParser {
       this.labelMask = mask;
       this.firstLineOfLabel[label + 1] = this.line;
     }
+    this.current = label;
+    if (this.onRow) return;
     if (this.rows === this.labels.length) {
       const labels = new Int8Array(this.labels.length * 2);
       labels.set(this.labels);
@@ -234,6 +268,13 @@ export class LibsvmParser {
   }
 
   private endRow(): void {
+    if (this.onRow) {
+      this.onRow(this.current, this.ind.subarray(0, this.nnz), this.val.subarray(0, this.nnz));
+      this.totalNnz += this.nnz;
+      this.nnz = 0;
+      this.rows++;
+      return;
+    }
     this.rows++;
     if (this.rows === this.ptr.length) {
       const ptr = new Float64Array(this.ptr.length * 2);
@@ -247,10 +288,15 @@ export class LibsvmParser {
 /** {−1,+1} is kept as is; {0,1} maps 0 → −1; {1,2} maps 1 → −1, 2 → +1. All-1 files are +1. */
 function mapLabels(raw: Int8Array, rows: number, mask: number): Float64Array {
   const y = new Float64Array(rows);
-  const family = (mask & ~FAMILY_PM1) === 0 ? FAMILY_PM1 : (mask & ~FAMILY_01) === 0 ? FAMILY_01 : FAMILY_12;
-  const positive = family === FAMILY_12 ? 2 : 1;
+  const positive = positiveLabelOf(mask);
   for (let i = 0; i < rows; i++) y[i] = raw[i] === positive ? 1 : -1;
   return y;
+}
+
+/** The raw label of the positive class for the labels seen (bit label+1 set in mask). */
+function positiveLabelOf(mask: number): number {
+  const family = (mask & ~FAMILY_PM1) === 0 ? FAMILY_PM1 : (mask & ~FAMILY_01) === 0 ? FAMILY_01 : FAMILY_12;
+  return family === FAMILY_12 ? 2 : 1;
 }
 
 function isSpace(c: number): boolean {

@@ -51,11 +51,13 @@ export async function readLibsvm(path: string, opts: ReadLibsvmOptions = {}): Pr
 /** SHA-256 (hex) of the file's bytes, streamed: a cache key and a checkpoint's data fingerprint. */
 export async function contentHash(path: string): Promise<string> {
   const hash = createHash('sha256');
-  await forEachChunk(path, false, (chunk) => hash.update(chunk));
+  await forEachChunk(path, false, (chunk) => {
+    hash.update(chunk);
+  });
   return hash.digest('hex');
 }
 
-async function startsWithGzipMagic(path: string): Promise<boolean> {
+export async function startsWithGzipMagic(path: string): Promise<boolean> {
   let handle: fs.promises.FileHandle | undefined;
   try {
     handle = await fs.promises.open(path, 'r');
@@ -70,7 +72,11 @@ async function startsWithGzipMagic(path: string): Promise<boolean> {
 }
 
 /** Streams the file's bytes (decompressed when `gzip`) into `onChunk`; I/O and zlib errors become SodaErrors. */
-async function forEachChunk(path: string, gzip: boolean, onChunk: (chunk: Buffer) => void): Promise<void> {
+export async function forEachChunk(
+  path: string,
+  gzip: boolean,
+  onChunk: (chunk: Buffer) => void | Promise<void>,
+): Promise<void> {
   const file = fs.createReadStream(path, { highWaterMark: 1 << 20 });
   let stream: Readable = file;
   if (gzip) {
@@ -79,7 +85,10 @@ async function forEachChunk(path: string, gzip: boolean, onChunk: (chunk: Buffer
     stream = file.pipe(gunzip);
   }
   try {
-    for await (const chunk of stream) onChunk(chunk as Buffer);
+    for await (const chunk of stream) {
+      const wait = onChunk(chunk as Buffer);
+      if (wait !== undefined) await wait;
+    }
   } catch (e) {
     if (e instanceof SodaError) throw e;
     throw readError(path, e);

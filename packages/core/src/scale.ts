@@ -1,5 +1,6 @@
 import { SodaError } from './errors';
 import type { CsrMatrix } from './matrix';
+import type { SparseVector } from './sparse';
 
 /**
  * Max-abs column scaling (scikit-learn's MaxAbsScaler): x_ij ← x_ij / max_i |x_ij|. It keeps zeros
@@ -85,4 +86,52 @@ function truncateAndScale(X: CsrMatrix, scale: Float64Array): CsrMatrix {
     ptr[i + 1] = dst;
   }
   return { rows: X.rows, cols: n, ptr, ind, val };
+}
+
+/*
+ * Scaling without the rows (data at scale): each worker sends the column maxima of its own shard,
+ * sparse (only columns it has), the master takes the element-wise maximum and broadcasts the divisors.
+ * max is exact in floating point and order-free, so the result is bit-for-bit maxAbsScale's scale.
+ */
+
+/** max_i |X_ij| for the columns this shard has (non-zero maxima only), as a sparse vector of length X.cols. */
+export function columnMaxAbsSparse(X: CsrMatrix): SparseVector {
+  const dense = columnMaxAbs(X);
+  let count = 0;
+  for (let j = 0; j < dense.length; j++) if (dense[j] !== 0) count++;
+  const idx = new Uint32Array(count);
+  const val = new Float64Array(count);
+  let t = 0;
+  for (let j = 0; j < dense.length; j++)
+    if (dense[j] !== 0) {
+      idx[t] = j;
+      val[t++] = dense[j];
+    }
+  return { n: X.cols, idx, val };
+}
+
+/**
+ * The divisors of the whole dataset from every shard's column maxima: scale[j] = max over parts, or 1
+ * for a column no shard has. A part may be shorter than n (a shard whose largest index is smaller);
+ * a longer one, or a negative or non-finite maximum, is an E_DATA error naming the part.
+ */
+export function combineColumnMaxima(parts: readonly SparseVector[], n: number): Float64Array {
+  const scale = new Float64Array(n);
+  parts.forEach((p, i) => {
+    if (p.n > n)
+      throw new SodaError('E_DATA', `column maxima of part ${i} have dimension ${p.n} > n = ${n}`, {
+        part: i,
+      });
+    for (let t = 0; t < p.idx.length; t++) {
+      const a = p.val[t];
+      if (!(a >= 0 && a <= Number.MAX_VALUE))
+        throw new SodaError('E_DATA', `column maxima of part ${i}: column ${p.idx[t]} has ${a}`, {
+          part: i,
+          column: p.idx[t],
+        });
+      if (a > scale[p.idx[t]]) scale[p.idx[t]] = a;
+    }
+  });
+  for (let j = 0; j < n; j++) if (scale[j] === 0) scale[j] = 1;
+  return scale;
 }

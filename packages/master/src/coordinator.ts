@@ -106,6 +106,10 @@ export class Coordinator {
       case 'evalResult':
         this.onShardMessage(e);
         break;
+      case 'stats':
+        // only a master without data runs a stats round (it learns n and the scaling from it)
+        this.out.reject(e.conn, 'E_STATE', "'stats' without a stats round: this master holds the data", 't');
+        break;
       case 'close':
         this.onClose(e.conn, e.code);
         break;

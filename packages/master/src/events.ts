@@ -5,6 +5,7 @@ import {
   type FromMaster,
   type ProtocolErrorCode,
   type Ready,
+  type Stats,
   type SummaryRecord,
   type Update,
 } from '@soda/protocol';
@@ -20,6 +21,7 @@ export type CoordinatorEvent =
   | { readonly type: 'ready'; readonly now: number; readonly conn: number; readonly msg: Ready }
   | { readonly type: 'update'; readonly now: number; readonly conn: number; readonly msg: Update }
   | { readonly type: 'evalResult'; readonly now: number; readonly conn: number; readonly msg: EvalResult }
+  | { readonly type: 'stats'; readonly now: number; readonly conn: number; readonly msg: Stats }
   | { readonly type: 'close'; readonly now: number; readonly conn: number; readonly code: number }
   /** time passes: deadlines (max time, checkpoints, the final evaluation's timeout) are checked */
   | { readonly type: 'tick'; readonly now: number }

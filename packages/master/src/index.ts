@@ -19,3 +19,4 @@ export * from './strategies';
 export * from './shards';
 export * from './stats';
 export * from './admission';
+export * from './data-at-scale';

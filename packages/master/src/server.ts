@@ -74,6 +74,7 @@ export class Master {
           if (msg.t === 'error') return; // handled by Connections
           if (msg.t === 'ready') return this.handle({ type: 'ready', now: now(), conn: c.id, msg });
           if (msg.t === 'update') return this.handle({ type: 'update', now: now(), conn: c.id, msg });
+          if (msg.t === 'stats') return this.handle({ type: 'stats', now: now(), conn: c.id, msg });
           return this.handle({ type: 'evalResult', now: now(), conn: c.id, msg });
         },
         onClose: (c, code) => this.handle({ type: 'close', now: now(), conn: c.id, code }),

@@ -12,7 +12,7 @@ describe('Coordinator, waiting for workers', () => {
     const assign = sends(a, 'assign');
     expect(assign).toHaveLength(1);
     expect(assign[0].conn).toBe(1);
-    expect(assign[0].msg).toMatchObject({ t: 'assign', shard: 0, shards: 2, pi: 0.5, p: 0.5 });
+    expect(assign[0].msg).toMatchObject({ t: 'assign', shard: 0, lambda2: 0.5, p: 0.5 });
     expect(assign[0].msg.t === 'assign' && assign[0].msg.rows?.m).toBe(3);
     expect(h.shardKind(0)).toBe('loading');
     expect(sends(h.hello(2), 'assign')[0].msg).toMatchObject({ shard: 1 });

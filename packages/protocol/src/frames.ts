@@ -12,6 +12,8 @@ import {
   type MessageType,
   type Model,
   type Ready,
+  type Scale,
+  type Stats,
   type Standby,
   type Stop,
   type Update,
@@ -28,7 +30,7 @@ import {
   req,
   sparse,
   str,
-  strValue,
+  typed,
   type Obj,
   type Where,
 } from './validate';
@@ -70,11 +72,27 @@ function version(o: Obj, w: Where): number {
   return v;
 }
 
-function caps(o: Obj, w: Where): string[] {
-  const v = req(o, 'caps', w);
-  if (!Array.isArray(v)) fail(w, 'caps', `must be an array of strings`);
-  if (v.length > LIMITS.caps) fail(w, 'caps', `has ${v.length} entries; at most ${LIMITS.caps} are allowed`);
-  return v.map((c, i) => strValue(c, w, `caps[${i}]`, 1, LIMITS.cap));
+/** A SHA-256 in lower-case hex (a shard file's content hash). */
+function sha256(o: Obj, key: string, w: Where): string {
+  const v = str(o, key, w, 64, 64);
+  if (!/^[0-9a-f]{64}$/.test(v))
+    fail(w, key, `= ${JSON.stringify(v.slice(0, 16))}… must be 64 lower-case hex digits`);
+  return v;
+}
+
+/** Max-abs divisors: exactly n positive finite doubles. */
+function divisors(o: Obj, key: string, w: Where, n: number): Float64Array {
+  const v = typed(o, key, w, Float64Array);
+  if (v.length !== n) fail(w, key, `has ${v.length} entries; it must have n = ${n}`);
+  for (let j = 0; j < n; j++)
+    if (!(v[j] > 0 && v[j] <= Number.MAX_VALUE))
+      fail(w, `${key}[${j}]`, `= ${v[j]} must be positive and finite`);
+  return v;
+}
+
+/** The run's n, when the receiver knows it, must match a dimension the peer states. */
+function sameN(n: number, ctx: DecodeContext, w: Where, field = 'n'): void {
+  if (ctx.n !== undefined && n !== ctx.n) fail(w, field, `= ${n} does not match ${RUN_N} = ${ctx.n}`);
 }
 
 const challenge: Schema<'challenge'> = (o) => {
@@ -105,32 +123,76 @@ const hello: Schema<'hello'> = (o) => {
   };
   if (!absent(o, 'nonce')) msg.nonce = bytes(o, 'nonce', w, LIMITS.nonceBytes);
   if (!absent(o, 'proof')) msg.proof = bytes(o, 'proof', w, LIMITS.proofBytes);
-  if (!absent(o, 'caps')) msg.caps = caps(o, w);
+  if (!absent(o, 'shard')) msg.shard = int(o, 'shard', w, 0, UINT32_MAX);
   return msg;
 };
 
 const assign: Schema<'assign'> = (o, ctx) => {
   const w = where('assign');
-  const shards = int(o, 'shards', w, 1, UINT32_MAX);
-  const n = int(o, 'n', w, 1, UINT32_MAX);
-  if (ctx.n !== undefined && n !== ctx.n) fail(w, 'n', `= ${n} does not match ${RUN_N} = ${ctx.n}`);
   const msg: { -readonly [K in keyof Assign]: Assign[K] } = {
     t: 'assign',
     runId: str(o, 'runId', w, 1, LIMITS.runId),
-    shard: int(o, 'shard', w, 0, shards - 1),
-    shards,
-    n,
-    pi: num(o, 'pi', w, unit),
-    lambda1: num(o, 'lambda1', w, nonNegative),
+    shard: int(o, 'shard', w, 0, UINT32_MAX),
     lambda2: num(o, 'lambda2', w, nonNegative),
     p: num(o, 'p', w, unit),
     seed: int(o, 'seed', w, 0, UINT32_MAX),
-    gamma: num(o, 'gamma', w, positive),
     delayMs: num(o, 'delayMs', w, nonNegative),
-    rows: req(o, 'rows', w) === null ? null : csrRows(o, 'rows', w, n),
-    wi: sparse(o, 'wi', w, n, 'assign.n'),
+    rows: null,
   };
+  const hasRows = req(o, 'rows', w) !== null;
   if (!absent(o, 'path')) msg.path = str(o, 'path', w, 1, LIMITS.path);
+  if (absent(o, 'n')) {
+    // the stats round: the worker reads its own file and reports; n, w_i and the scale come later
+    if (hasRows) fail(w, 'n', 'is missing'); // rows need their dimension
+    if (!absent(o, 'wi')) fail(w, 'wi', 'must be absent when n is (it comes with the scale frame)');
+    if (!absent(o, 'scale')) fail(w, 'scale', 'must be absent when n is');
+    return msg;
+  }
+  const n = int(o, 'n', w, 1, UINT32_MAX);
+  sameN(n, ctx, w);
+  msg.n = n;
+  if (hasRows) {
+    msg.rows = csrRows(o, 'rows', w, n);
+    if (!absent(o, 'scale')) fail(w, 'scale', 'must be absent when rows are sent (they arrive scaled)');
+  } else if (!absent(o, 'scale')) msg.scale = divisors(o, 'scale', w, n);
+  msg.wi = sparse(o, 'wi', w, n, 'assign.n');
+  return msg;
+};
+
+const stats: Schema<'stats'> = (o, ctx) => {
+  const w = where('stats');
+  const n = int(o, 'n', w, 1, UINT32_MAX);
+  sameN(n, ctx, w);
+  const m = int(o, 'm', w, 1, UINT32_MAX);
+  const msg: { -readonly [K in keyof Stats]: Stats[K] } = {
+    t: 'stats',
+    shard: int(o, 'shard', w, 0, UINT32_MAX),
+    m,
+    n,
+    nnz: int(o, 'nnz', w, 0),
+    colMax: sparse(o, 'colMax', w, n, 'stats.n'),
+  };
+  const { val } = msg.colMax;
+  for (let k = 0; k < val.length; k++)
+    if (!(val[k] > 0))
+      fail(w, `colMax.val[${k}]`, `= ${val[k]} must be positive (a maximum of |x|; zeros are left out)`);
+  if (msg.colMax.idx.length > msg.nnz)
+    fail(w, 'colMax', `has ${msg.colMax.idx.length} columns but the shard has only nnz = ${msg.nnz} entries`);
+  if (!absent(o, 'hash')) msg.hash = sha256(o, 'hash', w);
+  return msg;
+};
+
+const scale: Schema<'scale'> = (o, ctx) => {
+  const w = where('scale');
+  const n = int(o, 'n', w, 1, UINT32_MAX);
+  sameN(n, ctx, w);
+  const msg: { -readonly [K in keyof Scale]: Scale[K] } = {
+    t: 'scale',
+    shard: int(o, 'shard', w, 0, UINT32_MAX),
+    n,
+    wi: sparse(o, 'wi', w, n, 'scale.n'),
+  };
+  if (!absent(o, 'scale')) msg.scale = divisors(o, 'scale', w, n);
   return msg;
 };
 
@@ -139,14 +201,20 @@ const standby: Schema<'standby'> = (o) => {
   return msg;
 };
 
-const ready: Schema<'ready'> = (o) => {
+const ready: Schema<'ready'> = (o, ctx) => {
   const w = where('ready');
-  const msg: Ready = {
+  const msg: { -readonly [K in keyof Ready]: Ready[K] } = {
     t: 'ready',
     shard: int(o, 'shard', w, 0, UINT32_MAX),
     m: int(o, 'm', w, 1),
     L: num(o, 'L', w, positive),
   };
+  if (!absent(o, 'n')) {
+    msg.n = int(o, 'n', w, 1, UINT32_MAX);
+    sameN(msg.n, ctx, w);
+  }
+  if (!absent(o, 'nnz')) msg.nnz = int(o, 'nnz', w, 0);
+  if (!absent(o, 'hash')) msg.hash = sha256(o, 'hash', w);
   return msg;
 };
 
@@ -176,11 +244,16 @@ const update: Schema<'update'> = (o, ctx) => {
 
 const evalMsg: Schema<'eval'> = (o, ctx) => {
   const w = where('eval');
-  const msg: Eval = { t: 'eval', id: int(o, 'id', w, 0), w: sparse(o, 'w', w, ctx.n, RUN_N) };
+  const msg: { -readonly [K in keyof Eval]: Eval[K] } = {
+    t: 'eval',
+    id: int(o, 'id', w, 0),
+    w: sparse(o, 'w', w, ctx.n, RUN_N),
+  };
+  if (!absent(o, 'gap')) msg.gap = bool(o, 'gap', w);
   return msg;
 };
 
-const evalResult: Schema<'evalResult'> = (o) => {
+const evalResult: Schema<'evalResult'> = (o, ctx) => {
   const w = where('evalResult');
   const msg: { -readonly [K in keyof EvalResult]: EvalResult[K] } = {
     t: 'evalResult',
@@ -189,6 +262,14 @@ const evalResult: Schema<'evalResult'> = (o) => {
     fi: num(o, 'fi', w),
   };
   if (!absent(o, 'correct')) msg.correct = int(o, 'correct', w, 0);
+  // the gap parts travel together: one without the other cannot be summed into D
+  if (absent(o, 'entropy') !== absent(o, 'u'))
+    fail(w, absent(o, 'u') ? 'u' : 'entropy', 'is missing; entropy and u are sent together');
+  if (!absent(o, 'entropy')) {
+    // H(θ) ∈ [−log 2, 0] per row
+    msg.entropy = num(o, 'entropy', w, { le: 0 });
+    msg.u = sparse(o, 'u', w, ctx.n, RUN_N);
+  }
   return msg;
 };
 
@@ -214,6 +295,8 @@ export const SCHEMAS: { readonly [T in MessageType]: Schema<T> } = {
   assign,
   standby,
   ready,
+  stats,
+  scale,
   model,
   update,
   eval: evalMsg,

@@ -5,7 +5,7 @@ import type { SparseVector } from '@soda/core';
  * Typed arrays travel as msgpack `bin` holding their little-endian bytes (see bytes.ts), so a
  * sparse vector costs 4 + 8 = 12 bytes per non-zero on the wire.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Rows of one shard in CSR form, with their labels (y[r] ∈ {−1, +1}). The column count is Assign.n. */
 export interface ShardRows {
@@ -38,7 +38,8 @@ export interface Hello {
   readonly workerId: string;
   readonly nonce?: Uint8Array;
   readonly proof?: Uint8Array;
-  readonly caps?: readonly string[];
+  /** a worker pinned to one shard (its --shard, a fixed file) asks for that shard */
+  readonly shard?: number;
 }
 
 /** master → worker, after a hello with a valid proof: the master's proof ('master->worker'). */
@@ -47,29 +48,36 @@ export interface Welcome {
   readonly proof: Uint8Array;
 }
 
-/** master → worker: the shard this worker computes on, and Algorithm 1's parameters. */
+/**
+ * master → worker: the shard this worker computes on, and what its local step needs. Three forms:
+ * - rows present (the master holds the data): `n` and `wi` are required, `scale` is absent (the rows
+ *   arrive scaled);
+ * - rows null and `n` present: the worker restarts a shard it holds, or (a worker with its own data,
+ *   e.g. a spare taking over) reads the shard's file; `wi` required, `scale` = the run's divisors
+ *   (absent: no scaling);
+ * - rows null and `n` absent (the master holds no data and has not learned n yet): the worker reads
+ *   its file, answers `stats`, and waits for `scale`, which brings n, the divisors and w_i.
+ */
 export interface Assign {
   readonly t: 'assign';
   readonly runId: string;
   readonly shard: number;
-  readonly shards: number;
-  readonly n: number;
-  /** π_i = |S_i| / m */
-  readonly pi: number;
-  readonly lambda1: number;
+  readonly n?: number;
+  /** ℓ2 weight: the worker's f_i includes (λ2/2)‖w‖², and L_i depends on it */
   readonly lambda2: number;
   /** probability that a coordinate outside supp(w) joins the mask */
   readonly p: number;
   readonly seed: number;
-  /** step size γ */
-  readonly gamma: number;
   /** artificial delay a worker adds per step (experiments on stragglers) */
   readonly delayMs: number;
-  /** the shard's rows, or null when the worker reads them from `path` (or its own configuration) */
+  /** the shard's rows, or null when the worker holds or reads them itself */
   readonly rows: ShardRows | null;
+  /** where the worker should read the shard (overrides its own --data) */
   readonly path?: string;
   /** the shard's current local variable w_i (w̄⁰ for a fresh run) */
-  readonly wi: SparseVector;
+  readonly wi?: SparseVector;
+  /** max-abs divisors (length n, positive) for a worker that reads its own file */
+  readonly scale?: Float64Array;
 }
 
 /** master → worker: every shard is taken; wait. */
@@ -78,12 +86,46 @@ export interface Standby {
   readonly reason: string;
 }
 
-/** worker → master: shard loaded; m_i rows, smoothness constant L_i. */
+/**
+ * worker → master: shard loaded (and scaled); m_i rows, its dimension and non-zeros, smoothness
+ * constant L_i, and, when the worker read a file, the SHA-256 of its bytes (to check against a manifest).
+ */
 export interface Ready {
   readonly t: 'ready';
   readonly shard: number;
   readonly m: number;
   readonly L: number;
+  readonly n?: number;
+  readonly nnz?: number;
+  readonly hash?: string;
+}
+
+/**
+ * worker → master, the stats round (data at scale): what the worker's own file holds, before any
+ * scaling: m_i, n (the manifest's n, or the file's largest index), nnz_i, the file's SHA-256 and the
+ * column maxima max_j |x_jk| (sparse, positive, dimension n). The master combines the maxima of all
+ * shards (combineColumnMaxima) into the run's divisors.
+ */
+export interface Stats {
+  readonly t: 'stats';
+  readonly shard: number;
+  readonly m: number;
+  readonly n: number;
+  readonly nnz: number;
+  readonly hash?: string;
+  readonly colMax: SparseVector;
+}
+
+/**
+ * master → worker, answer to `stats`: the run's dimension n, the divisors to apply (absent: no
+ * scaling) and the shard's w_i. The worker scales its rows, computes L_i and answers `ready`.
+ */
+export interface Scale {
+  readonly t: 'scale';
+  readonly shard: number;
+  readonly n: number;
+  readonly scale?: Float64Array;
+  readonly wi: SparseVector;
 }
 
 /** master → worker: the model w^k = prox_{γλ1}(w̄) to step from. */
@@ -104,20 +146,27 @@ export interface Update {
   readonly fi: number;
 }
 
-/** master → worker: evaluate f_i at a snapshot w. */
+/** master → worker: evaluate f_i at a snapshot w; `gap`: also return the duality-gap parts. */
 export interface Eval {
   readonly t: 'eval';
   readonly id: number;
   readonly w: SparseVector;
+  readonly gap?: boolean;
 }
 
-/** worker → master: f_i(w) for snapshot `id`, and how many of the shard's examples w classifies right. */
+/**
+ * worker → master: f_i(w) for snapshot `id`, how many of the shard's examples w classifies right,
+ * and (when asked) the shard's duality-gap parts at w (see core's gap.ts): `entropy` = Σ_j H(θ_j) ≤ 0
+ * and `u` = Σ_j θ_j y_j x_j (sparse, dimension n), both raw sums over the shard's m_i rows.
+ */
 export interface EvalResult {
   readonly t: 'evalResult';
   readonly id: number;
   readonly shard: number;
   readonly fi: number;
   readonly correct?: number;
+  readonly entropy?: number;
+  readonly u?: SparseVector;
 }
 
 /** master → worker: the run is over. */
@@ -133,16 +182,24 @@ export interface ErrorMsg {
   readonly message: string;
 }
 
-export type FromWorker = Hello | Ready | Update | EvalResult | ErrorMsg;
-export type FromMaster = Challenge | Welcome | Assign | Standby | Model | Eval | Stop | ErrorMsg;
+export type FromWorker = Hello | Ready | Stats | Update | EvalResult | ErrorMsg;
+export type FromMaster = Challenge | Welcome | Assign | Scale | Standby | Model | Eval | Stop | ErrorMsg;
 export type Message = FromWorker | FromMaster;
 export type MessageType = Message['t'];
 
-export const WORKER_TYPES: readonly FromWorker['t'][] = ['hello', 'ready', 'update', 'evalResult', 'error'];
+export const WORKER_TYPES: readonly FromWorker['t'][] = [
+  'hello',
+  'ready',
+  'stats',
+  'update',
+  'evalResult',
+  'error',
+];
 export const MASTER_TYPES: readonly FromMaster['t'][] = [
   'challenge',
   'welcome',
   'assign',
+  'scale',
   'standby',
   'model',
   'eval',
@@ -169,8 +226,6 @@ export const LIMITS = Object.freeze({
   errorCode: 64,
   errorMessage: 4096,
   path: 4096,
-  caps: 32,
-  cap: 64,
   nonceBytes: 32,
   proofBytes: 32,
   /** msgpack nesting depth; our deepest message is 3 (assign.rows.ptr) */

@@ -1,6 +1,7 @@
 import { Rng } from '@soda/core';
 import {
   DEFAULT_MAX_PAYLOAD,
+  PROTOCOL_VERSION,
   decodeFromMaster,
   decodeFromWorker,
   encode,
@@ -34,8 +35,8 @@ describe('round trip', () => {
     if (a?.t !== 'assign' || a.rows === null) throw new Error('no assign sample');
     const back = decodeAny(a, encode(a));
     if (back.t !== 'assign' || back.rows === null) throw new Error('wrong type back');
-    expect(back.wi.idx).toBeInstanceOf(Uint32Array);
-    expect(back.wi.val).toBeInstanceOf(Float64Array);
+    expect(back.wi!.idx).toBeInstanceOf(Uint32Array);
+    expect(back.wi!.val).toBeInstanceOf(Float64Array);
     expect(back.rows.ptr).toBeInstanceOf(Float64Array);
     expect(back.rows.ind).toBeInstanceOf(Uint32Array);
     expect(back.rows.y).toBeInstanceOf(Float64Array);
@@ -82,7 +83,7 @@ describe('round trip', () => {
   });
 
   it('leaves out absent optional fields instead of writing undefined', () => {
-    const h: FromWorker = { t: 'hello', version: 1, workerId: 'w', proof: undefined };
+    const h: FromWorker = { t: 'hello', version: PROTOCOL_VERSION, workerId: 'w', proof: undefined };
     const back = decodeAny(h, encode(h));
     expect(Object.keys(back).sort()).toEqual(['t', 'version', 'workerId']);
   });

@@ -142,19 +142,29 @@ describe('message types', () => {
   });
 
   it('a frame of another protocol version → E_VERSION / 1008', () => {
-    const e = rejectEdit('hello', (m) => (m.version = 2));
+    const e = rejectEdit('hello', (m) => (m.version = 1));
     expect([e.code, e.closeCode, e.field]).toEqual(['E_VERSION', 1008, 'version']);
-    expect(e.message).toBe('hello.version = 2 is not supported; this side speaks protocol version 1');
+    expect(e.message).toBe('hello.version = 1 is not supported; this side speaks protocol version 2');
     expect(rejectEdit('challenge', (m) => (m.version = 0)).code).toBe('E_VERSION');
   });
 });
 
+/** Fields a message may leave out (the first sample of each type is the one edited). */
+const OPTIONAL: Readonly<Record<string, readonly string[]>> = {
+  assign: ['path', 'scale', 'n', 'wi'],
+  ready: ['n', 'nnz', 'hash'],
+  stats: ['hash'],
+  scale: ['scale'],
+  eval: ['gap'],
+  evalResult: ['correct', 'entropy', 'u'],
+};
+
 describe('fields', () => {
   const required = samples.flatMap((m) =>
     Object.keys(m)
-      .filter((k) => k !== 't' && !(m.t === 'hello' && (k === 'proof' || k === 'caps' || k === 'nonce')))
+      .filter((k) => k !== 't' && !(m.t === 'hello' && (k === 'proof' || k === 'nonce' || k === 'shard')))
       .filter((k) => !(m.t === 'challenge' && (k === 'runId' || k === 'mac')))
-      .filter((k) => !(m.t === 'assign' && k === 'path') && !(m.t === 'evalResult' && k === 'correct'))
+      .filter((k) => !OPTIONAL[m.t]?.includes(k))
       .map((k) => [m.t, k] as const),
   );
 
@@ -179,17 +189,27 @@ describe('fields', () => {
     ['update', 'fi', -Infinity, 'update.fi = -Infinity is not finite'],
     ['model', 'gamma', 0, 'model.gamma = 0 must be in (0, ∞)'],
     ['model', 'p', 1.5, 'model.p = 1.5 must be in (0, 1]'],
-    ['assign', 'pi', 0, 'assign.pi = 0 must be in (0, 1]'],
-    ['assign', 'lambda1', -1e-3, 'assign.lambda1 = -0.001 must be in [0, ∞)'],
+    ['assign', 'lambda2', -1e-3, 'assign.lambda2 = -0.001 must be in [0, ∞)'],
     ['assign', 'seed', 2 ** 32, `assign.seed = ${2 ** 32} must be in [0, 4294967295]`],
-    ['assign', 'shard', 3, 'assign.shard = 3 must be in [0, 2]'],
+    ['assign', 'shard', -1, 'assign.shard = -1 must be in [0, 4294967295]'],
+    [
+      'assign',
+      'scale',
+      new Float64Array(500),
+      'assign.scale must be absent when rows are sent (they arrive scaled)',
+    ],
     ['assign', 'path', '', 'assign.path has 0 characters; it must have 1 to 4096'],
     ['ready', 'L', 0, 'ready.L = 0 must be in (0, ∞)'],
     ['ready', 'm', 0, 'ready.m = 0 must be ≥ 1'],
     ['hello', 'workerId', '', 'hello.workerId has 0 characters; it must have 1 to 128'],
     ['hello', 'workerId', 'x'.repeat(129), 'hello.workerId has 129 characters; it must have 1 to 128'],
     ['hello', 'proof', new Uint8Array(31), 'hello.proof has 31 bytes; it must have 32'],
-    ['hello', 'caps', ['ok', 3], 'hello.caps[1] = 3 must be a string'],
+    ['hello', 'shard', -1, 'hello.shard = -1 must be in [0, 4294967295]'],
+    ['ready', 'hash', 'AB'.repeat(32), 'ready.hash = "ABABABABABABABAB"… must be 64 lower-case hex digits'],
+    ['ready', 'nnz', -1, 'ready.nnz = -1 must be ≥ 0'],
+    ['stats', 'nnz', 2, 'stats.colMax has 6 columns but the shard has only nnz = 2 entries'],
+    ['stats', 'm', 0, 'stats.m = 0 must be in [1, 4294967295]'],
+    ['eval', 'gap', 1, 'eval.gap = 1 must be a boolean'],
     ['challenge', 'authRequired', 1, 'challenge.authRequired = 1 must be a boolean'],
     ['evalResult', 'correct', -2, 'evalResult.correct = -2 must be ≥ 0'],
   ])('%s.%s = %p → %s', (t, key, value, message) => {

@@ -46,7 +46,7 @@ export function sampleMessages(rng: Rng, n = 50, nnz = 8): Message[] {
   return [
     { t: 'challenge', version: PROTOCOL_VERSION, nonce: bytes32(rng), authRequired: true },
     { t: 'hello', version: PROTOCOL_VERSION, workerId: 'worker-1' },
-    { t: 'hello', version: PROTOCOL_VERSION, workerId: 'w', proof: bytes32(rng), caps: ['csc', 'eval'] },
+    { t: 'hello', version: PROTOCOL_VERSION, workerId: 'w', proof: bytes32(rng), shard: 3 },
     {
       t: 'challenge',
       version: PROTOCOL_VERSION,
@@ -61,14 +61,10 @@ export function sampleMessages(rng: Rng, n = 50, nnz = 8): Message[] {
       t: 'assign',
       runId: 'run-2024',
       shard: 1,
-      shards: 3,
       n,
-      pi: 0.25,
-      lambda1: 1e-4,
       lambda2: 1e-3,
       p: 0.1,
       seed: 0xdeadbeef,
-      gamma: 0.5,
       delayMs: 0,
       rows: randomRows(rng, 6, n, 5),
       wi: v(),
@@ -77,33 +73,65 @@ export function sampleMessages(rng: Rng, n = 50, nnz = 8): Message[] {
       t: 'assign',
       runId: 'r',
       shard: 0,
-      shards: 1,
       n,
-      pi: 1,
-      lambda1: 0,
       lambda2: 0,
       p: 1,
       seed: 0,
-      gamma: 2,
       delayMs: 12.5,
       rows: null,
       path: '/data/shard-0.svm',
       wi: { n, idx: new Uint32Array(0), val: new Float64Array(0) },
     },
+    // a spare taking over a shard it reads itself: the run's divisors come with it
+    {
+      t: 'assign',
+      runId: 'r',
+      shard: 4,
+      n,
+      lambda2: 1e-3,
+      p: 0.1,
+      seed: 9,
+      delayMs: 0,
+      rows: null,
+      scale: Float64Array.from({ length: n }, () => 0.5 + rng.next()),
+      wi: v(),
+    },
+    // the stats round: no n yet
+    { t: 'assign', runId: 'r', shard: 2, lambda2: 1e-3, p: 0.1, seed: 1, delayMs: 0, rows: null },
+    {
+      t: 'stats',
+      shard: 2,
+      m: 300,
+      n,
+      nnz: 4000,
+      hash: 'ab'.repeat(32),
+      colMax: { ...v(), val: Float64Array.from({ length: Math.min(n, nnz) }, () => 0.1 + rng.next()) },
+    },
+    {
+      t: 'scale',
+      shard: 2,
+      n,
+      scale: Float64Array.from({ length: n }, () => 1 + rng.next()),
+      wi: v(),
+    },
+    { t: 'scale', shard: 0, n, wi: { n, idx: new Uint32Array(0), val: new Float64Array(0) } },
     { t: 'standby', reason: 'all 3 shards are taken' },
     { t: 'ready', shard: 2, m: 1000, L: 1.25 },
+    { t: 'ready', shard: 2, m: 1000, L: 1.25, n, nnz: 12345, hash: '0f'.repeat(32) },
     { t: 'model', k: 17, gamma: 0.4, p: 0.05, w: v() },
     { t: 'update', shard: 0, k: 16, delta: v(), fi: 0.6931 },
     { t: 'eval', id: 3, w: v() },
+    { t: 'eval', id: 4, w: v(), gap: true },
     { t: 'evalResult', id: 3, shard: 1, fi: 0.5 },
     // fi = 0, not -0: msgpackr writes -0 as the integer 0 (scalars only; typed arrays are bit-exact)
     { t: 'evalResult', id: 4, shard: 0, fi: 0, correct: 990 },
+    { t: 'evalResult', id: 5, shard: 0, fi: 0.25, correct: 990, entropy: -123.5, u: v() },
     { t: 'stop', reason: 'target reached' },
     { t: 'error', code: 'E_FIELD', message: 'update.k = -1 must be ≥ 0' },
   ];
 }
 
-const WORKER = new Set(['hello', 'ready', 'update', 'evalResult', 'error']);
+const WORKER = new Set(['hello', 'ready', 'stats', 'update', 'evalResult', 'error']);
 export const fromWorker = (m: Message): boolean => WORKER.has(m.t);
 export const fromMaster = (m: Message): boolean => !WORKER.has(m.t) || m.t === 'error';
 
@@ -129,14 +157,14 @@ export function brokenInvariant(m: Message, n?: number): string | null {
     case 'challenge':
       if (m.runId !== undefined && (typeof m.runId !== 'string' || m.runId.length > 128)) return 'runId';
       if (m.mac !== undefined && typeof m.mac !== 'boolean') return 'mac';
-      return m.version === 1 && m.nonce.length === 32 && typeof m.authRequired === 'boolean'
+      return m.version === PROTOCOL_VERSION && m.nonce.length === 32 && typeof m.authRequired === 'boolean'
         ? null
         : 'challenge';
     case 'welcome':
       return m.proof instanceof Uint8Array && m.proof.length === 32 ? null : 'welcome';
     case 'hello':
       if (
-        m.version !== 1 ||
+        m.version !== PROTOCOL_VERSION ||
         typeof m.workerId !== 'string' ||
         m.workerId.length < 1 ||
         m.workerId.length > 128
@@ -144,14 +172,19 @@ export function brokenInvariant(m: Message, n?: number): string | null {
         return 'hello';
       if (m.proof !== undefined && m.proof.length !== 32) return 'proof';
       if (m.nonce !== undefined && m.nonce.length !== 32) return 'nonce';
-      return m.caps === undefined || m.caps.every((c) => typeof c === 'string') ? null : 'caps';
+      return m.shard === undefined || isInt(m.shard, 0) ? null : 'hello.shard';
     case 'assign': {
-      if (!isInt(m.shards, 1) || !isInt(m.shard, 0) || m.shard >= m.shards || !isInt(m.n, 1))
-        return 'assign ints';
-      if (n !== undefined && m.n !== n) return 'assign.n';
-      if (!unit(m.pi) || !unit(m.p) || !(m.gamma > 0) || !fin(m.gamma)) return 'assign ranges';
-      if (!(m.lambda1 >= 0 && m.lambda2 >= 0 && m.delayMs >= 0) || !fin(m.lambda1 + m.lambda2 + m.delayMs))
+      if (!isInt(m.shard, 0) || m.shard > 0xffffffff) return 'assign ints';
+      if (m.n === undefined)
+        return m.rows === null && m.wi === undefined && m.scale === undefined ? null : 'assign.n';
+      if (!isInt(m.n, 1) || (n !== undefined && m.n !== n)) return 'assign.n';
+      if (!unit(m.p) || !(m.lambda2 >= 0 && m.delayMs >= 0) || !fin(m.lambda2 + m.delayMs))
         return 'assign ranges';
+      if (
+        m.scale !== undefined &&
+        (m.rows !== null || m.scale.length !== m.n || !m.scale.every((d) => d > 0 && Number.isFinite(d)))
+      )
+        return 'assign.scale';
       if (!isInt(m.seed, 0) || m.seed > 0xffffffff) return 'seed';
       if (m.rows !== null) {
         const { m: rows, ptr, ind, val, y } = m.rows;
@@ -161,30 +194,51 @@ export function brokenInvariant(m: Message, n?: number): string | null {
           if (!Number.isInteger(ptr[r + 1]) || ptr[r + 1] < ptr[r]) return 'csr ptr';
           if (y[r] !== 1 && y[r] !== -1) return 'csr y';
           for (let k = ptr[r]; k < ptr[r + 1]; k++) {
-            if (ind[k] >= m.n || (k > ptr[r] && ind[k] <= ind[k - 1])) return 'csr ind';
+            if (ind[k] >= m.n! || (k > ptr[r] && ind[k] <= ind[k - 1])) return 'csr ind';
             if (!Number.isFinite(val[k])) return 'csr val';
           }
         }
       }
-      return vec(m.wi, m.n);
+      return m.wi === undefined ? 'assign.wi' : vec(m.wi, m.n);
     }
+    case 'stats':
+      if (!isInt(m.shard, 0) || !isInt(m.m, 1) || !isInt(m.n, 1) || !isInt(m.nnz, 0)) return 'stats ints';
+      if (n !== undefined && m.n !== n) return 'stats.n';
+      if (m.hash !== undefined && !/^[0-9a-f]{64}$/.test(m.hash)) return 'stats.hash';
+      if (!m.colMax.val.every((x) => x > 0) || m.colMax.idx.length > m.nnz) return 'stats.colMax';
+      return vec(m.colMax, m.n);
+    case 'scale':
+      if (!isInt(m.shard, 0) || !isInt(m.n, 1) || (n !== undefined && m.n !== n)) return 'scale ints';
+      if (
+        m.scale !== undefined &&
+        (m.scale.length !== m.n || !m.scale.every((d) => d > 0 && Number.isFinite(d)))
+      )
+        return 'scale.scale';
+      return vec(m.wi, m.n);
     case 'standby':
     case 'stop':
       return typeof m.reason === 'string' ? null : 'reason';
     case 'ready':
+      if (m.n !== undefined && (!isInt(m.n, 1) || (n !== undefined && m.n !== n))) return 'ready.n';
+      if (m.nnz !== undefined && !isInt(m.nnz, 0)) return 'ready.nnz';
+      if (m.hash !== undefined && !/^[0-9a-f]{64}$/.test(m.hash)) return 'ready.hash';
       return isInt(m.shard, 0) && isInt(m.m, 1) && fin(m.L) && m.L > 0 ? null : 'ready';
     case 'model':
       return isInt(m.k, 0) && fin(m.gamma) && m.gamma > 0 && unit(m.p) ? vec(m.w, n) : 'model';
     case 'update':
       return isInt(m.shard, 0) && isInt(m.k, 0) && fin(m.fi) ? vec(m.delta, n) : 'update';
     case 'eval':
-      return isInt(m.id, 0) ? vec(m.w, n) : 'eval';
+      return isInt(m.id, 0) && (m.gap === undefined || typeof m.gap === 'boolean') ? vec(m.w, n) : 'eval';
     case 'evalResult':
       return isInt(m.id, 0) &&
         isInt(m.shard, 0) &&
         fin(m.fi) &&
-        (m.correct === undefined || isInt(m.correct, 0))
-        ? null
+        (m.correct === undefined || isInt(m.correct, 0)) &&
+        (m.entropy === undefined) === (m.u === undefined) &&
+        (m.entropy === undefined || (fin(m.entropy) && m.entropy <= 0))
+        ? m.u === undefined
+          ? null
+          : vec(m.u, n)
         : 'evalResult';
     case 'error':
       return typeof m.code === 'string' && m.code.length > 0 && typeof m.message === 'string'

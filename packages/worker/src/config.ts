@@ -22,5 +22,12 @@ export interface WorkerConfig {
    * long. The master pings every --heartbeat (10 s by default), so keep it ≥ 3 heartbeats. 0: off.
    */
   readonly livenessMs?: number;
+  /**
+   * This worker's own data (data at scale): a LIBSVM file, where `{shard}` is replaced by the assigned
+   * shard number (part-{shard}.svm → part-00003.svm). Used when the master sends no rows.
+   */
+  readonly data?: string;
+  /** Take only this shard (a worker pinned to one fixed file); another assignment is refused. */
+  readonly shard?: number;
   readonly logger: Logger;
 }

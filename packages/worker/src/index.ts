@@ -1,3 +1,4 @@
 export * from './config';
 export * from './local-step';
 export * from './service';
+export * from './own-data';

@@ -1,5 +1,7 @@
 import {
   correctFromMargins,
+  gapPartCsc,
+  type GapPart,
   lossFromMargins,
   marginsCsc,
   Rng,
@@ -115,5 +117,14 @@ export class LocalStep {
     marginsCsc(this.shard.X, w.idx, w.val, this.z);
     const fi = lossFromMargins(this.z, this.shard.y, this.r) + 0.5 * this.lambda2 * squaredNorm(w.val);
     return { fi, correct: correctFromMargins(this.z, this.shard.y) };
+  }
+
+  /**
+   * The same, plus this shard's duality-gap parts at w (Σ H(θ_j) and Σ θ_j y_j x_j over its rows):
+   * one more pass over the whole shard, O(m_i + nnz(X_i)), only when the master asks.
+   */
+  evaluateWithGap(w: SparseVector): { fi: number; correct: number; gap: GapPart } {
+    const { fi, correct } = this.evaluate(w); // leaves the margins in this.z
+    return { fi, correct, gap: gapPartCsc(this.shard.X, this.shard.y, this.z, this.r) };
   }
 }

@@ -18,10 +18,12 @@ import {
   type SessionParams,
   type Assign,
   type FromMaster,
+  type Scale,
   type FromWorker,
 } from '@soda/protocol';
 import type { WorkerConfig } from './config';
 import { LocalStep, type LocalShard } from './local-step';
+import { prepareOwnShard, readOwnShard, shardPath, shardStats, type OwnShard } from './own-data';
 
 export interface WorkerResult {
   readonly reason: string;
@@ -44,7 +46,9 @@ export class Worker {
   private local: LocalStep | null = null;
   private assign: Assign | null = null;
   /** the shard's rows (column-major) and L_i, kept so a restart's assign need not ship them again */
-  private held: { shard: number; runId: string; data: LocalShard; L: number } | null = null;
+  private held: { shard: number; runId: string; data: LocalShard; L: number; hash?: string } | null = null;
+  /** a shard read from this worker's own file, waiting for the master's `scale` (the stats round) */
+  private pending: { own: OwnShard; assign: Assign } | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private steps = 0;
   private stopped = false;
@@ -153,6 +157,7 @@ export class Worker {
     this.local = null;
     this.assign = null;
     this.held = null;
+    this.pending = null;
     if (this.stopped) return;
     if (FATAL_CLOSE_CODES.has(code) || this.refused !== null) {
       this.stopped = true;
@@ -202,6 +207,11 @@ export class Worker {
     });
   }
 
+  /** A worker pinned to one shard (--shard) says so in its hello. */
+  private pinned(): { shard?: number } {
+    return this.cfg.shard !== undefined ? { shard: this.cfg.shard } : {};
+  }
+
   private async dispatch(msg: FromMaster): Promise<void> {
     switch (msg.t) {
       case 'challenge': {
@@ -214,7 +224,12 @@ export class Worker {
         const token = this.cfg.token;
         if (token === undefined) {
           if (msg.authRequired) this.log.warn('the master requires a token; set SODA_TOKEN (or --token)');
-          return this.send({ t: 'hello', version: PROTOCOL_VERSION, workerId: this.cfg.workerId });
+          return this.send({
+            t: 'hello',
+            version: PROTOCOL_VERSION,
+            workerId: this.cfg.workerId,
+            ...this.pinned(),
+          });
         }
         // A master that does not ask for the token cannot prove it: an impostor, or a master
         // started without one. Either way this worker's data and results are not for it.
@@ -233,6 +248,7 @@ export class Worker {
           workerId: this.cfg.workerId,
           nonce: session.workerNonce,
           proof: proveSession(token, 'worker->master', session),
+          ...this.pinned(),
         });
       }
       case 'welcome': {
@@ -252,13 +268,28 @@ export class Worker {
         return;
       case 'assign':
         return this.onAssign(msg);
+      case 'scale':
+        return this.onScale(msg);
       case 'model':
         return this.onModel(msg.k, msg.gamma, msg.p, msg.w);
       case 'eval': {
         if (this.local === null || this.assign === null)
           throw new ProtocolError('E_STATE', 'eval before assign', 't');
+        const shard = this.assign.shard;
+        if (msg.gap === true) {
+          const { fi, correct, gap } = this.local.evaluateWithGap(msg.w);
+          return this.send({
+            t: 'evalResult',
+            id: msg.id,
+            shard,
+            fi,
+            correct,
+            entropy: gap.entropySum,
+            u: gap.u,
+          });
+        }
         const { fi, correct } = this.local.evaluate(msg.w);
-        return this.send({ t: 'evalResult', id: msg.id, shard: this.assign.shard, fi, correct });
+        return this.send({ t: 'evalResult', id: msg.id, shard, fi, correct });
       }
       case 'stop':
         this.log.info({ reason: msg.reason, steps: this.steps }, 'stopped by the master');
@@ -273,34 +304,101 @@ export class Worker {
   }
 
   /**
-   * Take a shard: its rows, Algorithm 1's parameters and its w_i. An assign without rows is a restart
-   * of the shard this worker holds (after a divergence): same rows, new w_i and parameters.
+   * Take a shard: its rows, or (rows null) the shard this worker holds (a restart after a divergence),
+   * or its own file (`--data`); then Algorithm 1's parameters and w_i. Without n, the master has no
+   * data and runs the stats round: report the file's stats and wait for `scale`.
    */
-  private onAssign(msg: Assign): void {
+  private async onAssign(msg: Assign): Promise<void> {
     const t0 = performance.now();
+    if (this.cfg.shard !== undefined && msg.shard !== this.cfg.shard)
+      throw new ProtocolError(
+        'E_STATE',
+        `this worker is pinned to shard ${this.cfg.shard} but was assigned shard ${msg.shard}`,
+        'shard',
+      );
+    this.pending = null;
     let held = this.held;
-    if (msg.rows === null) {
-      if (held === null || held.shard !== msg.shard || held.runId !== msg.runId || held.data.X.cols !== msg.n)
-        throw new ProtocolError(
-          'E_FIELD',
-          `assign without rows for shard ${msg.shard}, which this worker does not hold`,
-          'rows',
-        );
-    } else {
+    const holds =
+      held !== null && held.shard === msg.shard && held.runId === msg.runId && held.data.X.cols === msg.n;
+    if (msg.rows !== null) {
+      const n = msg.n!; // the decoder requires n with rows
       const { m, ptr, ind, val, y } = msg.rows;
-      const X: CsrMatrix = { rows: m, cols: msg.n, ptr, ind, val };
+      const X: CsrMatrix = { rows: m, cols: n, ptr, ind, val };
       const L = logisticSmoothness(X, msg.lambda2);
       held = { shard: msg.shard, runId: msg.runId, data: { X: csrToCsc(X), y }, L };
+    } else if (!holds) {
+      const template = msg.path ?? this.cfg.data;
+      if (template === undefined)
+        throw new ProtocolError(
+          'E_FIELD',
+          `assign without rows for shard ${msg.shard}, which this worker does not hold (start it with --data)`,
+          'rows',
+        );
+      const ws = this.ws;
+      const own = await this.readShard(template, msg.shard);
+      if (this.ws !== ws || this.stopped) return; // the connection this assign came on is gone
+      if (msg.n === undefined) {
+        this.pending = { own, assign: msg };
+        const st = shardStats(own);
+        const ms = Math.round(performance.now() - t0);
+        this.log.info(
+          { shard: msg.shard, file: own.file, m: st.m, n: st.n, nnz: st.nnz, ms },
+          'shard read; stats sent',
+        );
+        return this.send({ t: 'stats', shard: msg.shard, ...st });
+      }
+      held = this.holdOwn(own, msg, msg.n, msg.scale);
     }
+    this.start(held!, msg, msg.wi!, t0, msg.rows === null && holds ? 'shard restarted' : 'shard loaded');
+  }
+
+  /** The stats round's answer: the run's n, divisors and w_i for the shard read at assign. */
+  private onScale(msg: Scale): void {
+    const t0 = performance.now();
+    const pending = this.pending;
+    if (pending === null || pending.assign.shard !== msg.shard)
+      throw new ProtocolError(
+        'E_STATE',
+        `scale for shard ${msg.shard}, which this worker has not reported`,
+        'shard',
+      );
+    this.pending = null;
+    const held = this.holdOwn(pending.own, pending.assign, msg.n, msg.scale);
+    this.start(held, pending.assign, msg.wi, t0, 'shard scaled');
+  }
+
+  private async readShard(template: string, shard: number): Promise<OwnShard> {
+    try {
+      return await readOwnShard(shardPath(template, shard), shard);
+    } catch (e) {
+      // a file this worker cannot use is not the master's fault: say why, and leave for good
+      if (e instanceof SodaError) this.refused = e.message;
+      throw e;
+    }
+  }
+
+  private holdOwn(own: OwnShard, msg: Assign, n: number, scale: Float64Array | undefined) {
+    const { data, L } = prepareOwnShard(own, n, scale, msg.lambda2);
+    return { shard: msg.shard, runId: msg.runId, data, L, hash: own.hash };
+  }
+
+  private start(
+    held: NonNullable<Worker['held']>,
+    msg: Assign,
+    wi: NonNullable<Assign['wi']>,
+    t0: number,
+    what: string,
+  ): void {
     this.held = held;
-    this.local = new LocalStep(held.data, msg.lambda2, msg.wi, msg.seed);
+    this.local = new LocalStep(held.data, msg.lambda2, wi, msg.seed);
     this.assign = msg;
-    const { L, data } = held;
+    const { L, data, hash } = held;
     const m = data.X.rows;
+    const n = data.X.cols;
+    const nnz = data.X.ind.length;
     const ms = Math.round(performance.now() - t0);
-    const what = { shard: msg.shard, m, n: msg.n, nnz: data.X.ind.length, L, p: msg.p, ms };
-    this.log.info(what, msg.rows === null ? 'shard restarted' : 'shard loaded');
-    this.send({ t: 'ready', shard: msg.shard, m, L });
+    this.log.info({ shard: msg.shard, m, n, nnz, L, p: msg.p, ms }, what);
+    this.send({ t: 'ready', shard: msg.shard, m, L, n, nnz, ...(hash !== undefined ? { hash } : {}) });
   }
 
   private async onModel(

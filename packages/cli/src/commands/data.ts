@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { LibsvmWriter, SodaError, type RowSink } from '@soda/core';
+import { LibsvmWriter, SodaError, splitLibsvm, type RowSink } from '@soda/core';
 import { datasetByName, generateMadelon, generateText } from '@soda/datasets';
 import * as v from '../validate';
 
@@ -17,16 +17,28 @@ async function writeWith(out: string, build: (sink: RowSink) => Promise<object>)
 
 export const dataCommand: CommandModule<object, Record<string, unknown>> = {
   command: 'data <action> [kind]',
-  describe: 'make datasets: `data gen madelon|text --out F`, `data spam --out F`',
+  describe:
+    'make datasets: `data gen madelon|text --out F`, `data spam --out F`, `data split FILE --parts M --out-dir D`',
   builder: (y: Argv) =>
     y
       .positional('action', {
         type: 'string',
-        choices: ['gen', 'spam'],
-        describe: 'gen: synthetic; spam: the real corpus',
+        choices: ['gen', 'spam', 'split'],
+        describe: 'gen: synthetic; spam: the real corpus; split: cut a LIBSVM file into part files',
       })
-      .positional('kind', { type: 'string', choices: ['madelon', 'text'], describe: 'generator (with gen)' })
-      .option('out', { type: 'string', demandOption: true, describe: 'output LIBSVM file (.gz: compressed)' })
+      .positional('kind', {
+        type: 'string',
+        describe: 'gen: the generator (madelon, text); split: the input file',
+      })
+      .option('out', { type: 'string', describe: 'output LIBSVM file (.gz: compressed)' })
+      .option('parts', { type: 'number', describe: 'split: number of parts M (one per worker)' })
+      .option('out-dir', { type: 'string', describe: 'split: folder for part-00000.svm … and manifest.json' })
+      .option('shuffle', {
+        type: 'boolean',
+        default: true,
+        describe: "split: the master's seeded random partition (--no-shuffle: contiguous blocks)",
+      })
+      .option('gzip', { type: 'boolean', describe: 'split: gzip the parts (default: when the input is .gz)' })
       .option('like', {
         type: 'string',
         choices: ['rcv1', 'real-sim'],
@@ -37,10 +49,36 @@ export const dataCommand: CommandModule<object, Record<string, unknown>> = {
       .option('seed', { type: 'number', default: 1, describe: 'random seed' })
       .example('$0 data gen madelon --out madelon.svm', '')
       .example('$0 data gen text --like rcv1 --rows 5000 --out rcv1-small.svm', '')
-      .example('$0 data spam --out spam.svm', '') as unknown as Argv<Record<string, unknown>>,
+      .example('$0 data spam --out spam.svm', '')
+      .example(
+        '$0 data split spam.svm --parts 20 --out-dir shards',
+        'shards/part-00000.svm … + manifest.json',
+      ) as unknown as Argv<Record<string, unknown>>,
   handler: async (a) => {
-    const out = a.out as string;
     const seed = v.nonNegativeInt('seed', a.seed);
+    if (a.action === 'split') {
+      if (typeof a.kind !== 'string' || a.kind === '')
+        throw new SodaError(
+          'E_CONFIG',
+          '`soda data split` needs the input file: soda data split FILE --parts M --out-dir DIR',
+        );
+      if (a.parts === undefined) throw new SodaError('E_CONFIG', '`soda data split` needs --parts M');
+      if (typeof a.outDir !== 'string' || a.outDir === '')
+        throw new SodaError('E_CONFIG', '`soda data split` needs --out-dir DIR');
+      const manifest = await splitLibsvm(a.kind, {
+        parts: v.positiveInt('parts', a.parts),
+        outDir: a.outDir,
+        shuffle: a.shuffle !== false,
+        seed,
+        ...(typeof a.gzip === 'boolean' ? { gzip: a.gzip } : {}),
+      });
+      const { parts, ...summary } = manifest;
+      process.stdout.write(JSON.stringify({ outDir: a.outDir, ...summary, parts: parts.length }) + '\n');
+      return;
+    }
+    if (typeof a.out !== 'string' || a.out === '')
+      throw new SodaError('E_CONFIG', `\`soda data ${String(a.action)}\` needs --out FILE`);
+    const out = a.out;
     const rows = a.rows === undefined ? undefined : v.positiveInt('rows', a.rows);
     if (a.action === 'spam') return writeWith(out, (sink) => datasetByName('spam').build(sink, seed));
     if (a.kind === 'madelon')
@@ -49,6 +87,9 @@ export const dataCommand: CommandModule<object, Record<string, unknown>> = {
       return writeWith(out, (sink) =>
         generateText({ like: a.like as 'rcv1' | 'real-sim', seed, ...(rows ? { rows } : {}) }, sink),
       );
-    throw new SodaError('E_CONFIG', '`soda data gen` needs a generator: madelon or text');
+    throw new SodaError(
+      'E_CONFIG',
+      `\`soda data gen\` needs a generator: madelon or text, got ${String(a.kind)}`,
+    );
   },
 };

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { SodaError } from '@soda/core';
+import { dualityGap, SodaError } from '@soda/core';
 import { solveCached } from '@soda/solver';
 import { writeFileDurable } from '@soda/core';
 import { dataOptionsFromArgs, resolveData } from '../data-source';
@@ -35,6 +35,8 @@ export const solveCommand: CommandModule<object, Record<string, unknown>> = {
         bar.update(`iteration ${p.iteration}, certificate ${p.certificate.toExponential(1)}`),
     });
     bar.done(r.cached ? 'cached' : `certificate ${r.certificate.toExponential(1)}`);
+    // the certified duality gap at w*, the bound a run without F* stops on (needs λ2 > 0)
+    const dual = d.lambda2 > 0 ? dualityGap(d.data.X, d.data.y, r.w, d.lambda1, d.lambda2) : undefined;
     const line = {
       dataset: d.name,
       fstar: r.fstar,
@@ -43,6 +45,7 @@ export const solveCommand: CommandModule<object, Record<string, unknown>> = {
       certificate: r.certificate,
       certificateKind: r.certificateKind,
       gapBound: r.gapBound,
+      ...(dual ? { dual: dual.dual, gap: dual.gap, gapRel: dual.gapRel } : {}),
       m: r.m,
       n: r.n,
       lambda1: d.lambda1,

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
+import { SodaError } from '@soda/core';
 import { Worker, type WorkerConfig } from '@soda/worker';
 import { createLogger } from '../logger';
 import * as v from '../validate';
@@ -35,6 +36,16 @@ export const workerCommand: CommandModule<object, Record<string, unknown>> = {
         describe:
           "reconnect when the master sent nothing (not even a ping) for this many seconds; keep ≥ 3 × the master's --heartbeat (0: off)",
       })
+      .option('data', {
+        type: 'string',
+        describe:
+          'read my shard from this LIBSVM file when the master sends no rows; {shard} is replaced by the ' +
+          'assigned shard number (e.g. /data/shards/part-{shard}.svm → part-00003.svm)',
+      })
+      .option('shard', {
+        type: 'number',
+        describe: 'take only this shard (a worker pinned to one fixed --data file)',
+      })
       .option('log-level', { type: 'string', default: 'warn', describe: 'pino level' }) as unknown as Argv<
       Record<string, unknown>
     >,
@@ -42,12 +53,21 @@ export const workerCommand: CommandModule<object, Record<string, unknown>> = {
     const token = resolveToken(a);
     const slowdown = v.num('slowdown', a.slowdown);
     if (slowdown < 1) v.positiveInt('slowdown', slowdown);
+    const data = v.optionalString(a.data);
+    if (data !== undefined && !data.includes('{shard}') && a.shard === undefined)
+      throw new SodaError(
+        'E_CONFIG',
+        `--data ${data} names one fixed file: pin the worker to its shard with --shard K (SODA_SHARD), ` +
+          'or put {shard} in the path',
+      );
     const cfg: WorkerConfig = Object.freeze({
       master: v.wsUrl('master', a.master),
       workerId: v.optionalString(a.id) ?? `${hostname()}-${process.pid}`,
       ...(token !== undefined ? { token } : {}),
       ...(v.optionalString(a.tlsCa) ? { tlsCa: a.tlsCa as string } : {}),
       slowdown,
+      ...(v.optionalString(a.data) ? { data: a.data as string } : {}),
+      ...(a.shard !== undefined ? { shard: v.nonNegativeInt('shard', a.shard) } : {}),
       delayMs: v.nonNegative('delay-ms', a.delayMs),
       retryInitialMs: 100,
       retryMaxMs: 5000,

@@ -8,8 +8,8 @@ import {
   shardFacts,
   shardObjective,
   spotCheck,
-} from '../src/claims';
-import { plantedProblem } from '../../../test/helpers/problems';
+} from '@soda/master';
+import { plantedProblem } from '../helpers/problems';
 
 /* The checks the coordinator applies to what workers report (issue 9, attacks 3 and 4). */
 

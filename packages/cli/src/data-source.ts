@@ -64,7 +64,7 @@ export function dataOptionsFromArgs(a: Record<string, unknown>, out: string): Da
 }
 
 /** λs for a file given with --data and no --lambda1/--lambda2: Table 1's choice for the text sets. */
-const FILE_DEFAULT_LAMBDAS = { lambda1: 1e-4, lambda2: 1e-3 };
+export const FILE_DEFAULT_LAMBDAS = { lambda1: 1e-4, lambda2: 1e-3 };
 
 /**
  * Load --data FILE, or build the named --dataset once and keep it as a LIBSVM file under

@@ -36,7 +36,8 @@ export function exitCodeFor(result: RunOutcome, tol: number): number {
   const writeErrors = result.summary?.writeErrors;
   if (Array.isArray(writeErrors) && writeErrors.length > 0) return EXIT.OUTPUT;
   const reason = result.reason;
-  if (reason === 'tol') return EXIT.OK;
+  // 'tol-gap': the certified duality gap reached --tol-gap (or --tol without F*): the target too
+  if (reason === 'tol' || reason === 'tol-gap') return EXIT.OK;
   if (reason === 'diverged') return EXIT.DIVERGED;
   if (reason === 'wait-timeout') return EXIT.NO_WORKERS;
   if (reason === 'max-time' || reason === 'max-epochs') return tol > 0 ? EXIT.BUDGET : EXIT.OK;

@@ -46,6 +46,11 @@ export function trainingOptions<T>(y: Argv<T>) {
     .option('gamma', { type: 'number', describe: 'step size γ (default 2/(μ + max L_i))' })
     .option('fstar', { type: 'number', describe: 'known optimum F* (default: reference solver, cached)' })
     .option('tol', { type: 'number', default: 1e-8, describe: 'stop at suboptimality (F − F*)/F* ≤ tol' })
+    .option('tol-gap', {
+      type: 'number',
+      describe:
+        'also stop when the certified duality gap (F − D)/|D| ≤ this (the default rule, at --tol, without F*)',
+    })
     .option('max-epochs', {
       type: 'number',
       default: 1e6,

@@ -49,7 +49,19 @@ export class ClaimGuard {
   /** A `ready`: the verdict, and the L_i the run must use (the master's own when it has the rows). */
   ready(shard: number, m: number, L: number): { verdict: ClaimVerdict; L: number } {
     const facts = this.factsOf(shard);
-    if (facts === null) return { verdict: { ok: true }, L };
+    // without the rows no row norm bounds L_i from above, but L_i = max‖x‖²/(4m)·… + λ2 ≥ λ2 always
+    if (facts === null)
+      return {
+        verdict:
+          Number.isFinite(L) && L >= this.lambda2
+            ? { ok: true }
+            : {
+                ok: false,
+                reason: 'L-below-lambda2',
+                detail: `L = ${L}, but L_i ≥ λ2 = ${this.lambda2} and finite`,
+              },
+        L,
+      };
     return { verdict: checkReadyClaim({ m, L }, facts, this.lambda2), L: facts.L ?? L };
   }
 

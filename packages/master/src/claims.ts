@@ -21,6 +21,7 @@ export type ClaimReason =
   | 'spot-check-mismatch'
   | 'rows-mismatch'
   | 'L-mismatch'
+  | 'L-below-lambda2'
   | 'L-implausible';
 
 export type ClaimVerdict =

@@ -1,4 +1,4 @@
-import type { Dataset } from '@soda/core';
+import type { Dataset, SplitManifest } from '@soda/core';
 import type { Logger } from 'pino';
 import type { Algo } from './algo';
 import type { Checkpoint } from './checkpoint';
@@ -10,8 +10,18 @@ export type { Algo };
 export interface MasterConfig {
   readonly host: string;
   readonly port: number;
-  /** The training data, already normalised; the master shards it and ships each shard to its worker. */
-  readonly data: Dataset;
+  /**
+   * The training data, already normalised; the master shards it and ships each shard to its worker.
+   * null: the workers hold the data (each reads its own part); n, m_i and the scaling come from a
+   * stats round, and the run stops on the duality gap unless F* is given.
+   */
+  readonly data: Dataset | null;
+  /** With data null: the split's manifest, which the workers' stats must match (and the data's hash). */
+  readonly manifest?: SplitManifest;
+  /** With data null: whether the stats round's max-abs divisors scale the workers' rows (default true). */
+  readonly normalize?: boolean;
+  /** Stop when the duality gap / |D| falls to this (the default rule, at --tol, when F* is unknown). */
+  readonly tolGap?: number;
   readonly dataName: string;
   /** Hex content hash of the data (checkpoints refuse a different dataset). */
   readonly dataHash: string;

@@ -58,6 +58,8 @@ export interface Conn {
   mac: FrameMac | null;
   /** set once the hello is accepted */
   workerId: string | null;
+  /** hello.shard: the one shard this worker can take (it holds that file only) */
+  shard?: number;
   /** answered the last ping */
   alive: boolean;
   /** a frame was rejected: the connection is closing and nothing more it sends is read */
@@ -80,7 +82,8 @@ export interface ConnectionHandlers {
 
 export interface ConnectionOptions {
   readonly token?: string;
-  readonly n: number;
+  /** the run's n, once known (undefined: frames' vectors are checked against their own n only) */
+  readonly n: () => number | undefined;
   readonly log: Logger;
   readonly stats: RunStats;
   /** the run id the session proofs are bound to (default '') */
@@ -263,8 +266,9 @@ export class Connections {
         conn,
         new ProtocolError('E_UNSUPPORTED', 'text frames are not accepted; send binary msgpack'),
       );
+    const n = this.opts.n();
     const decoded = decodeFromWorker(data as Buffer | ArrayBuffer | Buffer[], {
-      n: this.opts.n,
+      ...(n !== undefined ? { n } : {}),
       ...(conn.mac ? { mac: conn.mac } : {}),
     });
     if (!decoded.ok) return this.reject(conn, decoded.error);
@@ -280,6 +284,7 @@ export class Connections {
           return;
         }
         conn.workerId = msg.workerId;
+        if (msg.shard !== undefined) conn.shard = msg.shard;
         if (session !== null && this.opts.token !== undefined) {
           // the master's half of the mutual proof, then every later frame both ways is MACed
           this.send(conn, { t: 'welcome', proof: proveSession(this.opts.token, 'master->worker', session) });

@@ -1,9 +1,10 @@
 import { defaultStepSize } from '@soda/core';
-import { LOG_MSG, type Update } from '@soda/protocol';
+import { LOG_MSG, type EvalResult, type Ready, type Update } from '@soda/protocol';
 import { withEvaluated, type Checkpoint } from './checkpoint';
 import { ClaimGuard } from './claim-guard';
 import { normSq, type ClaimVerdict } from './claims';
 import type { MasterConfig } from './config';
+import { chooseStopRule, GapRound, stopReached, type StopRule } from './data-at-scale';
 import { DivergenceDetector, escalate } from './divergence';
 import { EvalRound, suboptimality } from './eval-round';
 import { Outbox, type Command, type CoordinatorEvent } from './events';
@@ -11,6 +12,7 @@ import { Holdout } from './holdout';
 import { progressLine, startLine, summaryOf, type Evaluated } from './outputs';
 import type { RunState } from './run-state';
 import { ownerOf, type Shard } from './shards';
+import { StatsPhase } from './stats-phase';
 import { strategyFor, type ApplyStrategy } from './strategies';
 
 export type Phase = 'waiting' | 'running' | 'finishing' | 'done';
@@ -31,6 +33,12 @@ export class Coordinator {
   private readonly out = new Outbox();
   private startedAt: number | null = null;
   private round: EvalRound | null = null;
+  /** the current round's duality-gap parts (null: λ2 = 0, no gap) */
+  private gapRound: GapRound | null = null;
+  /** which rule stops the run (chooseStopRule), and its description for the start line */
+  private readonly stopRule: { rule: StopRule; describe: string };
+  /** the stats round, when the workers hold the data (null: the master holds it) */
+  private readonly statsPhase: StatsPhase | null;
   private nextEvalId = 1;
   private lastEvalUpdates = 0;
   private lastEvalAt = 0;
@@ -71,10 +79,23 @@ export class Coordinator {
       guard ??
       new ClaimGuard(
         run.shards.shards.map((s) => s.rows),
-        run.model.n,
+        run.n ?? 0,
         cfg.lambda2,
         cfg.fstar,
       );
+    this.stopRule = chooseStopRule({
+      fstar: cfg.fstar,
+      tol: cfg.tol,
+      lambda2: cfg.lambda2,
+      ...(cfg.tolGap !== undefined ? { tolGap: cfg.tolGap } : {}),
+    });
+    this.statsPhase =
+      cfg.data === null
+        ? new StatsPhase(run, this.out, {
+            normalize: cfg.normalize !== false,
+            ...(cfg.manifest ? { manifest: cfg.manifest } : {}),
+          })
+        : null;
     this.waitDeadline = cfg.waitTimeoutMs ? now + cfg.waitTimeoutMs : null;
   }
 
@@ -99,7 +120,7 @@ export class Coordinator {
       case 'hello':
         this.workers.set(e.conn, e.worker);
         this.out.info({ conn: e.conn, worker: e.worker }, 'worker joined');
-        this.assignOrStandby(e.conn);
+        this.assignOrStandby(e.conn, e.shard);
         break;
       case 'ready':
       case 'update':
@@ -107,8 +128,7 @@ export class Coordinator {
         this.onShardMessage(e);
         break;
       case 'stats':
-        // only a master without data runs a stats round (it learns n and the scaling from it)
-        this.out.reject(e.conn, 'E_STATE', "'stats' without a stats round: this master holds the data", 't');
+        this.onStats(e.conn, e.msg);
         break;
       case 'close':
         this.onClose(e.conn, e.code);
@@ -145,15 +165,37 @@ export class Coordinator {
         `shard ${msg.shard} is not this worker's shard (${shard.id})`,
         'shard',
       );
-    if (e.type === 'ready') return this.onReady(conn, shard, e.msg.m, e.msg.L);
+    if (e.type === 'ready') return this.onReady(conn, shard, e.msg);
     if (e.type === 'update') return this.onUpdate(conn, shard, e.msg);
     const round = this.round;
     if (round === null || round.id !== e.msg.id) return; // a late answer to a finished round
-    this.onEvalResult(conn, round, shard, e.msg.fi, e.msg.correct);
+    this.onEvalResult(conn, round, shard, e.msg);
   }
 
-  private assignOrStandby(conn: number): void {
-    const shard = this.shards.claim(conn);
+  private onStats(conn: number, msg: Extract<CoordinatorEvent, { type: 'stats' }>['msg']): void {
+    // only a master without data runs a stats round (it learns n and the scaling from it)
+    if (this.statsPhase === null)
+      return this.out.reject(
+        conn,
+        'E_STATE',
+        "'stats' without a stats round: this master holds the data",
+        't',
+      );
+    const shard = this.shards.shardOf(conn);
+    if (shard === undefined)
+      return this.out.reject(conn, 'E_STATE', "'stats' from a worker that owns no shard", 't');
+    if (msg.shard !== shard.id)
+      return this.out.reject(
+        conn,
+        'E_STATE',
+        `shard ${msg.shard} is not this worker's shard (${shard.id})`,
+        'shard',
+      );
+    this.statsPhase.offer(conn, shard, msg);
+  }
+
+  private assignOrStandby(conn: number, pinned?: number): void {
+    const shard = this.shards.claim(conn, pinned);
     const who = { conn, worker: this.workers.get(conn) ?? null };
     if (shard === undefined) {
       const reason = `all ${this.shards.size} shards are taken; waiting as a spare`;
@@ -162,17 +204,20 @@ export class Coordinator {
       return;
     }
     this.out.send(conn, this.run.assignFor(shard, false, ++this.assigns));
-    this.out.info({ ...who, shard: shard.id, m: shard.rows.m }, 'shard assigned');
+    this.out.info({ ...who, shard: shard.id, m: shard.rows?.m ?? null }, 'shard assigned');
   }
 
-  private onReady(conn: number, shard: Shard, m: number, L: number): void {
+  private onReady(conn: number, shard: Shard, msg: Ready): void {
+    const { m, L } = msg;
     if (shard.state.kind === 'ready')
       return this.out.reject(conn, 'E_STATE', `shard ${shard.id} is already ready`, 't');
-    if (m !== shard.rows.m)
+    const own = this.statsPhase?.checkReady(msg);
+    if (own !== undefined && !own.ok) return this.out.reject(conn, 'E_FIELD', own.reason, 'm');
+    if (m !== shard.m)
       return this.out.reject(
         conn,
         'E_FIELD',
-        `ready.m = ${m} but shard ${shard.id} has ${shard.rows.m} rows`,
+        `ready.m = ${m} but shard ${shard.id} has ${shard.m} rows`,
         'm',
       );
     const claim = this.guard.ready(shard.id, m, L);
@@ -190,7 +235,7 @@ export class Coordinator {
     // A replacement joins where its predecessor left: the current w, and any pending evaluation.
     if (this.strategy.modelOnTakeover(shard.id)) this.sendModel(conn);
     const round = this.round;
-    if (round !== null && !round.has(shard.id)) this.out.send(conn, { t: 'eval', id: round.id, w: round.w });
+    if (round !== null && !round.has(shard.id)) this.out.send(conn, this.evalFrame(round));
   }
 
   private begin(): void {
@@ -203,7 +248,7 @@ export class Coordinator {
     this.phaseValue = 'running';
     this.startedAt = this.now;
     this.lastEvalAt = this.now;
-    this.out.info(startLine(cfg, run, L), LOG_MSG.start);
+    this.out.info({ ...startLine(cfg, run, L), stopRule: this.stopRule.describe }, LOG_MSG.start);
     if (cfg.maxTimeMs > 0) this.maxTimeAt = this.now + cfg.maxTimeMs;
     this.startEval();
     for (const [, owner] of this.shards.readyOwners()) this.sendModel(owner);
@@ -255,9 +300,10 @@ export class Coordinator {
     this.workers.delete(conn);
     const shard = this.shards.release(conn);
     if (this.phaseValue === 'done' || shard === undefined) return;
+    this.statsPhase?.withdraw(shard.id);
     this.run.stats.departures++;
     this.out.warn({ conn, worker, shard: shard.id, code }, 'worker left; its shard is free');
-    const next = this.shards.nextStandby();
+    const next = this.shards.nextStandby(shard.id);
     if (next !== undefined) this.assignOrStandby(next);
   }
 
@@ -284,20 +330,32 @@ export class Coordinator {
     });
     this.round = round;
     this.roundNormSq = normSq(round.w);
-    const frame = { t: 'eval', id: round.id, w: round.w } as const;
+    // the gap's parts are asked of every round when λ2 > 0: it certifies F − F* with or without F*
+    this.gapRound =
+      this.cfg.lambda2 > 0
+        ? new GapRound(
+            this.model.n,
+            this.shards.shards.map((s) => ({ m: s.m, nnz: 0 })),
+          )
+        : null;
+    const frame = this.evalFrame(round);
     for (const [, owner] of this.shards.readyOwners()) this.out.send(owner, frame);
   }
 
-  private onEvalResult(
-    conn: number,
-    round: EvalRound,
-    shard: Shard,
-    fi: number,
-    correct: number | undefined,
-  ): void {
+  private evalFrame(round: EvalRound) {
+    return { t: 'eval', id: round.id, w: round.w, ...(this.gapRound ? { gap: true } : {}) } as const;
+  }
+
+  private onEvalResult(conn: number, round: EvalRound, shard: Shard, msg: EvalResult): void {
+    const { fi, correct } = msg;
     const claim = this.guard.evalResult(round.id, shard.id, fi, round.w, this.roundNormSq);
     // the forger is expelled; its shard's replacement is asked again (the round waits for it)
     if (!claim.ok) return this.refuseClaim(conn, claim, 'fi');
+    const gapRound = this.gapRound;
+    if (gapRound !== null && (msg.entropy === undefined || msg.u === undefined))
+      return this.out.reject(conn, 'E_FIELD', `evalResult without the gap's parts (entropy, u)`, 'entropy');
+    if (round.has(shard.id)) return; // a replacement's second answer
+    gapRound?.add(msg);
     if (!round.record(shard.id, fi, correct)) return;
     this.round = null;
     const { cfg } = this;
@@ -305,13 +363,15 @@ export class Coordinator {
     const total = this.guard.roundTotal(objective, round.values, round.w);
     if (!total.verdict.ok) return this.refuseRound(round, total.verdict, total.liars);
     const subopt = cfg.fstar !== undefined ? suboptimality(objective, cfg.fstar) : null;
-    const accuracy = round.accuracy(cfg.data.X.rows);
+    const accuracy = round.accuracy(this.run.m);
+    const gap = gapRound?.result(objective, cfg.lambda1, cfg.lambda2);
     const result = {
       k: round.k,
       restarts: round.restarts,
       objective,
       subopt,
       accuracy,
+      ...(gap ? { gap } : {}),
       ...this.holdout?.score(round.w),
     };
     this.last = result;
@@ -321,7 +381,8 @@ export class Coordinator {
     if (this.phaseValue === 'finishing') return this.complete();
     this.run.noteEvaluation(round.k, objective, round.wbar);
     if (this.detector.observe(objective, round.counts) === 'diverged') return this.onDivergence(objective);
-    if (subopt !== null && subopt <= cfg.tol) return this.finish('tol');
+    if (stopReached(this.stopRule.rule, objective, gap?.gapRel))
+      return this.finish(subopt !== null && subopt <= cfg.tol ? 'tol' : 'tol-gap');
     if (this.checkpointDue) this.startEval();
   }
 
@@ -433,7 +494,10 @@ export class Coordinator {
     const reason = this.finishReason ?? 'stopped';
     this.out.push({ type: 'close', reason });
     const { run, cfg } = this;
-    const w = this.model.current();
+    // a run that never had its stats round has no model: its w is 0 in no dimension
+    const w = run.hasModel
+      ? this.model.current()
+      : { n: 0, idx: new Uint32Array(0), val: new Float64Array(0) };
     const last = this.last;
     const current = this.isCurrent(last) ? last : null;
     const elapsed = this.elapsed();

@@ -17,7 +17,14 @@ import type { Checkpoint } from './checkpoint';
  * after Connections decoded, validated and authenticated them.
  */
 export type CoordinatorEvent =
-  | { readonly type: 'hello'; readonly now: number; readonly conn: number; readonly worker: string }
+  | {
+      readonly type: 'hello';
+      readonly now: number;
+      readonly conn: number;
+      readonly worker: string;
+      /** the shard a pinned worker (--shard) insists on */
+      readonly shard?: number;
+    }
   | { readonly type: 'ready'; readonly now: number; readonly conn: number; readonly msg: Ready }
   | { readonly type: 'update'; readonly now: number; readonly conn: number; readonly msg: Update }
   | { readonly type: 'evalResult'; readonly now: number; readonly conn: number; readonly msg: EvalResult }

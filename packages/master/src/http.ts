@@ -117,7 +117,11 @@ export interface LiveSource {
  * be reachable by whoever can reach the workers' port.
  */
 export function statusHandler(run: RunState, live: LiveSource) {
-  const health = { phase: live.phase, workers: () => run.shards.readyCount(), k: () => run.model.k };
+  const health = {
+    phase: live.phase,
+    workers: () => run.shards.readyCount(),
+    k: () => (run.hasModel ? run.model.k : 0),
+  };
   return httpHandler(health, runMetrics(run, live.connected, live.last));
 }
 

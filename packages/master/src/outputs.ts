@@ -2,6 +2,7 @@ import { countNonZeros, type SparseVector } from '@soda/core';
 import type { EvalRound } from './eval-round';
 import type { Logger } from 'pino';
 import type { ProgressRecord, StartRecord, SummaryRecord } from '@soda/protocol';
+import type { GapResult } from '@soda/core';
 import type { MasterConfig } from './config';
 import { modelFileOf, writeModelFile } from '@soda/core';
 import type { RunState } from './run-state';
@@ -13,6 +14,8 @@ export interface Evaluated {
   readonly objective: number;
   readonly subopt: number | null;
   readonly accuracy: number;
+  /** The duality gap at w (λ2 > 0): F − D ≥ F − F* */
+  readonly gap?: GapResult;
   /** Scores on held-out examples, when the run has a test set. */
   readonly testAccuracy?: number;
   readonly testLogLoss?: number;
@@ -26,7 +29,7 @@ export function startLine(cfg: MasterConfig, run: RunState, L: number): StartRec
     p: run.p,
     workers: run.shards.size,
     dataset: cfg.dataName,
-    m: cfg.data.X.rows,
+    m: run.m,
     n: run.model.n,
     lambda1: cfg.lambda1,
     lambda2: cfg.lambda2,
@@ -54,6 +57,7 @@ export function progressLine(
     epoch: round.k / run.shards.size,
     objective: e.objective,
     subopt: e.subopt,
+    ...(e.gap ? { gap: e.gap.gap, gapRel: e.gap.gapRel, dual: e.gap.dual } : {}),
     nnz,
     supportPct: (100 * nnz) / run.model.n,
     accuracy: e.accuracy,
@@ -76,12 +80,15 @@ export function summaryOf(
   reason: string,
   elapsedMs: number,
 ): SummaryRecord {
-  const { model, stats } = run;
+  const { stats } = run;
+  // a run without data that never finished its stats round has no model
+  const model = run.hasModel ? run.model : { k: 0, n: 1, gamma: 0 };
   return {
     reason,
     objective: last?.objective ?? null,
     fstar: cfg.fstar ?? null,
     subopt: last?.subopt ?? null,
+    ...(last?.gap ? { gap: last.gap.gap, gapRel: last.gap.gapRel } : {}),
     accuracy: last?.accuracy ?? null,
     testAccuracy: last?.testAccuracy ?? null,
     k: model.k,
@@ -107,6 +114,7 @@ export function summaryOf(
  */
 export async function writeModel(
   cfg: MasterConfig,
+  run: RunState,
   w: SparseVector,
   objective: number | null,
   log: Logger,
@@ -117,9 +125,10 @@ export async function writeModel(
       lambda1: cfg.lambda1,
       lambda2: cfg.lambda2,
       dataName: cfg.dataName,
-      dataHash: cfg.dataHash,
+      dataHash: run.dataHash,
       objective,
-      ...(cfg.scale ? { scale: Array.from(cfg.scale) } : {}),
+      // the scale the weights are in: the master's own, or the stats round's
+      ...(run.scale ? { scale: Array.from(run.scale) } : {}),
     });
     await writeModelFile(cfg.modelOut, file);
     return null;

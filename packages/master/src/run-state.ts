@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { shardContiguous, shardShuffled, sparseFromDense, type SparseVector } from '@soda/core';
+import { createHash, randomUUID } from 'node:crypto';
+import { shardContiguous, shardShuffled, SodaError, sparseFromDense, type SparseVector } from '@soda/core';
 import type { Assign } from '@soda/protocol';
 import type { MasterConfig } from './config';
 import { checkCompatible, type Checkpoint, type RunIdentity } from './checkpoint';
 import { ModelState } from './model-state';
 import { ShardTable, type Shard } from './shards';
+import type { StatsRoundResult } from './data-at-scale';
 import { RunStats } from './stats';
 
 /** The best evaluated point: where a divergence restart goes back to. */
@@ -22,7 +23,10 @@ export interface BestPoint {
 export class RunState {
   runId: string = randomUUID();
   readonly shards: ShardTable;
-  readonly model: ModelState;
+  /** null until the stats round when the workers hold the data (n and π_i come from it) */
+  private modelValue: ModelState | null = null;
+  /** what the stats round learnt (workers hold the data), else null */
+  private learnt: { m: number; n: number; scale?: Float64Array; dataHash: string } | null = null;
   readonly stats = new RunStats();
   /** updates applied per shard: full rounds for the divergence rule */
   readonly shardUpdates: Uint32Array;
@@ -36,13 +40,67 @@ export class RunState {
   elapsedBefore = 0;
 
   constructor(private readonly cfg: MasterConfig) {
+    this.shardUpdates = new Uint32Array(cfg.workers);
+    this.p = cfg.p;
+    if (cfg.data === null) {
+      this.shards = new ShardTable(null, cfg.workers);
+      return;
+    }
     const m = cfg.data.X.rows;
     const parts = cfg.shuffle ? shardShuffled(m, cfg.workers, cfg.seed) : shardContiguous(m, cfg.workers);
     this.shards = new ShardTable(cfg.data, parts);
     const pi = this.shards.shards.map((s) => s.pi);
-    this.model = new ModelState(cfg.data.X.cols, pi, cfg.gamma ?? 1, cfg.lambda1);
-    this.shardUpdates = new Uint32Array(pi.length);
-    this.p = cfg.p;
+    this.modelValue = new ModelState(cfg.data.X.cols, pi, cfg.gamma ?? 1, cfg.lambda1);
+  }
+
+  /** Algorithm 1's state; it exists once n and the π_i are known (at once, or after the stats round). */
+  get model(): ModelState {
+    if (this.modelValue === null)
+      throw new SodaError('E_STATE', 'no model before the stats round: the workers have not reported n');
+    return this.modelValue;
+  }
+
+  /** Whether the model exists (false only while a master without data waits for its stats round). */
+  get hasModel(): boolean {
+    return this.modelValue !== null;
+  }
+
+  /** m = Σ m_i (0 before the stats round) */
+  get m(): number {
+    return this.cfg.data !== null ? this.cfg.data.X.rows : (this.learnt?.m ?? 0);
+  }
+
+  /** n, or undefined before the stats round */
+  get n(): number | undefined {
+    return this.modelValue?.n;
+  }
+
+  /** The max-abs divisors: the master's own (cfg.scale) or the stats round's. */
+  get scale(): Float64Array | undefined {
+    return this.cfg.data !== null ? this.cfg.scale : this.learnt?.scale;
+  }
+
+  /** The data's identity for checkpoints and the model file. */
+  get dataHash(): string {
+    return this.learnt?.dataHash ?? this.cfg.dataHash;
+  }
+
+  /**
+   * The stats round is over (workers hold the data): n, π_i = m_i/m and the scale are known, so
+   * Algorithm 1's state can be built. The data's identity is the manifest's source hash when there is
+   * one, else a hash of the shards' file hashes in shard order (the same files under the same ids).
+   */
+  fromStats(r: StatsRoundResult): void {
+    if (this.modelValue !== null) throw new SodaError('E_STATE', 'the run already has its model');
+    this.shards.setSizes(
+      r.shards.map((f) => f.m),
+      r.pi,
+    );
+    this.modelValue = new ModelState(r.n, Array.from(r.pi), this.cfg.gamma ?? 1, this.cfg.lambda1);
+    const h = createHash('sha256');
+    for (const f of r.shards) h.update(`${f.hash ?? `m=${f.m},nnz=${f.nnz}`}\n`);
+    const dataHash = this.cfg.manifest?.sourceSha256 ?? h.digest('hex');
+    this.learnt = { m: r.m, n: r.n, dataHash, ...(r.scale ? { scale: r.scale } : {}) };
   }
 
   /** Apply worker `shard`'s Δ: w̄ += π_i Δ, w_i += Δ, w = prox(w̄). */
@@ -52,21 +110,27 @@ export class RunState {
     this.stats.updates++;
   }
 
-  /** The assign frame for `shard`: Algorithm 1's parameters and w_i; `reset`: the worker keeps its rows. */
+  /**
+   * The assign frame for `shard`: Algorithm 1's parameters and w_i; `reset`: the worker keeps its rows.
+   * Workers holding the data get no rows: before the stats round no n either (they answer `stats`),
+   * after it n and the scale (a spare reads its file and answers `ready` at once).
+   */
   assignFor(shard: Shard, reset: boolean, seq: number): Assign {
     const { cfg } = this;
-    return {
+    const base = {
       t: 'assign',
       runId: this.runId,
       shard: shard.id,
-      n: this.model.n,
       lambda2: cfg.lambda2,
       p: this.p,
       seed: (cfg.seed * 1000003 + shard.id * 7919 + seq) >>> 0,
       delayMs: cfg.delayMs,
       rows: reset ? null : shard.rows,
-      wi: sparseFromDense(this.model.wi[shard.id]),
-    };
+    } as const;
+    const model = this.modelValue;
+    if (model === null) return { ...base, rows: null };
+    const scale = cfg.data === null ? this.learnt?.scale : undefined;
+    return { ...base, n: model.n, wi: sparseFromDense(model.wi[shard.id]), ...(scale ? { scale } : {}) };
   }
 
   noteEvaluation(k: number, objective: number, wbar: Float64Array): void {
@@ -79,9 +143,9 @@ export class RunState {
     const { cfg } = this;
     return {
       dataName: cfg.dataName,
-      dataHash: cfg.dataHash,
-      m: cfg.data.X.rows,
-      n: cfg.data.X.cols,
+      dataHash: this.dataHash,
+      m: this.m,
+      n: this.model.n,
       workers: cfg.workers,
       shuffle: cfg.shuffle,
       seed: cfg.seed,

@@ -61,7 +61,8 @@ export class Master {
     this.conns = new Connections(
       {
         token: cfg.token,
-        n: this.run.model.n,
+        // frames are checked against n once it is known (after the stats round without data)
+        n: () => this.run.n,
         log: this.log,
         stats: this.run.stats,
         runId: this.run.runId,
@@ -69,7 +70,14 @@ export class Master {
         admission: { ...defaultAdmissionLimits(), ...cfg.admission, maxAuthenticated: 2 * cfg.workers + 8 },
       },
       {
-        onHello: (c) => this.handle({ type: 'hello', now: now(), conn: c.id, worker: c.workerId! }),
+        onHello: (c) =>
+          this.handle({
+            type: 'hello',
+            now: now(),
+            conn: c.id,
+            worker: c.workerId!,
+            ...(c.shard !== undefined ? { shard: c.shard } : {}),
+          }),
         onMessage: (c, msg) => {
           if (msg.t === 'error') return; // handled by Connections
           if (msg.t === 'ready') return this.handle({ type: 'ready', now: now(), conn: c.id, msg });
@@ -98,13 +106,14 @@ export class Master {
       master.server.once('error', reject);
       master.server.listen(cfg.port, cfg.host, () => resolve());
     });
-    const { workers, data } = cfg;
+    const { workers } = cfg;
     const listening: ListeningRecord = {
       event: LISTENING_EVENT,
       port: master.port,
       workers,
-      m: data.X.rows,
-      n: data.X.cols,
+      // 0 when the workers hold the data: the stats round has not told the master yet
+      m: master.run.m,
+      n: master.run.n ?? 0,
       runId: master.runId,
       tls: !!cfg.tls,
     };
@@ -171,7 +180,7 @@ export class Master {
 
   private async finish(cmd: Extract<Command, { type: 'finish' }>): Promise<void> {
     const writeErrors: string[] = [];
-    const modelErr = await writeModel(this.cfg, cmd.w, cmd.modelObjective, this.log);
+    const modelErr = await writeModel(this.cfg, this.run, cmd.w, cmd.modelObjective, this.log);
     if (modelErr !== null) writeErrors.push(`model: ${modelErr}`);
     if (this.checkpointer && cmd.checkpoint) {
       const ckErr = await this.checkpointer.write(stamped(cmd.checkpoint));

@@ -21,8 +21,11 @@ const FREE: ShardState = Object.freeze({ kind: 'free' });
 /** One part S_i of the data and who computes on it. */
 export interface Shard {
   readonly id: number;
-  readonly rows: ShardRows;
-  /** π_i = |S_i| / m */
+  /** the rows when the master holds the data; null when the worker reads its own file */
+  readonly rows: ShardRows | null;
+  /** m_i: the rows' count, or (workers hold the data) what the stats round learnt (0 before it) */
+  readonly m: number;
+  /** π_i = |S_i| / m (NaN until the stats round when the workers hold the data) */
   readonly pi: number;
   readonly state: ShardState;
   /** Smoothness constant reported for this shard (it depends on the rows only, so it survives a new owner). */
@@ -31,6 +34,8 @@ export interface Shard {
 
 interface MutableShard extends Shard {
   state: ShardState;
+  m: number;
+  pi: number;
 }
 
 /** The owner of `s`, or null when it is free. */
@@ -46,17 +51,41 @@ export class ShardTable {
   private readonly table: MutableShard[];
   private readonly byConn = new Map<number, number>();
   private readonly standbys: number[] = [];
+  /** the shard each pinned connection insists on */
+  private readonly pins = new Map<number, number>();
 
-  constructor(data: Dataset, parts: readonly Uint32Array[]) {
+  /** The master's data cut into `parts`, or (null) M shards whose rows stay with their workers. */
+  constructor(data: Dataset | null, parts: readonly Uint32Array[] | number) {
+    if (data === null || typeof parts === 'number') {
+      const M = typeof parts === 'number' ? parts : parts.length;
+      this.table = Array.from({ length: M }, (_, id) => ({
+        id,
+        rows: null,
+        m: 0,
+        pi: NaN,
+        state: FREE,
+        L: null,
+      }));
+      return;
+    }
     const pi = shardWeights(parts);
     this.table = shardDataset(data, parts).map(({ X, y }, id) => {
       return {
         id,
         rows: { m: X.rows, ptr: X.ptr, ind: X.ind, val: X.val, y },
+        m: X.rows,
         pi: pi[id],
         state: FREE,
         L: null,
       };
+    });
+  }
+
+  /** The stats round is over (workers hold the data): each shard's m_i and π_i. */
+  setSizes(m: readonly number[], pi: ArrayLike<number>): void {
+    this.table.forEach((s, i) => {
+      s.m = m[i];
+      s.pi = pi[i];
     });
   }
 
@@ -73,9 +102,13 @@ export class ShardTable {
     return id === undefined ? undefined : this.table[id];
   }
 
-  /** Give conn the lowest free shard (now loading), or queue it as a standby and return undefined. */
-  claim(conn: number): Shard | undefined {
-    const free = this.table.find((s) => s.state.kind === 'free');
+  /**
+   * Give conn the lowest free shard (now loading), or queue it as a standby and return undefined.
+   * A worker pinned to one shard (hello.shard: it holds that file only) gets that one or waits.
+   */
+  claim(conn: number, pinned?: number): Shard | undefined {
+    const free = this.table.find((s) => s.state.kind === 'free' && (pinned === undefined || s.id === pinned));
+    if (pinned !== undefined) this.pins.set(conn, pinned);
     if (free === undefined) {
       if (!this.standbys.includes(conn)) this.standbys.push(conn);
       return undefined;
@@ -115,6 +148,7 @@ export class ShardTable {
   release(conn: number): Shard | undefined {
     const i = this.standbys.indexOf(conn);
     if (i >= 0) this.standbys.splice(i, 1);
+    this.pins.delete(conn);
     const shard = this.byConn.get(conn);
     if (shard === undefined) return undefined;
     this.table[shard].state = FREE;
@@ -122,9 +156,13 @@ export class ShardTable {
     return this.table[shard];
   }
 
-  /** The next standby connection, removed from the queue. */
-  nextStandby(): number | undefined {
-    return this.standbys.shift();
+  /** The next standby connection that may take shard `freed` (unpinned, or pinned to it), dequeued. */
+  nextStandby(freed?: number): number | undefined {
+    const i = this.standbys.findIndex((c) => {
+      const pin = this.pins.get(c);
+      return freed === undefined || pin === undefined || pin === freed;
+    });
+    return i < 0 ? undefined : this.standbys.splice(i, 1)[0];
   }
 
   get standbyCount(): number {

@@ -94,7 +94,7 @@ export class Harness {
     return this.handle({ type: 'hello', conn, worker: `w${conn}` });
   }
 
-  ready(conn: number, shard: number, L = 2, m = this.run.shards.shards[shard].rows.m): Command[] {
+  ready(conn: number, shard: number, L = 2, m = this.run.shards.shards[shard].m): Command[] {
     return this.handle({ type: 'ready', conn, msg: { t: 'ready', shard, m, L } });
   }
 
@@ -103,8 +103,21 @@ export class Harness {
     return this.handle({ type: 'update', conn, msg });
   }
 
-  answer(conn: number, shard: number, id: number, fi: number, correct?: number): Command[] {
-    return this.handle({ type: 'evalResult', conn, msg: { t: 'evalResult', id, shard, fi, correct } });
+  /**
+   * An evaluation answer. The coordinator asks for the duality gap's parts whenever λ2 > 0, so they are
+   * sent too: `gap` (default: a zero entropy sum and u = 0, which only make D = −0 and the gap F) or null
+   * for an answer without them.
+   */
+  answer(
+    conn: number,
+    shard: number,
+    id: number,
+    fi: number,
+    correct?: number,
+    gap: { entropy: number; u: SparseVector } | null = { entropy: 0, u: vec(this.n, {}) },
+  ): Command[] {
+    const msg = { t: 'evalResult', id, shard, fi, correct, ...(gap ?? {}) } as const;
+    return this.handle({ type: 'evalResult', conn, msg });
   }
 
   close(conn: number, code = 1006): Command[] {

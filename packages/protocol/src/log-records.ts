@@ -48,6 +48,8 @@ export interface StartRecord {
   readonly tol: number;
   readonly k: number;
   readonly resumed: boolean;
+  /** what stops the run: the suboptimality against F*, or (no F*, or --tol-gap) the duality gap */
+  readonly stopRule?: string;
 }
 
 /** The run's traffic counters, in progress and summary records. */
@@ -68,6 +70,10 @@ export interface ProgressRecord extends TrafficCounters {
   /** null in JSON when F was not finite */
   readonly objective: number | null;
   readonly subopt: number | null;
+  /** the duality gap F(w) − D(θ) ≥ F − F* (present when λ2 > 0), gap / |D|, and D */
+  readonly gap?: number | null;
+  readonly gapRel?: number | null;
+  readonly dual?: number | null;
   readonly nnz: number;
   readonly supportPct: number;
   readonly accuracy: number;
@@ -88,6 +94,9 @@ export interface SummaryRecord extends TrafficCounters {
   readonly objective: number | null;
   readonly fstar: number | null;
   readonly subopt: number | null;
+  /** the last evaluation's duality gap and gap / |D| (when λ2 > 0) */
+  readonly gap?: number | null;
+  readonly gapRel?: number | null;
   readonly accuracy: number | null;
   readonly testAccuracy: number | null;
   readonly k: number;

@@ -1,11 +1,17 @@
 import { accessSync, constants } from 'node:fs';
 import * as path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { SodaError } from '@soda/core';
+import { readManifest, SodaError, type SplitManifest } from '@soda/core';
 import { Master, readCheckpoint, type Algo, type MasterConfig } from '@soda/master';
 import { createLogger } from '../logger';
 import { trainingOptions } from '../options';
-import { dataOptionsFromArgs, referenceOptimum, resolveData } from '../data-source';
+import {
+  dataOptionsFromArgs,
+  FILE_DEFAULT_LAMBDAS,
+  referenceOptimum,
+  resolveData,
+  type ResolvedData,
+} from '../data-source';
 import * as v from '../validate';
 import { isLoopback, resolveToken } from '../token';
 import { exitCodeFor } from '../exit-codes';
@@ -20,10 +26,15 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
   const p = algo === 'soda' ? v.probability('p', a.p) : 1;
   const out = a.out as string;
   const workers = v.positiveInt('workers', a.workers, 100000);
-  const d = await resolveData(dataOptionsFromArgs(a, out), logger);
-  if (workers > d.data.X.rows) v.positiveInt('workers', workers, d.data.X.rows); // names the limit: one row per shard at least
+  const atWorkers = a.dataAtWorkers === true;
+  const d = atWorkers ? await workersData(a) : await resolveData(dataOptionsFromArgs(a, out), logger);
+  if (d.data !== null && workers > d.data.X.rows) v.positiveInt('workers', workers, d.data.X.rows); // names the limit: one row per shard at least
   const fstar =
-    a.fstar !== undefined ? v.positive('fstar', a.fstar) : (await referenceOptimum(d, out, logger)).fstar;
+    a.fstar !== undefined
+      ? v.positive('fstar', a.fstar)
+      : d.data !== null
+        ? (await referenceOptimum(d as ResolvedData, out, logger)).fstar
+        : undefined; // no data here, no F*: the run stops on the duality gap
   const token = resolveToken(a);
   const host = a.host as string;
   if (token === undefined && !isLoopback(host))
@@ -42,6 +53,8 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
     dataName: d.name,
     dataHash: d.hash,
     ...(d.scale ? { scale: d.scale } : {}),
+    ...('manifest' in d && d.manifest ? { manifest: d.manifest } : {}),
+    normalize: a.normalize !== false,
     workers,
     shuffle: a.shuffle !== false,
     seed: v.nonNegativeInt('seed', a.seed),
@@ -50,9 +63,10 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
     lambda1: d.lambda1,
     lambda2: d.lambda2,
     ...(a.gamma !== undefined ? { gamma: v.positive('gamma', a.gamma) } : {}),
-    fstar,
+    ...(fstar !== undefined ? { fstar } : {}),
     ...(d.test ? { test: d.test } : {}),
     tol: v.nonNegative('tol', a.tol),
+    ...(a.tolGap !== undefined ? { tolGap: v.positive('tol-gap', a.tolGap) } : {}),
     maxEpochs: v.nonNegative('max-epochs', a.maxEpochs),
     maxTimeMs: 1000 * v.nonNegative('max-time', a.maxTime),
     evalEveryMs: 1000 * v.nonNegative('eval-every', a.evalEvery),
@@ -76,6 +90,46 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
     logger,
   };
   return Object.freeze(cfg);
+}
+
+/**
+ * --data-at-workers: the master reads no data. Every option that needs rows here is refused once, now:
+ * --data (and the held-out sets), --resume (see README: a resumed run would need the stats round's
+ * scale before the checkpoint's w_i mean anything; not supported yet). λs default as for a file.
+ */
+async function workersData(a: Args) {
+  const clash = ['data', 'test', 'testFraction'].find((k) => a[k] !== undefined);
+  if (clash !== undefined)
+    throw new SodaError(
+      'E_CONFIG',
+      `--data-at-workers: the workers hold the data, so --${clash.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} cannot be given to the master`,
+    );
+  if (a.resume === true)
+    throw new SodaError(
+      'E_CONFIG',
+      '--resume is not supported with --data-at-workers yet: start the run afresh (or give the master --data)',
+    );
+  const file = v.optionalString(a.manifest);
+  let manifest: SplitManifest | undefined;
+  if (file !== undefined) {
+    manifest = await readManifest(file);
+    if (manifest.parts.length !== a.workers)
+      throw new SodaError(
+        'E_CONFIG',
+        `--manifest ${file} has ${manifest.parts.length} parts but --workers is ${String(a.workers)}`,
+      );
+  }
+  return {
+    data: null,
+    name: manifest ? path.basename(manifest.source) : 'workers',
+    // the real identity comes from the stats round (RunState.dataHash)
+    hash: '',
+    scale: undefined,
+    test: undefined,
+    manifest,
+    lambda1: a.lambda1 !== undefined ? v.nonNegative('lambda1', a.lambda1) : FILE_DEFAULT_LAMBDAS.lambda1,
+    lambda2: a.lambda2 !== undefined ? v.positive('lambda2', a.lambda2) : FILE_DEFAULT_LAMBDAS.lambda2,
+  };
 }
 
 /** --tls-cert and --tls-key come together and must be readable now, not at the first connection. */
@@ -110,7 +164,7 @@ export async function runMaster(cfg: MasterConfig): Promise<number> {
   const result = await master.done;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  return exitCodeFor(result, cfg.tol);
+  return exitCodeFor(result, cfg.tolGap ?? cfg.tol);
 }
 
 export const masterCommand: CommandModule<object, Record<string, unknown>> = {
@@ -122,6 +176,17 @@ export const masterCommand: CommandModule<object, Record<string, unknown>> = {
         type: 'boolean',
         default: false,
         describe: 'continue from --checkpoint (refused if it is of other data or settings)',
+      })
+      .option('data-at-workers', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'the workers hold the data (soda worker --data part-{shard}.svm): no --data here; n and the scaling come from a stats round, the run stops on the duality gap',
+      })
+      .option('manifest', {
+        type: 'string',
+        describe:
+          "with --data-at-workers: `soda data split`'s manifest.json; each worker's part must match it",
       })
       .option('tls-cert', { type: 'string', describe: 'PEM certificate: serve wss:// (with --tls-key)' })
       .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' }) as unknown as Argv<

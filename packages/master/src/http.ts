@@ -82,14 +82,16 @@ export function runMetrics(
   connected: () => number,
   last: () => { objective: number; subopt: number | null } | null,
 ): Registry {
-  const { stats, model, shards } = run;
+  const { stats, shards } = run;
+  // no model yet (the workers hold the data and the stats round is not over): zeros
+  const model = () => (run.hasModel ? run.model : { k: 0, supportSize: 0, n: 1 });
   return createMetrics({
     updates: () => stats.updates,
-    epochs: () => model.k / shards.size,
+    epochs: () => model().k / shards.size,
     objective: () => last()?.objective ?? null,
     subopt: () => last()?.subopt ?? null,
-    supportSize: () => model.supportSize,
-    supportPct: () => (100 * model.supportSize) / model.n,
+    supportSize: () => model().supportSize,
+    supportPct: () => (100 * model().supportSize) / model().n,
     coordsUp: () => stats.coordsUp,
     coordsDown: () => stats.coordsDown,
     bytesUp: () => stats.bytesUp,

@@ -1,0 +1,175 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { maxAbsScale, readLibsvm, writeLibsvm } from '@soda/core';
+import { solveReference } from '@soda/solver';
+import { plantedProblem } from './helpers/problems';
+
+/*
+ * The data stays where it is, over real processes: `soda data split` cuts a file into M parts, `soda
+ * master --data-at-workers` (no data, no F*) runs the stats round with M `soda worker --data
+ * …/part-{shard}.svm`, trains, and stops on the certified duality gap. Checked against the reference
+ * solver's F* on the whole file: the final objective, and the gap bounding F − F* on every progress
+ * line. A worker killed mid-run is replaced by a spare that re-reads its shard.
+ */
+
+const BIN = path.resolve(__dirname, '..', 'packages', 'cli', 'bin', 'soda.js');
+type Line = Record<string, unknown>;
+
+/** A child process whose stdout JSON lines are collected, with a way to wait for one. */
+class Proc {
+  readonly lines: Line[] = [];
+  readonly exited: Promise<number | null>;
+  private waiters: { test: (l: Line) => boolean; resolve: (l: Line) => void }[] = [];
+  stderr = '';
+  constructor(readonly child: ChildProcess) {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const text = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let line: Line;
+        try {
+          line = JSON.parse(text) as Line;
+        } catch {
+          continue;
+        }
+        this.lines.push(line);
+        this.waiters = this.waiters.filter((w) => (w.test(line) ? (w.resolve(line), false) : true));
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.exited = new Promise((r) => child.on('exit', (code) => r(code)));
+  }
+  waitFor(test: (l: Line) => boolean): Promise<Line> {
+    const seen = this.lines.find(test);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve) => this.waiters.push({ test, resolve }));
+  }
+}
+
+describe('soda master --data-at-workers (the workers hold the data)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'soda-at-workers-'));
+  const procs: Proc[] = [];
+  const start = (args: string[]) => {
+    const p = new Proc(spawn(process.execPath, [BIN, ...args]));
+    procs.push(p);
+    return p;
+  };
+  afterAll(() => {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('splits, trains without data or F*, stops on the gap, survives a killed worker', async () => {
+    const M = 3;
+    const lambda1 = 0.01;
+    const lambda2 = 0.01;
+    const file = path.join(dir, 'all.svm');
+    await writeLibsvm(file, plantedProblem(5, 360, 30));
+    const parts = path.join(dir, 'parts');
+    const split = spawnSync(
+      process.execPath,
+      [BIN, 'data', 'split', file, '--parts', String(M), '--out-dir', parts, '--seed', '3'],
+      { encoding: 'utf8', timeout: 60000 },
+    );
+    expect(split.status).toBe(0);
+
+    // the independent answer: the reference solver on the whole file, scaled as the master would
+    const full = await readLibsvm(file);
+    const central = maxAbsScale(full.X);
+    const ref = solveReference({ X: central.X, y: full.y }, lambda1, lambda2);
+    const fstar = ref.fstar;
+
+    const modelOut = path.join(dir, 'model.json');
+    const master = start([
+      'master',
+      '--data-at-workers',
+      '--workers',
+      String(M),
+      '--manifest',
+      path.join(parts, 'manifest.json'),
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--lambda1',
+      String(lambda1),
+      '--lambda2',
+      String(lambda2),
+      '--tol',
+      '1e-12',
+      '--p',
+      '0.5',
+      '--eval-every',
+      '0.05',
+      '--checkpoint-every',
+      '0',
+      '--out',
+      dir,
+      '--model-out',
+      modelOut,
+      '--wait-timeout',
+      '60',
+    ]);
+    const listening = await master.waitFor((l) => l.event === 'listening');
+    const worker = () =>
+      start([
+        'worker',
+        '--master',
+        `ws://127.0.0.1:${String(listening.port)}`,
+        '--data',
+        path.join(parts, 'part-{shard}.svm'),
+        '--give-up',
+        '20',
+        '--log-level',
+        'info',
+      ]);
+    // M + 1 workers: whichever comes last waits as a spare
+    const workers = Array.from({ length: M + 1 }, worker);
+
+    // mid-run (the first progress line: every owner is ready), kill one owner; the spare must re-read its shard
+    await master.waitFor((l) => l.msg === 'progress');
+    const scaled = (w: Proc) => w.lines.find((l) => l.msg === 'shard scaled');
+    const victim = workers.find((w) => scaled(w) !== undefined)!;
+    const spare = workers.find((w) => scaled(w) === undefined)!;
+    expect(workers.filter((w) => scaled(w) !== undefined)).toHaveLength(M);
+    const victimShard = scaled(victim)!.shard;
+    victim.child.kill('SIGKILL');
+    const taken = await master.waitFor((l) => l.msg === 'shard taken over');
+    expect(taken.shard).toBe(victimShard);
+    const loaded = await spare.waitFor((l) => l.msg === 'shard loaded');
+    expect(loaded.shard).toBe(victimShard);
+
+    const code = await master.exited;
+    expect(master.stderr).toBe('');
+    expect(code).toBe(0);
+    const startLine = master.lines.find((l) => l.msg === 'start')!;
+    expect(startLine).toMatchObject({ m: 360, fstar: null, workers: M });
+    expect(String(startLine.stopRule)).toContain('gap');
+    const summary = master.lines.find((l) => l.msg === 'summary')!;
+    expect(summary.reason).toBe('tol-gap');
+
+    // every progress line: the certified gap bounds the true suboptimality F − F*
+    const progress = master.lines.filter((l) => l.msg === 'progress');
+    expect(progress.length).toBeGreaterThan(1);
+    for (const l of progress) {
+      const F = l.objective as number;
+      const gap = l.gap as number;
+      expect(l.subopt).toBeNull();
+      expect(F - fstar).toBeLessThanOrEqual(gap + 1e-14 * Math.abs(fstar));
+      expect(l.gapRel).toBeCloseTo(gap / Math.abs(l.dual as number), 12);
+    }
+    const last = progress[progress.length - 1];
+    expect(last.gapRel as number).toBeLessThanOrEqual(1e-12);
+    expect(Math.abs((last.objective as number) - fstar) / fstar).toBeLessThanOrEqual(1e-12);
+
+    // the model carries the stats round's scale: the central max-abs divisors, bit for bit
+    const model = JSON.parse(fs.readFileSync(modelOut, 'utf8')) as { scale: number[] };
+    expect(Float64Array.from(model.scale)).toEqual(central.scale);
+    await Promise.all(procs.filter((p) => p !== victim).map((p) => p.exited));
+  }, 60000);
+});

@@ -106,7 +106,8 @@ export class ShardTable {
    * Give conn the lowest free shard (now loading), or queue it as a standby and return undefined.
    * A worker pinned to one shard (hello.shard: it holds that file only) gets that one or waits.
    */
-  claim(conn: number, pinned?: number): Shard | undefined {
+  claim(conn: number, pin?: number): Shard | undefined {
+    const pinned = pin ?? this.pins.get(conn); // a standby keeps the pin of its hello
     const free = this.table.find((s) => s.state.kind === 'free' && (pinned === undefined || s.id === pinned));
     if (pinned !== undefined) this.pins.set(conn, pinned);
     if (free === undefined) {

@@ -14,7 +14,7 @@ import { Harness, evalId, logs, only, rejects, sends } from './harness';
  */
 
 function shardX(h: Harness, i: number): { X: CsrMatrix; y: Float64Array } {
-  const r = h.run.shards.shards[i].rows;
+  const r = h.run.shards.shards[i].rows!;
   return { X: { rows: r.m, cols: h.n, ptr: r.ptr, ind: r.ind, val: r.val }, y: r.y };
 }
 

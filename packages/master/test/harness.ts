@@ -75,7 +75,7 @@ export class Harness {
       ? undefined
       : new ClaimGuard(
           Array.from({ length: M }, () => null),
-          this.n,
+          this.run.n ?? 0, // a master without data learns n in the stats round
           this.cfg.lambda2,
           this.cfg.fstar,
         );
@@ -90,8 +90,13 @@ export class Harness {
     return this.c.handle({ ...e, now: this.now } as CoordinatorEvent);
   }
 
-  hello(conn: number): Command[] {
-    return this.handle({ type: 'hello', conn, worker: `w${conn}` });
+  hello(conn: number, shard?: number): Command[] {
+    return this.handle({
+      type: 'hello',
+      conn,
+      worker: `w${conn}`,
+      ...(shard !== undefined ? { shard } : {}),
+    });
   }
 
   ready(conn: number, shard: number, L = 2, m = this.run.shards.shards[shard].m): Command[] {

@@ -1,15 +1,16 @@
 import { defaultStepSize } from '@soda/core';
 import { LOG_MSG, type EvalResult, type Ready, type Update } from '@soda/protocol';
-import { withEvaluated, type Checkpoint } from './checkpoint';
+import { withEvaluated } from './checkpoint';
+import { finishCommand } from './completion';
 import { ClaimGuard } from './claim-guard';
 import { normSq, type ClaimVerdict } from './claims';
 import type { MasterConfig } from './config';
-import { chooseStopRule, GapRound, stopReached, type StopRule } from './data-at-scale';
 import { DivergenceDetector, escalate } from './divergence';
-import { EvalRound, suboptimality } from './eval-round';
+import { GapEvaluation } from './gap-eval';
+import { EvalRound } from './eval-round';
 import { Outbox, type Command, type CoordinatorEvent } from './events';
 import { Holdout } from './holdout';
-import { progressLine, startLine, summaryOf, type Evaluated } from './outputs';
+import { evaluatedOf, progressLine, startLine, type Evaluated } from './outputs';
 import type { RunState } from './run-state';
 import { ownerOf, type Shard } from './shards';
 import { StatsPhase } from './stats-phase';
@@ -33,10 +34,8 @@ export class Coordinator {
   private readonly out = new Outbox();
   private startedAt: number | null = null;
   private round: EvalRound | null = null;
-  /** the current round's duality-gap parts (null: λ2 = 0, no gap) */
-  private gapRound: GapRound | null = null;
-  /** which rule stops the run (chooseStopRule), and its description for the start line */
-  private readonly stopRule: { rule: StopRule; describe: string };
+  /** the rounds' duality gap and the stopping rule */
+  private readonly gap: GapEvaluation;
   /** the stats round, when the workers hold the data (null: the master holds it) */
   private readonly statsPhase: StatsPhase | null;
   private nextEvalId = 1;
@@ -83,19 +82,8 @@ export class Coordinator {
         cfg.lambda2,
         cfg.fstar,
       );
-    this.stopRule = chooseStopRule({
-      fstar: cfg.fstar,
-      tol: cfg.tol,
-      lambda2: cfg.lambda2,
-      ...(cfg.tolGap !== undefined ? { tolGap: cfg.tolGap } : {}),
-    });
-    this.statsPhase =
-      cfg.data === null
-        ? new StatsPhase(run, this.out, {
-            normalize: cfg.normalize !== false,
-            ...(cfg.manifest ? { manifest: cfg.manifest } : {}),
-          })
-        : null;
+    this.gap = new GapEvaluation(cfg);
+    this.statsPhase = StatsPhase.forRun(cfg, run, this.out);
     this.waitDeadline = cfg.waitTimeoutMs ? now + cfg.waitTimeoutMs : null;
   }
 
@@ -128,7 +116,15 @@ export class Coordinator {
         this.onShardMessage(e);
         break;
       case 'stats':
-        this.onStats(e.conn, e.msg);
+        // only a master without data runs a stats round (it learns n and the scaling from it)
+        if (this.statsPhase === null)
+          this.out.reject(
+            e.conn,
+            'E_STATE',
+            "'stats' without a stats round: this master holds the data",
+            't',
+          );
+        else this.statsPhase.offer(e.conn, this.shards.shardOf(e.conn), e.msg);
         break;
       case 'close':
         this.onClose(e.conn, e.code);
@@ -172,28 +168,6 @@ export class Coordinator {
     this.onEvalResult(conn, round, shard, e.msg);
   }
 
-  private onStats(conn: number, msg: Extract<CoordinatorEvent, { type: 'stats' }>['msg']): void {
-    // only a master without data runs a stats round (it learns n and the scaling from it)
-    if (this.statsPhase === null)
-      return this.out.reject(
-        conn,
-        'E_STATE',
-        "'stats' without a stats round: this master holds the data",
-        't',
-      );
-    const shard = this.shards.shardOf(conn);
-    if (shard === undefined)
-      return this.out.reject(conn, 'E_STATE', "'stats' from a worker that owns no shard", 't');
-    if (msg.shard !== shard.id)
-      return this.out.reject(
-        conn,
-        'E_STATE',
-        `shard ${msg.shard} is not this worker's shard (${shard.id})`,
-        'shard',
-      );
-    this.statsPhase.offer(conn, shard, msg);
-  }
-
   private assignOrStandby(conn: number, pinned?: number): void {
     const shard = this.shards.claim(conn, pinned);
     const who = { conn, worker: this.workers.get(conn) ?? null };
@@ -235,7 +209,7 @@ export class Coordinator {
     // A replacement joins where its predecessor left: the current w, and any pending evaluation.
     if (this.strategy.modelOnTakeover(shard.id)) this.sendModel(conn);
     const round = this.round;
-    if (round !== null && !round.has(shard.id)) this.out.send(conn, this.evalFrame(round));
+    if (round !== null && !round.has(shard.id)) this.out.send(conn, this.gap.frame(round.id, round.w));
   }
 
   private begin(): void {
@@ -248,7 +222,7 @@ export class Coordinator {
     this.phaseValue = 'running';
     this.startedAt = this.now;
     this.lastEvalAt = this.now;
-    this.out.info({ ...startLine(cfg, run, L), stopRule: this.stopRule.describe }, LOG_MSG.start);
+    this.out.info({ ...startLine(cfg, run, L), stopRule: this.gap.describe }, LOG_MSG.start);
     if (cfg.maxTimeMs > 0) this.maxTimeAt = this.now + cfg.maxTimeMs;
     this.startEval();
     for (const [, owner] of this.shards.readyOwners()) this.sendModel(owner);
@@ -330,20 +304,9 @@ export class Coordinator {
     });
     this.round = round;
     this.roundNormSq = normSq(round.w);
-    // the gap's parts are asked of every round when λ2 > 0: it certifies F − F* with or without F*
-    this.gapRound =
-      this.cfg.lambda2 > 0
-        ? new GapRound(
-            this.model.n,
-            this.shards.shards.map((s) => ({ m: s.m, nnz: 0 })),
-          )
-        : null;
-    const frame = this.evalFrame(round);
+    this.gap.open(this.model.n, this.shards.shards);
+    const frame = this.gap.frame(round.id, round.w);
     for (const [, owner] of this.shards.readyOwners()) this.out.send(owner, frame);
-  }
-
-  private evalFrame(round: EvalRound) {
-    return { t: 'eval', id: round.id, w: round.w, ...(this.gapRound ? { gap: true } : {}) } as const;
   }
 
   private onEvalResult(conn: number, round: EvalRound, shard: Shard, msg: EvalResult): void {
@@ -351,29 +314,19 @@ export class Coordinator {
     const claim = this.guard.evalResult(round.id, shard.id, fi, round.w, this.roundNormSq);
     // the forger is expelled; its shard's replacement is asked again (the round waits for it)
     if (!claim.ok) return this.refuseClaim(conn, claim, 'fi');
-    const gapRound = this.gapRound;
-    if (gapRound !== null && (msg.entropy === undefined || msg.u === undefined))
+    if (this.gap.lacksParts(msg))
       return this.out.reject(conn, 'E_FIELD', `evalResult without the gap's parts (entropy, u)`, 'entropy');
     if (round.has(shard.id)) return; // a replacement's second answer
-    gapRound?.add(msg);
+    this.gap.add(msg);
     if (!round.record(shard.id, fi, correct)) return;
     this.round = null;
     const { cfg } = this;
     const objective = round.objective(cfg.lambda1);
     const total = this.guard.roundTotal(objective, round.values, round.w);
     if (!total.verdict.ok) return this.refuseRound(round, total.verdict, total.liars);
-    const subopt = cfg.fstar !== undefined ? suboptimality(objective, cfg.fstar) : null;
-    const accuracy = round.accuracy(this.run.m);
-    const gap = gapRound?.result(objective, cfg.lambda1, cfg.lambda2);
-    const result = {
-      k: round.k,
-      restarts: round.restarts,
-      objective,
-      subopt,
-      accuracy,
-      ...(gap ? { gap } : {}),
-      ...this.holdout?.score(round.w),
-    };
+    const gap = this.gap.result(objective);
+    const result = evaluatedOf(cfg, round, this.run.m, objective, gap, this.holdout);
+    const { subopt } = result;
     this.last = result;
     this.out.info(progressLine(this.run, round, result, this.elapsed()), LOG_MSG.progress);
     const snapshot = round.takeSnapshot();
@@ -381,8 +334,8 @@ export class Coordinator {
     if (this.phaseValue === 'finishing') return this.complete();
     this.run.noteEvaluation(round.k, objective, round.wbar);
     if (this.detector.observe(objective, round.counts) === 'diverged') return this.onDivergence(objective);
-    if (stopReached(this.stopRule.rule, objective, gap?.gapRel))
-      return this.finish(subopt !== null && subopt <= cfg.tol ? 'tol' : 'tol-gap');
+    const stop = this.gap.stopReason(objective, subopt, gap);
+    if (stop !== null) return this.finish(stop);
     if (this.checkpointDue) this.startEval();
   }
 
@@ -493,32 +446,15 @@ export class Coordinator {
     this.round = null; // a late answer to it is ignored
     const reason = this.finishReason ?? 'stopped';
     this.out.push({ type: 'close', reason });
-    const { run, cfg } = this;
-    // a run that never had its stats round has no model: its w is 0 in no dimension
-    const w = run.hasModel
-      ? this.model.current()
-      : { n: 0, idx: new Uint32Array(0), val: new Float64Array(0) };
     const last = this.last;
-    const current = this.isCurrent(last) ? last : null;
-    const elapsed = this.elapsed();
-    // The final state (unless training never started: an older checkpoint on disk is then kept as is).
-    let checkpoint: Checkpoint | null = null;
-    if (this.checkpointEvery !== null && this.startedAt !== null) {
-      const ck = run.snapshot(elapsed);
-      checkpoint = current ? withEvaluated(ck, current.objective, current.subopt) : ck;
-    }
-    this.out.push({
-      type: 'finish',
-      outcome: {
+    this.out.push(
+      finishCommand(this.cfg, this.run, {
         reason,
-        objective: last?.objective ?? null,
-        subopt: last?.subopt ?? null,
-        updates: run.stats.updates,
-      },
-      w,
-      modelObjective: current?.objective ?? null,
-      checkpoint,
-      summary: summaryOf(cfg, run, w, last, reason, elapsed),
-    });
+        last,
+        current: this.isCurrent(last) ? last : null,
+        elapsedMs: this.elapsed(),
+        writeCheckpoint: this.checkpointEvery !== null && this.startedAt !== null,
+      }),
+    );
   }
 }

@@ -1,5 +1,6 @@
 import { countNonZeros, type SparseVector } from '@soda/core';
-import type { EvalRound } from './eval-round';
+import { suboptimality, type EvalRound } from './eval-round';
+import type { Holdout } from './holdout';
 import type { Logger } from 'pino';
 import type { ProgressRecord, StartRecord, SummaryRecord } from '@soda/protocol';
 import type { GapResult } from '@soda/core';
@@ -19,6 +20,26 @@ export interface Evaluated {
   /** Scores on held-out examples, when the run has a test set. */
   readonly testAccuracy?: number;
   readonly testLogLoss?: number;
+}
+
+/** What a completed evaluation round found: F, the suboptimality (F* known), the gap, the accuracies. */
+export function evaluatedOf(
+  cfg: MasterConfig,
+  round: EvalRound,
+  m: number,
+  objective: number,
+  gap: GapResult | undefined,
+  holdout: Holdout | null,
+): Evaluated {
+  return {
+    k: round.k,
+    restarts: round.restarts,
+    objective,
+    subopt: cfg.fstar !== undefined ? suboptimality(objective, cfg.fstar) : null,
+    accuracy: round.accuracy(m),
+    ...(gap ? { gap } : {}),
+    ...holdout?.score(round.w),
+  };
 }
 
 /** The `start` log line: the run's settings and conditioning. */

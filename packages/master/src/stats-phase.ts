@@ -1,6 +1,7 @@
 import { sparseFromDense } from '@soda/core';
 import type { Ready, Stats } from '@soda/protocol';
 import { checkReady, StatsRound, type OwnShardFacts, type StatsVerdict } from './data-at-scale';
+import type { MasterConfig } from './config';
 import type { Outbox } from './events';
 import type { RunState } from './run-state';
 import { ownerOf, type Shard } from './shards';
@@ -15,6 +16,15 @@ import { ownerOf, type Shard } from './shards';
 export class StatsPhase {
   private readonly round: StatsRound;
   private factsValue: readonly OwnShardFacts[] | null = null;
+
+  /** The stats phase of a run whose workers hold the data (cfg.data null), else null. */
+  static forRun(cfg: MasterConfig, run: RunState, out: Outbox): StatsPhase | null {
+    if (cfg.data !== null) return null;
+    return new StatsPhase(run, out, {
+      normalize: cfg.normalize !== false,
+      ...(cfg.manifest ? { manifest: cfg.manifest } : {}),
+    });
+  }
 
   constructor(
     private readonly run: RunState,
@@ -33,8 +43,17 @@ export class StatsPhase {
     return this.factsValue;
   }
 
-  /** A `stats` from `conn`, the owner of `shard`. */
-  offer(conn: number, shard: Shard, msg: Stats): void {
+  /** A `stats` from `conn`, the owner of `shard` (undefined: it owns none). */
+  offer(conn: number, shard: Shard | undefined, msg: Stats): void {
+    if (shard === undefined)
+      return this.out.reject(conn, 'E_STATE', "'stats' from a worker that owns no shard", 't');
+    if (msg.shard !== shard.id)
+      return this.out.reject(
+        conn,
+        'E_STATE',
+        `shard ${msg.shard} is not this worker's shard (${shard.id})`,
+        'shard',
+      );
     if (this.complete)
       return this.out.reject(conn, 'E_STATE', `'stats' for shard ${shard.id} after the stats round`, 't');
     const verdict = this.round.offer(msg);

@@ -1,0 +1,65 @@
+import type { GapResult, SparseVector } from '@soda/core';
+import type { EvalResult } from '@soda/protocol';
+import type { MasterConfig } from './config';
+import { chooseStopRule, GapRound, stopReached, type StopRule } from './data-at-scale';
+import type { Shard } from './shards';
+
+/**
+ * The duality gap in the evaluation rounds, and the stopping rule. Every round asks each worker for
+ * its gap parts whenever λ2 > 0 (the gap then certifies F − F* with or without F*, so with the data on
+ * the master it sits beside the suboptimality); the rule is chosen once (chooseStopRule).
+ */
+export class GapEvaluation {
+  private readonly stop: { rule: StopRule; describe: string };
+  private round: GapRound | null = null;
+
+  constructor(private readonly cfg: MasterConfig) {
+    this.stop = chooseStopRule({
+      fstar: cfg.fstar,
+      tol: cfg.tol,
+      lambda2: cfg.lambda2,
+      ...(cfg.tolGap !== undefined ? { tolGap: cfg.tolGap } : {}),
+    });
+  }
+
+  /** The rule in words, for the start line. */
+  get describe(): string {
+    return this.stop.describe;
+  }
+
+  /** A new evaluation round over `shards` (their m_i weigh the parts). */
+  open(n: number, shards: readonly Shard[]): void {
+    this.round =
+      this.cfg.lambda2 > 0
+        ? new GapRound(
+            n,
+            shards.map((s) => ({ m: s.m, nnz: 0 })),
+          )
+        : null;
+  }
+
+  /** The eval frame of round `id` at w, asking for the gap parts when there is a gap. */
+  frame(id: number, w: SparseVector) {
+    return { t: 'eval', id, w, ...(this.round ? { gap: true } : {}) } as const;
+  }
+
+  /** Whether `r` lacks the parts this round asked for (the worker is then refused). */
+  lacksParts(r: EvalResult): boolean {
+    return this.round !== null && (r.entropy === undefined || r.u === undefined);
+  }
+
+  add(r: EvalResult): void {
+    this.round?.add(r);
+  }
+
+  /** D and the gap at the round's w (undefined without λ2); the round must be complete. */
+  result(objective: number): GapResult | undefined {
+    return this.round?.result(objective, this.cfg.lambda1, this.cfg.lambda2);
+  }
+
+  /** The summary reason when the round's figures stop the run, else null. */
+  stopReason(objective: number, subopt: number | null, gap: GapResult | undefined): string | null {
+    if (!stopReached(this.stop.rule, objective, gap?.gapRel)) return null;
+    return subopt !== null && subopt <= this.cfg.tol ? 'tol' : 'tol-gap';
+  }
+}

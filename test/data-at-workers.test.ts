@@ -64,6 +64,9 @@ describe('soda master --data-at-workers (the workers hold the data)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  let finalNoData = NaN;
+  let fstarRef = NaN;
+
   it('splits, trains without data or F*, stops on the gap, survives a killed worker', async () => {
     const M = 3;
     const lambda1 = 0.01;
@@ -164,6 +167,8 @@ describe('soda master --data-at-workers (the workers hold the data)', () => {
       expect(l.gapRel).toBeCloseTo(gap / Math.abs(l.dual as number), 12);
     }
     const last = progress[progress.length - 1];
+    finalNoData = last.objective as number;
+    fstarRef = fstar;
     expect(last.gapRel as number).toBeLessThanOrEqual(1e-12);
     expect(Math.abs((last.objective as number) - fstar) / fstar).toBeLessThanOrEqual(1e-12);
 
@@ -171,5 +176,53 @@ describe('soda master --data-at-workers (the workers hold the data)', () => {
     const model = JSON.parse(fs.readFileSync(modelOut, 'utf8')) as { scale: number[] };
     expect(Float64Array.from(model.scale)).toEqual(central.scale);
     await Promise.all(procs.filter((p) => p !== victim).map((p) => p.exited));
+  }, 60000);
+
+  it('the central mode on the unsplit file reaches the same F, with subopt and gap side by side', async () => {
+    expect(Number.isFinite(finalNoData)).toBe(true);
+    const M = 3;
+    const master = start([
+      'master',
+      '--data',
+      path.join(dir, 'all.svm'),
+      '--workers',
+      String(M),
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--lambda1',
+      '0.01',
+      '--lambda2',
+      '0.01',
+      '--fstar',
+      String(fstarRef),
+      '--tol',
+      '1e-12',
+      '--p',
+      '0.5',
+      '--eval-every',
+      '0.05',
+      '--checkpoint-every',
+      '0',
+      '--out',
+      dir,
+      '--model-out',
+      path.join(dir, 'central.json'),
+    ]);
+    const listening = await master.waitFor((l) => l.event === 'listening');
+    for (let i = 0; i < M; i++)
+      start(['worker', '--master', `ws://127.0.0.1:${String(listening.port)}`, '--give-up', '20']);
+    expect(await master.exited).toBe(0);
+    const summary = master.lines.find((l) => l.msg === 'summary')!;
+    expect(summary.reason).toBe('tol');
+    const progress = master.lines.filter((l) => l.msg === 'progress');
+    for (const l of progress) {
+      const F = l.objective as number;
+      expect(l.subopt).toBeCloseTo((F - fstarRef) / fstarRef, 15);
+      expect(F - fstarRef).toBeLessThanOrEqual((l.gap as number) + 1e-14 * fstarRef);
+    }
+    const F = progress[progress.length - 1].objective as number;
+    expect(Math.abs(F - finalNoData) / fstarRef).toBeLessThanOrEqual(1e-12);
   }, 60000);
 });

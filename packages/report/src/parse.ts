@@ -28,6 +28,7 @@ export type ProgressPoint = Pick<
   | 'epoch'
   | 'objective'
   | 'subopt'
+  | 'gapRel'
   | 'supportPct'
   | 'coordsUp'
   | 'coordsDown'
@@ -105,6 +106,8 @@ function parseProgress(o: Obj): ProgressPoint | null {
     epoch,
     objective: numOrNull(o, 'objective'),
     subopt: numOrNull(o, 'subopt'),
+    // the certified duality gap / |D| (runs with λ2 > 0; the only measure of a run without F*)
+    gapRel: numOrNull(o, 'gapRel'),
     supportPct: num(o, 'supportPct') ?? NaN,
     coordsUp,
     coordsDown,

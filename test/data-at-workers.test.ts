@@ -64,6 +64,23 @@ describe('soda master --data-at-workers (the workers hold the data)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('refuses, once and by name, what a master without data cannot do (exit 2)', () => {
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [BIN, 'master', '--data-at-workers', '--workers', '2', ...args], {
+        encoding: 'utf8',
+        timeout: 30000,
+      });
+    const withData = run(['--data', path.join(dir, 'x.svm')]);
+    expect(withData.status).toBe(2);
+    expect(withData.stderr).toContain('--data cannot be given');
+    const resume = run(['--resume']);
+    expect(resume.status).toBe(2);
+    expect(resume.stderr).toContain('--resume is not supported with --data-at-workers');
+    const test = run(['--test-fraction', '0.2']);
+    expect(test.status).toBe(2);
+    expect(test.stderr).toContain('--test-fraction');
+  });
+
   let finalNoData = NaN;
   let fstarRef = NaN;
 

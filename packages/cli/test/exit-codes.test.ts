@@ -3,6 +3,8 @@ import { EXIT, exitCodeFor } from '../src/exit-codes';
 describe('exit codes', () => {
   it('0 only for a run that reached its target', () => {
     expect(exitCodeFor({ reason: 'tol' }, 1e-8)).toBe(EXIT.OK);
+    // the certified duality gap reached --tol-gap (or --tol without F*)
+    expect(exitCodeFor({ reason: 'tol-gap' }, 1e-8)).toBe(EXIT.OK);
     expect(exitCodeFor({ reason: 'max-time' }, 1e-8)).toBe(EXIT.BUDGET);
     expect(exitCodeFor({ reason: 'max-epochs' }, 1e-8)).toBe(EXIT.BUDGET);
     // --tol 0: the budget was the target

@@ -12,10 +12,14 @@
 #    with N workers, and the model was written to the volume;
 # 5. runs with more workers than shards (the extra one waits as a standby, all exit 0) and with fewer
 #    (the master waits, says so, is healthy by the image's HEALTHCHECK, and stops with exit 0 on SIGTERM);
-# 6. tears everything down (containers, network, volume; the dockerd it started), also on failure.
+# 6. splits a file into shards (docker-compose.shards.yml's split service) and trains with the master
+#    holding no data (--data-at-workers): the summary must be a gap stop (tol-gap, no F*);
+# 7. the same on a single-node Swarm (docker swarm init, docker stack deploy, workers scaled with a spare);
+# 8. tears everything down (containers, network, volume; the stack, the swarm and the dockerd it
+#    started), also on failure.
 # The dataset is a LIBSVM file that `soda data gen text --like rcv1 --rows E2E_ROWS` writes into the
 # compose volume (through `compose run`), unless E2E_DATASET names an embedded one (spam, madelon, ...).
-# Settings (env): E2E_WORKERS (20), E2E_ROWS (2000), E2E_DATASET, E2E_TOL (1e-4), E2E_TIMEOUT (s, 600),
+# Settings (env): E2E_SHARDS (4, parts in 6 and 7), E2E_WORKERS (20), E2E_ROWS (2000), E2E_DATASET, E2E_TOL (1e-4), E2E_TIMEOUT (s, 600),
 # E2E_NODE_IMAGE, E2E_KEEP_IMAGE (1: keep the built image, the default, so reruns hit the build cache).
 set -euo pipefail
 
@@ -224,5 +228,105 @@ for id in $(cd "$ROOT" && "${COMPOSE[@]}" -p "$PROJECT" ps -q); do
   st="$(docker inspect -f '{{.Name}} {{.State.ExitCode}}' "$id")"
   case "$st" in *" 0") ;; *) fail "after docker stop (SIGTERM), $st" ;; esac
 done
+# ---- 6. pre-split shards (docker-compose.shards.yml): the master holds no data -----------------------
+# The input is written on a host folder (owned by the image's uid 1000), split by the `split` service
+# into the project's shards volume, and trained on by SHARDS workers, each reading its own part; the
+# master (no data, no F*) must stop on the duality gap.
+SHARDS="${E2E_SHARDS:-4}"
+mkdir -p "$WORK/in" && chown 1000:1000 "$WORK/in"
+docker run --rm -v "$WORK/in:/in" "$IMAGE" data gen text --like rcv1 --rows "$ROWS" --out /in/e2e.svm \
+  >"$WORK/gen2.log" 2>&1 || { tail -20 "$WORK/gen2.log" >&2; fail "soda data gen on the host folder failed"; }
+SHARDS_COMPOSE=("${COMPOSE[@]}" -f docker-compose.yml -f docker-compose.shards.yml -p "$PROJECT")
+log "splitting into $SHARDS parts in the shards volume (compose run split data split ...)"
+(cd "$ROOT" && SODA_INPUT="$WORK/in" timeout 300 "${SHARDS_COMPOSE[@]}" run --rm --no-deps -T split \
+  data split /in/e2e.svm --parts "$SHARDS" --out-dir /shards) >"$WORK/split.log" 2>&1 ||
+  { tail -20 "$WORK/split.log" >&2; fail "compose run split failed"; }
+# check_gap_summary LOG M: the master's summary says the gap stopped a run of M workers without F*
+check_gap_summary() {
+  node - "$1" "$2" "$TOL" <<'EOF2'
+const [file, workers, tol] = process.argv.slice(2);
+const recs = require('fs').readFileSync(file, 'utf8').split('\n')
+  .map((l) => l.slice(l.indexOf('{'))).filter((l) => l.startsWith('{'))
+  .map((l) => { try { return JSON.parse(l); } catch { return {}; } });
+const start = recs.find((r) => r.msg === 'start');
+const s = recs.find((r) => r.msg === 'summary');
+if (!start || !s) { console.error('no start or summary line'); process.exit(1); }
+console.log(`start: stopRule=${start.stopRule} m=${start.m} n=${start.n}; summary: reason=${s.reason} ` +
+  `gapRel=${s.gapRel} objective=${s.objective} workers=${s.workers} epochs=${s.epochs}`);
+const errs = [];
+if (start.fstar !== null) errs.push(`fstar ${start.fstar} (the master should have none)`);
+if (!String(start.stopRule).includes('gap')) errs.push(`stopRule ${start.stopRule}`);
+if (s.reason !== 'tol-gap') errs.push(`reason ${s.reason} (expected tol-gap)`);
+if (!(typeof s.gapRel === 'number' && s.gapRel <= Number(tol))) errs.push(`gapRel ${s.gapRel} > ${tol}`);
+if (s.workers !== Number(workers)) errs.push(`workers ${s.workers} != ${workers}`);
+if (errs.length) { console.error(errs.join('; ')); process.exit(1); }
+EOF2
+}
+log "compose up (shards): $SHARDS workers reading their parts, the master without data"
+set +e
+(cd "$ROOT" && SODA_WORKERS="$SHARDS" timeout "$RUN_TIMEOUT" "${SHARDS_COMPOSE[@]}" up --no-build --no-color \
+  --scale "worker=$SHARDS" --abort-on-container-exit master worker >"$WORK/compose.log" 2>&1)
+UP_RC=$?
+set -e
+[ $UP_RC -eq 0 ] || fail "compose up with docker-compose.shards.yml exited $UP_RC"
+MASTER_ID="$(cd "$ROOT" && "${SHARDS_COMPOSE[@]}" ps -q master)"
+docker logs "$MASTER_ID" >"$WORK/master4.log" 2>&1 || true
+check_gap_summary "$WORK/master4.log" "$SHARDS" || fail "the sharded run's summary is not a gap stop (see above)"
+if docker inspect -f '{{range .Mounts}}{{.Destination}} {{end}}' "$MASTER_ID" | grep -q /shards; then
+  fail "the master mounts the shards volume"
+fi
+(cd "$ROOT" && timeout 120 "${SHARDS_COMPOSE[@]}" down -v --remove-orphans -t 5 >/dev/null 2>&1) || true
+
+# ---- 7. the same on a single-node Swarm: docker stack deploy, workers scaled ------------------------
+# The shards sit in a host folder bind-mounted into every worker (a one-node swarm; on several nodes
+# it would be shared storage). One more worker than shards is scaled in: a spare that waits. The
+# override is written here rather than taken from docker-compose.shards.yml, whose `split` service uses
+# `profiles`, a key the stack file schema may refuse.
+STACK="soda$$"
+SWARM_INIT=""
+if [ "$(docker info -f '{{.Swarm.LocalNodeState}}')" != active ]; then
+  docker swarm init --advertise-addr 127.0.0.1 >"$WORK/swarm.log" 2>&1 || { cat "$WORK/swarm.log" >&2; fail "docker swarm init failed"; }
+  SWARM_INIT=1
+fi
+swarm_cleanup() {
+  docker stack rm "$STACK" >/dev/null 2>&1
+  if [ -n "$SWARM_INIT" ]; then docker swarm leave --force >/dev/null 2>&1; fi
+}
+trap 'rc=$?; swarm_cleanup; (exit $rc); cleanup' EXIT
+mkdir -p "$WORK/shards" && chown 1000:1000 "$WORK/shards"
+docker run --rm -v "$WORK/in:/in:ro" -v "$WORK/shards:/shards" "$IMAGE" \
+  data split /in/e2e.svm --parts "$SHARDS" --out-dir /shards >"$WORK/split2.log" 2>&1 ||
+  { tail -20 "$WORK/split2.log" >&2; fail "data split into the host folder failed"; }
+cat >"$WORK/stack-shards.yml" <<EOF3
+services:
+  master:
+    environment:
+      SODA_DATA_AT_WORKERS: 'true'
+  worker:
+    environment:
+      SODA_DATA: /shards/part-{shard}.svm
+    volumes:
+      - $WORK/shards:/shards:ro
+EOF3
+log "docker stack deploy $STACK: $SHARDS shards, workers scaled to $((SHARDS + 1))"
+# ipvs may be missing (no VIP): workers reach the master's task by DNS; the swarm publishes a port
+# without a host address
+(cd "$ROOT" && SODA_WORKERS="$SHARDS" SODA_MASTER="ws://tasks.master:7070" SODA_DATA='' SODA_DATASET='' \
+  SODA_PUBLISH=17070 timeout 120 docker stack deploy -c docker-compose.yml -c "$WORK/stack-shards.yml" \
+  "$STACK") >"$WORK/stack.log" 2>&1 || { cat "$WORK/stack.log" >&2; fail "docker stack deploy failed"; }
+docker service scale "${STACK}_worker=$((SHARDS + 1))" >/dev/null 2>&1 || fail "docker service scale failed"
+STATE=""
+for _ in $(seq 1 "$RUN_TIMEOUT"); do
+  STATE="$(docker service ps --format '{{.CurrentState}}' "${STACK}_master" 2>/dev/null | head -1)"
+  case "$STATE" in Complete*|Failed*|Rejected*) break ;; esac
+  sleep 1
+done
+docker service logs --raw "${STACK}_master" >"$WORK/master5.log" 2>&1 || true
+case "$STATE" in Complete*) ;; *) tail -20 "$WORK/master5.log" >&2; fail "the swarm master's task is '$STATE', not Complete" ;; esac
+check_gap_summary "$WORK/master5.log" "$SHARDS" || fail "the swarm run's summary is not a gap stop (see above)"
+grep -q '"msg":"worker on standby"' "$WORK/master5.log" || fail "the swarm run had no spare on standby"
+swarm_cleanup
+trap cleanup EXIT
 log "image ${SIZE_MB} MB; $WORKERS workers reached subopt <= $TOL; all $((WORKERS + 1)) containers exited 0;"
-log "a standby worker exited 0; a master short of workers waited, healthy, and stopped cleanly on SIGTERM"
+log "a standby worker exited 0; a master short of workers waited, healthy, and stopped cleanly on SIGTERM;"
+log "pre-split shards (compose and a one-node swarm): masters without data stopped on the gap"

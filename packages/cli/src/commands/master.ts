@@ -98,7 +98,8 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
  * scale before the checkpoint's w_i mean anything; not supported yet). λs default as for a file.
  */
 async function workersData(a: Args) {
-  const clash = ['data', 'test', 'testFraction'].find((k) => a[k] !== undefined);
+  // an empty value is unset (compose passes SODA_DATA='' through)
+  const clash = ['data', 'test', 'testFraction'].find((k) => a[k] !== undefined && a[k] !== '');
   if (clash !== undefined)
     throw new SodaError(
       'E_CONFIG',

@@ -124,7 +124,7 @@ export class Coordinator {
             "'stats' without a stats round: this master holds the data",
             't',
           );
-        else this.statsPhase.offer(e.conn, this.shards.shardOf(e.conn), e.msg);
+        else this.onShardMessage(e);
         break;
       case 'close':
         this.onClose(e.conn, e.code);
@@ -149,7 +149,9 @@ export class Coordinator {
     return this.run.model;
   }
 
-  private onShardMessage(e: Extract<CoordinatorEvent, { type: 'ready' | 'update' | 'evalResult' }>): void {
+  private onShardMessage(
+    e: Extract<CoordinatorEvent, { type: 'ready' | 'update' | 'evalResult' | 'stats' }>,
+  ): void {
     const { conn, msg } = e;
     const shard = this.shards.shardOf(conn);
     if (shard === undefined)
@@ -161,6 +163,7 @@ export class Coordinator {
         `shard ${msg.shard} is not this worker's shard (${shard.id})`,
         'shard',
       );
+    if (e.type === 'stats') return this.statsPhase?.offer(conn, shard, e.msg);
     if (e.type === 'ready') return this.onReady(conn, shard, e.msg);
     if (e.type === 'update') return this.onUpdate(conn, shard, e.msg);
     const round = this.round;

@@ -43,17 +43,8 @@ export class StatsPhase {
     return this.factsValue;
   }
 
-  /** A `stats` from `conn`, the owner of `shard` (undefined: it owns none). */
-  offer(conn: number, shard: Shard | undefined, msg: Stats): void {
-    if (shard === undefined)
-      return this.out.reject(conn, 'E_STATE', "'stats' from a worker that owns no shard", 't');
-    if (msg.shard !== shard.id)
-      return this.out.reject(
-        conn,
-        'E_STATE',
-        `shard ${msg.shard} is not this worker's shard (${shard.id})`,
-        'shard',
-      );
+  /** A `stats` from `conn`, the owner of `shard` (the coordinator checked that it is). */
+  offer(conn: number, shard: Shard, msg: Stats): void {
     if (this.complete)
       return this.out.reject(conn, 'E_STATE', `'stats' for shard ${shard.id} after the stats round`, 't');
     const verdict = this.round.offer(msg);

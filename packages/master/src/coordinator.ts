@@ -108,7 +108,15 @@ export class Coordinator {
       case 'hello':
         this.workers.set(e.conn, e.worker);
         this.out.info({ conn: e.conn, worker: e.worker }, 'worker joined');
-        this.assignOrStandby(e.conn, e.shard);
+        // a worker pinned to a shard the run does not have would wait on standby for ever
+        if (e.shard !== undefined && e.shard >= this.shards.size)
+          this.out.reject(
+            e.conn,
+            'E_FIELD',
+            `shard ${e.shard} does not exist (M = ${this.shards.size})`,
+            'shard',
+          );
+        else this.assignOrStandby(e.conn, e.shard);
         break;
       case 'ready':
       case 'update':

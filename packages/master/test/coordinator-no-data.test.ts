@@ -150,6 +150,8 @@ describe('Coordinator without data: the stats round', () => {
     // shard 0 frees: the standby pinned to shard 1 must not take it
     expect(sends(h.close(3), 'assign')).toEqual([]);
     expect(sends(h.close(1), 'assign')[0]).toMatchObject({ conn: 2, msg: { shard: 1 } });
+    // pinned to a shard the run does not have: refused, not left waiting
+    expect(rejects(h.hello(5, 7))).toEqual([{ conn: 5, code: 'E_FIELD', field: 'shard' }]);
   });
 });
 

@@ -6,10 +6,14 @@ import {
   selectRows,
   LibsvmWriter,
   maxAbsScale,
+  readDataFile,
   readLibsvm,
   SodaError,
+  withIntercept,
+  writeFileDurable,
   type Dataset,
 } from '@soda/core';
+import { dataFileOptions } from './rows';
 import { datasetByName } from '@soda/datasets';
 import { datasetKey, solveCached } from '@soda/solver';
 import type { Logger } from 'pino';
@@ -26,6 +30,13 @@ export interface ResolvedData {
   readonly lambda2: number;
   /** Held-out examples, scaled like the training data: progress lines then report test accuracy. */
   readonly test?: Dataset;
+  /**
+   * With an intercept, the last column of data (and test) is the constant 1 and this is its index:
+   * coordinates from here on are not ℓ1-penalised. Absent without an intercept.
+   */
+  readonly unpenalizedFrom?: number;
+  /** Feature names (not counting the intercept), when known: a CSV header, spam's terms. */
+  readonly featureNames?: string[];
 }
 
 export interface DataOptions {
@@ -40,6 +51,10 @@ export interface DataOptions {
   readonly test?: string;
   /** ... or this fraction of the rows, drawn with the seed, held out before scaling. */
   readonly testFraction?: number;
+  /** Fit an intercept (default true): a constant column appended after scaling, not ℓ1-penalised. */
+  readonly intercept: boolean;
+  /** CSV layout and format of --data / --test. */
+  readonly file?: Record<string, unknown>;
 }
 
 /** The data options common to every command that loads a dataset, checked. */
@@ -54,6 +69,8 @@ export function dataOptionsFromArgs(a: Record<string, unknown>, out: string): Da
     out,
     test: v.optionalString(a.test),
     testFraction: a.testFraction === undefined ? undefined : v.fraction('test-fraction', a.testFraction),
+    intercept: a.intercept !== false,
+    file: a,
   };
 }
 
@@ -68,9 +85,12 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
   let raw: Dataset;
   let name: string;
   let lambdas = FILE_DEFAULT_LAMBDAS;
+  let featureNames: string[] | undefined;
   if (opts.data !== undefined) {
     const bar = startProgress(`reading ${opts.data}`);
-    raw = await readLibsvm(opts.data);
+    const read = await readDataFile(opts.data, dataFileOptions(opts.file ?? {}));
+    raw = read;
+    if (read.featureNames) featureNames = read.featureNames;
     bar.done(`${raw.X.rows} × ${raw.X.cols}, ${raw.X.ind.length} non-zeros`);
     name = path.basename(opts.data);
   } else {
@@ -82,7 +102,10 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
       'data',
       `${spec.name}${spec.name === 'spam' ? '' : `-seed${opts.seed}`}.svm`,
     );
-    if (!existsSync(file)) {
+    // spam's terms are kept beside the cached data (one a line): they name the model's features.
+    const termsFile = `${file}.terms.txt`;
+    const wantTerms = spec.name === 'spam';
+    if (!existsSync(file) || (wantTerms && !existsSync(termsFile))) {
       log?.info({ dataset: spec.name, file }, 'building dataset (once; cached for later runs)');
       await fs.mkdir(path.dirname(file), { recursive: true });
       const writer = LibsvmWriter.create(file);
@@ -90,6 +113,8 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
       try {
         const info = await spec.build(writer, opts.seed);
         await writer.close();
+        const terms = (info as { terms?: readonly string[] }).terms;
+        if (wantTerms && terms) await writeFileDurable(termsFile, terms.join('\n') + '\n');
         bar.done(`${info.rows} × ${info.cols}, ${info.nnz} non-zeros`);
       } catch (e) {
         bar.done('failed');
@@ -98,6 +123,7 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
       }
     }
     raw = await readLibsvm(file);
+    if (wantTerms) featureNames = (await fs.readFile(termsFile, 'utf8')).split('\n').slice(0, -1);
   }
   const lambda1 = opts.lambda1 ?? lambdas.lambda1;
   const lambda2 = opts.lambda2 ?? lambdas.lambda2;
@@ -107,18 +133,22 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
       throw new SodaError('E_CONFIG', 'give --test FILE or --test-fraction, not both');
     ({ train: raw, test: testRaw } = holdOut(raw, opts.testFraction, opts.seed));
   } else if (opts.test !== undefined) {
-    testRaw = await readLibsvm(opts.test);
+    testRaw = await readDataFile(opts.test, dataFileOptions(opts.file ?? {}));
   }
   // The scale is learnt on the training rows only, then applied to the held-out ones.
   const { X, scale } = opts.normalize ? maxAbsScale(raw.X) : { X: raw.X, scale: undefined };
-  const data = { X, y: raw.y };
+  const n = X.cols;
+  // The intercept's constant column goes last, after scaling (so it stays 1): see core/intercept.ts.
+  const fit = (d: Dataset): Dataset => (opts.intercept ? withIntercept(d) : d);
+  const data = fit({ X, y: raw.y });
   const test =
     testRaw === undefined
       ? undefined
-      : {
-          X: applyScale(testRaw.X, scale ?? new Float64Array(X.cols).fill(1), { truncate: true }),
+      : fit({
+          X: applyScale(testRaw.X, scale ?? new Float64Array(n).fill(1), { truncate: true }),
           y: testRaw.y,
-        };
+        });
+  if (featureNames !== undefined && featureNames.length !== n) featureNames = undefined;
   return {
     data,
     name,
@@ -127,6 +157,8 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
     lambda1,
     lambda2,
     ...(test ? { test } : {}),
+    ...(opts.intercept ? { unpenalizedFrom: n } : {}),
+    ...(featureNames ? { featureNames } : {}),
   };
 }
 
@@ -162,6 +194,7 @@ export async function referenceOptimum(
   const bar = startProgress(`solving for F* (${d.name})`);
   const res = await solveCached(d.data, d.lambda1, d.lambda2, {
     cacheDir: path.join(out, 'cache'),
+    ...(d.unpenalizedFrom !== undefined ? { unpenalizedFrom: d.unpenalizedFrom } : {}),
     onProgress: (p) => bar.update(`iteration ${p.iteration}, certificate ${p.certificate.toExponential(1)}`),
   });
   bar.done(res.cached ? 'cached' : `certificate ${res.certificate.toExponential(1)}`);

@@ -11,3 +11,6 @@ export * from './smoothness';
 export * from './mask';
 export * from './durable-write';
 export * from './model-file';
+export * from './intercept';
+export * from './csv';
+export * from './data-file';

@@ -29,6 +29,8 @@ const FAMILY_PM1 = 0b0101; // {−1, +1}
 const FAMILY_01 = 0b0110; // {0, 1}
 const FAMILY_12 = 0b1100; // {1, 2}
 const FAMILIES = 'one of {-1,+1}, {0,1} or {1,2}';
+/** Raw label code of a row without a label (allowed only with `allowUnlabelled`); y is NaN there. */
+const NO_LABEL = 3;
 
 export interface ParsedRows {
   readonly X: CsrMatrix;
@@ -49,12 +51,67 @@ export class LibsvmParser {
   private labels = new Int8Array(1024);
   private labelMask = 0;
   private readonly firstLineOfLabel = [0, 0, 0, 0];
+  private firstUnlabelledLine = 0;
+  private drainedRows = 0;
+  /** Label family of rows already handed out by drain(): a later label must not change its meaning. */
+  private drainedFamily = 0;
 
-  /** `file` is only used in messages; `declaredN` (when given) bounds every index. */
+  /**
+   * `file` is only used in messages; `declaredN` (when given) bounds every index. With
+   * `allowUnlabelled`, a line may start with its first `index:value` (data to predict on): then
+   * every line must, and its y is NaN.
+   */
   constructor(
     private readonly file: string,
     private readonly declaredN?: number,
+    private readonly allowUnlabelled = false,
   ) {}
+
+  /** Rows of labelled lines so far have their labels; those of unlabelled files have none. */
+  get labelled(): boolean {
+    return this.firstUnlabelledLine === 0;
+  }
+
+  /**
+   * The rows parsed so far (labels mapped with the family seen so far, NaN when unlabelled), and
+   * empty buffers for the next ones: `soda predict` streams a file larger than memory this way. The
+   * last line is parsed only by finish(). A {1,2} file whose first drained rows held only 1s fails
+   * (file:line) when a 2 appears, since those rows were already read as +1.
+   */
+  drain(): ParsedRows {
+    this.checkDrainedFamily();
+    this.drainedRows += this.rows;
+    const X: CsrMatrix = {
+      rows: this.rows,
+      cols: this.maxIndex,
+      ptr: this.ptr.slice(0, this.rows + 1),
+      ind: this.ind.slice(0, this.nnz),
+      val: this.val.slice(0, this.nnz),
+    };
+    const y = mapLabels(this.labels, this.rows, this.labelMask);
+    this.rows = 0;
+    this.nnz = 0;
+    this.ptr[0] = 0;
+    return { X, y };
+  }
+
+  private checkDrainedFamily(): void {
+    const family = familyOf(this.labelMask);
+    const was = this.drainedFamily;
+    if (was !== 0 && family !== was && (family === FAMILY_12 || was === FAMILY_12))
+      this.fail('label 2 after rows whose label 1 was already read as +1: give labels as {-1,+1} or {0,1}');
+    if (this.rows > 0 && this.labelMask !== 0) this.drainedFamily = family;
+  }
+
+  /** Rows parsed and not yet drained. */
+  get pendingRows(): number {
+    return this.rows;
+  }
+
+  /** The number of the last line read (1-based). */
+  get lineNumber(): number {
+    return this.line;
+  }
 
   push(chunk: Buffer): void {
     let start = 0;
@@ -97,7 +154,8 @@ export class LibsvmParser {
       this.pending = [];
       this.parseLine(joined, 0, joined.length);
     }
-    if (this.rows === 0)
+    if (this.drainedRows > 0) this.checkDrainedFamily();
+    if (this.rows === 0 && this.drainedRows === 0)
       throw new SodaError(
         'E_DATA_PARSE',
         `${this.file}: no examples (the file is empty or has only comments)`,
@@ -136,11 +194,15 @@ export class LibsvmParser {
     pos = skipSpace(buf, pos, end);
     if (pos >= end || buf[pos] === HASH) return; // blank or comment-only line
     let tokEnd = tokenEnd(buf, pos, end);
-    this.pushLabel(this.parseLabel(buf, pos, tokEnd));
+    let featuresFrom = tokEnd;
+    if (this.allowUnlabelled && buf.subarray(pos, tokEnd).includes(COLON)) {
+      this.pushUnlabelled();
+      featuresFrom = pos;
+    } else this.pushLabel(this.parseLabel(buf, pos, tokEnd));
 
     let prev = 0; // last 1-based index on this line
     for (
-      pos = skipSpace(buf, tokEnd, end);
+      pos = skipSpace(buf, featuresFrom, end);
       pos < end && buf[pos] !== HASH;
       pos = skipSpace(buf, tokEnd, end)
     ) {
@@ -179,8 +241,21 @@ export class LibsvmParser {
     return v;
   }
 
+  private pushUnlabelled(): void {
+    if (this.labelMask !== 0)
+      this.fail(`a line without a label, after labelled lines (from line ${this.firstLabelledLine()})`);
+    if (this.firstUnlabelledLine === 0) this.firstUnlabelledLine = this.line;
+    this.storeLabel(NO_LABEL);
+  }
+
+  private firstLabelledLine(): number {
+    return Math.min(...this.firstLineOfLabel.filter((l) => l > 0));
+  }
+
   /** Records a label and checks, as soon as a new value appears, that the set still fits one family. */
   private pushLabel(label: number): void {
+    if (this.firstUnlabelledLine !== 0)
+      this.fail(`a labelled line, after lines without a label (from line ${this.firstUnlabelledLine})`);
     const bit = 1 << (label + 1);
     if ((this.labelMask & bit) === 0) {
       const mask = this.labelMask | bit;
@@ -192,6 +267,10 @@ export class LibsvmParser {
       this.labelMask = mask;
       this.firstLineOfLabel[label + 1] = this.line;
     }
+    this.storeLabel(label);
+  }
+
+  private storeLabel(label: number): void {
     if (this.rows === this.labels.length) {
       const labels = new Int8Array(this.labels.length * 2);
       labels.set(this.labels);
@@ -227,10 +306,13 @@ export class LibsvmParser {
 /** {−1,+1} is kept as is; {0,1} maps 0 → −1; {1,2} maps 1 → −1, 2 → +1. All-1 files are +1. */
 function mapLabels(raw: Int8Array, rows: number, mask: number): Float64Array {
   const y = new Float64Array(rows);
-  const family = (mask & ~FAMILY_PM1) === 0 ? FAMILY_PM1 : (mask & ~FAMILY_01) === 0 ? FAMILY_01 : FAMILY_12;
-  const positive = family === FAMILY_12 ? 2 : 1;
-  for (let i = 0; i < rows; i++) y[i] = raw[i] === positive ? 1 : -1;
+  const positive = familyOf(mask) === FAMILY_12 ? 2 : 1;
+  for (let i = 0; i < rows; i++) y[i] = raw[i] === NO_LABEL ? NaN : raw[i] === positive ? 1 : -1;
   return y;
+}
+
+function familyOf(mask: number): number {
+  return (mask & ~FAMILY_PM1) === 0 ? FAMILY_PM1 : (mask & ~FAMILY_01) === 0 ? FAMILY_01 : FAMILY_12;
 }
 
 function isSpace(c: number): boolean {

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { SodaError } from './errors';
 import { LibsvmParser } from './libsvm-parse';
-import type { Dataset } from './matrix';
+import type { CsrMatrix, Dataset } from './matrix';
 
 export { LibsvmWriter, writeLibsvm } from './libsvm-write';
 export type { RowSink } from './libsvm-write';
@@ -38,6 +38,53 @@ export async function readLibsvm(path: string, opts: ReadLibsvmOptions = {}): Pr
   await forEachChunk(path, gzip, (chunk) => parser.push(chunk));
   const { X, y, n } = parser.finish();
   return { X, y, n, source: path };
+}
+
+/** Rows of a streamed file: `X.cols` is the largest index seen so far; y is NaN on unlabelled rows. */
+export interface RowBatch {
+  readonly X: CsrMatrix;
+  readonly y: Float64Array;
+  /** 0-based index of the batch's first row in the file. */
+  readonly firstRow: number;
+}
+
+/**
+ * Streams a LIBSVM file (gzip too) in batches of about `batchRows` rows, so memory stays bounded
+ * whatever the file's size. With `allowUnlabelled`, lines may have no label (all or none of them).
+ */
+export async function* streamLibsvm(
+  path: string,
+  opts: { allowUnlabelled?: boolean; batchRows?: number } = {},
+): AsyncGenerator<RowBatch> {
+  const batchRows = opts.batchRows ?? 8192;
+  const gzip = path.endsWith('.gz') || (await startsWithGzipMagic(path));
+  const parser = new LibsvmParser(path, undefined, opts.allowUnlabelled ?? false);
+  const file = fs.createReadStream(path, { highWaterMark: 1 << 20 });
+  let stream: Readable = file;
+  if (gzip) {
+    const gunzip = zlib.createGunzip();
+    file.on('error', (e) => gunzip.destroy(e));
+    stream = file.pipe(gunzip);
+  }
+  let firstRow = 0;
+  try {
+    for await (const chunk of stream) {
+      parser.push(chunk as Buffer);
+      if (parser.pendingRows >= batchRows) {
+        const b = parser.drain();
+        yield { ...b, firstRow };
+        firstRow += b.X.rows;
+      }
+    }
+  } catch (e) {
+    if (e instanceof SodaError) throw e;
+    throw readError(path, e);
+  } finally {
+    file.destroy();
+    stream.destroy();
+  }
+  const last = parser.finish();
+  if (last.X.rows > 0) yield { X: last.X, y: last.y, firstRow };
 }
 
 /** SHA-256 (hex) of the file's bytes, streamed: a cache key and a checkpoint's data fingerprint. */

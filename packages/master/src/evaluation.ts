@@ -1,4 +1,4 @@
-import { l1Penalty, type SparseVector } from '@soda/core';
+import { l1PenaltySparse, type SparseVector } from '@soda/core';
 
 /**
  * One evaluation round: F(w^k) = Σ_i π_i f_i(w^k) + λ1‖w^k‖₁ computed exactly from every shard's
@@ -43,8 +43,11 @@ export class EvalRound {
     return this.remaining === 0;
   }
 
-  /** F(w) = Σ π_i f_i(w) + λ1‖w‖₁ (compensated sum). */
-  objective(lambda1: number): number {
+  /**
+   * F(w) = Σ π_i f_i(w) + λ1‖w‖₁ (compensated sum); the ℓ1 term skips coordinates ≥ unpenalizedFrom,
+   * which defaults to what ModelState.current() put on w (the intercept column).
+   */
+  objective(lambda1: number, unpenalizedFrom = unpenalizedOf(this.w)): number {
     let s = 0;
     let c = 0;
     for (let i = 0; i < this.pi.length; i++) {
@@ -53,7 +56,7 @@ export class EvalRound {
       c += Math.abs(s) >= Math.abs(v) ? s - t + v : v - t + s;
       s = t;
     }
-    return s + c + l1Penalty(this.w.val, lambda1);
+    return s + c + l1PenaltySparse(this.w.idx, this.w.val, lambda1, unpenalizedFrom);
   }
 
   /** Training accuracy of w over all shards. */
@@ -67,4 +70,9 @@ export class EvalRound {
 /** (F − F*)/F*: the paper's suboptimality. */
 export function suboptimality(F: number, fstar: number): number {
   return (F - fstar) / fstar;
+}
+
+function unpenalizedOf(w: SparseVector): number {
+  const u = (w as SparseVector & { unpenalizedFrom?: number }).unpenalizedFrom;
+  return u ?? w.n;
 }

@@ -1,5 +1,10 @@
 import { SodaError, softThreshold, type SparseVector } from '@soda/core';
 
+/** w as the master hands it out, with the first coordinate that is not ℓ1-penalised (the intercept). */
+export interface ModelVector extends SparseVector {
+  readonly unpenalizedFrom: number;
+}
+
 /**
  * The master side of Algorithm 1 as a pure state machine (no I/O):
  *   w̄ ← w̄ + π_i Δ ;  w = prox_{γλ1}(w̄) ;  (the caller sends w to worker i).
@@ -28,6 +33,8 @@ export class ModelState {
     pi: ArrayLike<number>,
     private gammaValue: number,
     readonly lambda1: number,
+    /** Coordinates j ≥ this (the intercept column) skip the prox: w_j = w̄_j. Default n: none. */
+    readonly unpenalizedFrom: number = n,
   ) {
     if (!(gammaValue > 0)) throw new SodaError('E_CONFIG', `step size γ must be > 0, got ${gammaValue}`);
     this.n = n;
@@ -57,7 +64,7 @@ export class ModelState {
       const j = idx[t];
       wi[j] += val[t];
       this.wbar[j] += pi * val[t];
-      this.setW(j, softThreshold(this.wbar[j], this.threshold));
+      this.setW(j, this.prox(j, this.wbar[j]));
     }
     this.k++;
   }
@@ -66,12 +73,12 @@ export class ModelState {
    * w as a sparse vector (sorted indices): what is sent down to a worker. The index array is shared
    * between calls while the support is unchanged: treat it as read-only.
    */
-  current(): SparseVector {
+  current(): ModelVector {
     if (this.sortedSupp === null) this.sortedSupp = this.suppList.slice(0, this.suppCount).sort();
     const idx = this.sortedSupp;
     const val = new Float64Array(idx.length);
     for (let t = 0; t < idx.length; t++) val[t] = this.w[idx[t]];
-    return { n: this.n, idx, val };
+    return { n: this.n, idx, val, unpenalizedFrom: this.unpenalizedFrom };
   }
 
   /** Re-sum w̄ = Σ π_i w_i (compensated) to shed the drift of many incremental updates; O(M·n). */
@@ -90,7 +97,7 @@ export class ModelState {
       const exact = s + c;
       drift = Math.max(drift, Math.abs(exact - this.wbar[j]));
       this.wbar[j] = exact;
-      this.setW(j, softThreshold(exact, this.threshold));
+      this.setW(j, this.prox(j, exact));
     }
     return drift;
   }
@@ -100,7 +107,7 @@ export class ModelState {
     if (!(gamma > 0)) throw new SodaError('E_CONFIG', `step size γ must be > 0, got ${gamma}`);
     this.gammaValue = gamma;
     this.threshold = gamma * this.lambda1;
-    for (let j = 0; j < this.n; j++) this.setW(j, softThreshold(this.wbar[j], this.threshold));
+    for (let j = 0; j < this.n; j++) this.setW(j, this.prox(j, this.wbar[j]));
   }
 
   /** Restore a shard's w_i (from a checkpoint); call resum() after restoring all of them. */
@@ -108,6 +115,11 @@ export class ModelState {
     if (wi.length !== this.n)
       throw new SodaError('E_STATE', `w_${shard} has length ${wi.length}, expected ${this.n}`);
     this.wi[shard].set(wi);
+  }
+
+  /** prox_{γλ1} on coordinate j, the identity on the unpenalised ones. */
+  private prox(j: number, v: number): number {
+    return j < this.unpenalizedFrom ? softThreshold(v, this.threshold) : v;
   }
 
   private setW(j: number, v: number): void {

@@ -4,7 +4,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { SodaError } from '@soda/core';
 import { Master, readCheckpoint, type Algo, type MasterConfig } from '@soda/master';
 import { createLogger } from '../logger';
-import { trainingOptions } from '../options';
+import { MASTER_FITS_INTERCEPT, trainingOptions } from '../options';
 import { dataOptionsFromArgs, referenceOptimum, resolveData } from '../data-source';
 import * as v from '../validate';
 
@@ -18,6 +18,12 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
   const p = algo === 'soda' ? v.probability('p', a.p) : 1;
   const out = a.out as string;
   const workers = v.positiveInt('workers', a.workers, 100000);
+  if (a.intercept === true && !MASTER_FITS_INTERCEPT)
+    throw new SodaError(
+      'E_CONFIG',
+      '--intercept: this master does not yet exempt the intercept from the ℓ1 prox (run-state.ts); train with --no-intercept, or use soda solve --out for a model with an intercept',
+      { field: 'intercept', value: true },
+    );
   const d = await resolveData(dataOptionsFromArgs(a, out), logger);
   if (workers > d.data.X.rows) v.positiveInt('workers', workers, d.data.X.rows); // names the limit: one row per shard at least
   const fstar =
@@ -33,6 +39,8 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
     dataName: d.name,
     dataHash: d.hash,
     ...(d.scale ? { scale: d.scale } : {}),
+    ...(d.unpenalizedFrom !== undefined ? { unpenalizedFrom: d.unpenalizedFrom } : {}),
+    ...(d.featureNames ? { featureNames: d.featureNames } : {}),
     workers,
     shuffle: a.shuffle !== false,
     seed: v.nonNegativeInt('seed', a.seed),

@@ -29,7 +29,8 @@ export const predictCommand: CommandModule<object, Record<string, unknown>> = {
         .option('threshold', {
           type: 'number',
           default: 0.5,
-          describe: 'probability at or above which the predicted label is +1',
+          describe:
+            'probability above which the predicted label is +1 (ties: −1, as LIBLINEAR and scikit-learn)',
         }),
     ) as unknown as Argv<Record<string, unknown>>,
   handler: async (a) => {

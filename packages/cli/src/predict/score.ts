@@ -79,7 +79,7 @@ export function rocAuc(scores: Float64Array, y: Float64Array): number | null {
   return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
 }
 
-/** Accuracy (at probability ≥ threshold → +1), mean log-loss and AUC of labelled margins. */
+/** Accuracy (probability > threshold → +1, as LIBLINEAR and scikit-learn break ties), mean log-loss and AUC of labelled margins. */
 export function scoresOf(z: Float64Array, y: Float64Array, threshold = 0.5): Scores {
   const m = z.length;
   if (m === 0) throw new SodaError('E_DATA', 'the data to score has no rows');
@@ -87,7 +87,7 @@ export function scoresOf(z: Float64Array, y: Float64Array, threshold = 0.5): Sco
   let loss = 0;
   let c = 0;
   for (let i = 0; i < m; i++) {
-    if ((sigmoid(z[i]) >= threshold ? 1 : -1) === y[i]) correct++;
+    if ((sigmoid(z[i]) > threshold ? 1 : -1) === y[i]) correct++;
     const v = logLoss(y[i] * z[i]);
     const t = loss + v;
     c += Math.abs(loss) >= Math.abs(v) ? loss - t + v : v - t + loss;

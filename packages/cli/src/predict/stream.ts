@@ -11,7 +11,7 @@ import { marginsOf, type Scores, scoresOf, sigmoid } from './score';
 export type PredictionFormat = 'csv' | 'jsonl';
 
 export interface PredictOptions {
-  /** Probability at or above which the predicted label is +1. */
+  /** Probability above which the predicted label is +1 (a tie is −1, as in LIBLINEAR and scikit-learn). */
   readonly threshold: number;
   /** One row per example (index, probability, label) is written here. */
   readonly out?: string;
@@ -82,7 +82,7 @@ export async function predictStream(
       let text = '';
       for (let i = 0; i < z.length; i++) {
         const p = sigmoid(z[i]);
-        const label = p >= opts.threshold ? 1 : -1;
+        const label = p > opts.threshold ? 1 : -1;
         if (label === 1) predictedPositive++;
         if (sink)
           text +=

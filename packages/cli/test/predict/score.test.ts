@@ -96,7 +96,7 @@ describe('scoreModel', () => {
     const z = rows.map((row, i) => {
       let s = 0;
       for (let j = 0; j < n; j++) s += (w[j] * row[j]) / (scale ? scale[j] : 1);
-      if (y[i] * s > 0) correct++;
+      if ((s > 0 ? 1 : -1) === y[i]) correct++; // a tie (s = 0) is −1, as in LIBLINEAR
       loss += Math.log(1 + Math.exp(-y[i] * s));
       return s;
     });

@@ -14,3 +14,5 @@ export * from './model-file';
 export * from './intercept';
 export * from './csv';
 export * from './data-file';
+export * from './export';
+export * from './onnx';

@@ -23,6 +23,14 @@ export function sigmoid(z: number): number {
 }
 
 /**
+ * The margin above which the label is +1: σ(z) > t ⇔ z > log(t/(1 − t)). Comparing margins, not
+ * rounded probabilities, keeps labels identical to LIBLINEAR's (z > 0) where σ(z) rounds to 0.5.
+ */
+export function logit(t: number): number {
+  return t <= 0 ? -Infinity : t >= 1 ? Infinity : Math.log(t / (1 - t));
+}
+
+/**
  * z_i = Σ_j coef_j x_ij + intercept for raw (unscaled) rows: a v2 model holds its weights in the
  * original feature space. Features past the model's n were never seen in training: weight 0.
  * `coef` is denseCoefficients(model) (passed in so a stream computes it once).
@@ -83,11 +91,12 @@ export function rocAuc(scores: Float64Array, y: Float64Array): number | null {
 export function scoresOf(z: Float64Array, y: Float64Array, threshold = 0.5): Scores {
   const m = z.length;
   if (m === 0) throw new SodaError('E_DATA', 'the data to score has no rows');
+  const cut = logit(threshold);
   let correct = 0;
   let loss = 0;
   let c = 0;
   for (let i = 0; i < m; i++) {
-    if ((sigmoid(z[i]) > threshold ? 1 : -1) === y[i]) correct++;
+    if ((z[i] > cut ? 1 : -1) === y[i]) correct++;
     const v = logLoss(y[i] * z[i]);
     const t = loss + v;
     c += Math.abs(loss) >= Math.abs(v) ? loss - t + v : v - t + loss;

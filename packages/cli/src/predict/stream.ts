@@ -1,6 +1,6 @@
 import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
 import { denseCoefficients, SodaError, type ModelFile, type RowBatch } from '@soda/core';
-import { marginsOf, type Scores, scoresOf, sigmoid } from './score';
+import { logit, marginsOf, type Scores, scoresOf, sigmoid } from './score';
 
 /*
  * `soda predict` over a stream of row batches: each batch is scored and written out before the next
@@ -68,6 +68,7 @@ export async function predictStream(
   let m = 0;
   let labelled: boolean | undefined;
   let predictedPositive = 0;
+  const cut = logit(opts.threshold);
   try {
     for await (const b of batches) {
       const z = marginsOf(model, b.X, coef, b.firstRow, opts.file);
@@ -82,7 +83,7 @@ export async function predictStream(
       let text = '';
       for (let i = 0; i < z.length; i++) {
         const p = sigmoid(z[i]);
-        const label = p > opts.threshold ? 1 : -1;
+        const label = z[i] > cut ? 1 : -1;
         if (label === 1) predictedPositive++;
         if (sink)
           text +=

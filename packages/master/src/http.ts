@@ -39,30 +39,31 @@ export function httpHandler(health: HealthSource, metrics: Registry) {
   };
 }
 
-/** The Prometheus gauges of a run, read at scrape time. */
+/** The Prometheus metrics of a run (read at scrape time; staleness observed per update via stats). */
 export function runMetrics(
   run: RunState,
   connected: () => number,
   last: () => { objective: number; subopt: number | null } | null,
 ): Registry {
   const { stats, model, shards } = run;
-  return createMetrics({
+  const metrics = createMetrics({
     updates: () => stats.updates,
     epochs: () => model.k / shards.size,
     objective: () => last()?.objective ?? null,
     subopt: () => last()?.subopt ?? null,
     supportSize: () => model.supportSize,
-    supportPct: () => (100 * model.supportSize) / model.n,
+    supportRatio: () => model.supportSize / model.n,
     coordsUp: () => stats.coordsUp,
     coordsDown: () => stats.coordsDown,
     bytesUp: () => stats.bytesUp,
     bytesDown: () => stats.bytesDown,
     workersConnected: connected,
     workersReady: () => shards.readyCount(),
-    delayMean: () => stats.peekDelayMean(),
     rejectedFrames: () => stats.rejectedFrames,
     departures: () => stats.departures,
   });
+  stats.onDelay = metrics.observeStaleness;
+  return metrics.registry;
 }
 
 /** What the HTTP endpoints read from the master besides the run state. */

@@ -42,11 +42,14 @@ export const solveCommand: CommandModule<object, Record<string, unknown>> = {
         bar.update(`iteration ${p.iteration}, certificate ${p.certificate.toExponential(1)}`),
     });
     bar.done(r.cached ? 'cached' : `certificate ${r.certificate.toExponential(1)}`);
+    // Support of the features: the intercept, when fitted, is not one of them.
+    const u = d.unpenalizedFrom;
+    const nnz = u !== undefined && r.w[u] !== 0 ? r.nnz - 1 : r.nnz;
     const line = {
       dataset: d.name,
       fstar: r.fstar,
-      nnz: r.nnz,
-      supportPct: r.supportPct,
+      nnz,
+      supportPct: (100 * nnz) / (u ?? r.n),
       certificate: r.certificate,
       certificateKind: r.certificateKind,
       gapBound: r.gapBound,
@@ -69,7 +72,7 @@ export const solveCommand: CommandModule<object, Record<string, unknown>> = {
       const training = {
         source: 'soda solve',
         m: r.m,
-        nnz: r.nnz,
+        nnz,
         certificate: r.certificate,
         certificateKind: r.certificateKind,
         gapBound: Number.isFinite(r.gapBound) ? r.gapBound : null,

@@ -23,7 +23,7 @@ function options(cmd: string): string[] {
 /** The SODA_* keys of a service's environment block in docker-compose.yml. */
 function environment(service: string): Set<string> {
   const block = new RegExp(`^  ${service}:\\n([\\s\\S]*?)(?=^  \\S|^\\S)`, 'm').exec(compose)![1];
-  const env = /^    environment:\n((?:^ {6}.*\n)+)/m.exec(block)![1];
+  const env = /^ {4}environment:\n((?:^ {6}.*\n)+)/m.exec(block)![1];
   return new Set(Array.from(env.matchAll(/^ {6}(SODA_[A-Z0-9_]+):/gm), (m) => m[1]));
 }
 

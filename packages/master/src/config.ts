@@ -17,6 +17,14 @@ export interface MasterConfig {
   readonly dataHash: string;
   /** Column scale used to normalise the data (stored with the model so predictions scale the same way). */
   readonly scale?: Float64Array;
+  /**
+   * With an intercept: the index of its constant column (the last one). Coordinates from here on are
+   * not ℓ1-penalised: ModelState(n, π, γ, λ1, unpenalizedFrom) skips their prox, and the evaluation's
+   * ℓ1 term skips them (it reads this from ModelState.current()).
+   */
+  readonly unpenalizedFrom?: number;
+  /** Names of the features (the intercept not counted), for the model file. */
+  readonly featureNames?: readonly string[];
   readonly workers: number;
   readonly shuffle: boolean;
   readonly seed: number;

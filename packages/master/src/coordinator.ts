@@ -301,7 +301,7 @@ export class Coordinator {
     if (!round.record(shard.id, fi, correct)) return;
     this.round = null;
     const { cfg } = this;
-    const objective = round.objective(cfg.lambda1);
+    const objective = round.objective(cfg.lambda1, this.model.unpenalizedFrom);
     const total = this.guard.roundTotal(objective, round.values, round.w);
     if (!total.verdict.ok) return this.refuseRound(round, total.verdict, total.liars);
     const subopt = cfg.fstar !== undefined ? suboptimality(objective, cfg.fstar) : null;

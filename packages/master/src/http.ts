@@ -76,32 +76,37 @@ export function httpHandler(health: HealthSource, metrics: Registry, stallMs = 3
   };
 }
 
-/** The Prometheus gauges of a run, read at scrape time. */
+/** The Prometheus metrics of a run (read at scrape time; staleness observed per update via stats). */
 export function runMetrics(
   run: RunState,
   connected: () => number,
   last: () => { objective: number; subopt: number | null } | null,
 ): Registry {
   const { stats, model, shards } = run;
-  return createMetrics({
+  const metrics = createMetrics({
     updates: () => stats.updates,
     epochs: () => model.k / shards.size,
     objective: () => last()?.objective ?? null,
     subopt: () => last()?.subopt ?? null,
     supportSize: () => model.supportSize,
-    supportPct: () => (100 * model.supportSize) / model.n,
+    // the intercept, when fitted, is a coordinate of w but not a feature
+    supportRatio: () => {
+      const u = model.unpenalizedFrom;
+      return (model.supportSize - (u < model.n && model.w[u] !== 0 ? 1 : 0)) / u;
+    },
     coordsUp: () => stats.coordsUp,
     coordsDown: () => stats.coordsDown,
     bytesUp: () => stats.bytesUp,
     bytesDown: () => stats.bytesDown,
     workersConnected: connected,
     workersReady: () => shards.readyCount(),
-    delayMean: () => stats.peekDelayMean(),
     rejectedFrames: () => stats.rejectedFrames,
     departures: () => stats.departures,
     connectionsRefused: () => refusals.total(),
     outputWriteFailures: () => outputFailures.count,
   });
+  stats.onDelay = metrics.observeStaleness;
+  return metrics.registry;
 }
 
 /** What the HTTP endpoints read from the master besides the run state. */

@@ -1,4 +1,4 @@
-import { SodaError, softThreshold, type SparseVector } from '@soda/core';
+import { CompensatedSum, SodaError, softThreshold, type SparseVector } from '@soda/core';
 
 /**
  * The master side of Algorithm 1 as a pure state machine (no I/O):
@@ -28,6 +28,8 @@ export class ModelState {
     pi: ArrayLike<number>,
     private gammaValue: number,
     readonly lambda1: number,
+    /** Coordinates j ≥ this (the intercept column) skip the prox: w_j = w̄_j. Default n: none. */
+    readonly unpenalizedFrom: number = n,
   ) {
     if (!(gammaValue > 0)) throw new SodaError('E_CONFIG', `step size γ must be > 0, got ${gammaValue}`);
     this.n = n;
@@ -62,7 +64,7 @@ export class ModelState {
       const j = idx[t];
       wi[j] += val[t];
       this.wbar[j] += pi * val[t];
-      this.setW(j, softThreshold(this.wbar[j], this.threshold));
+      this.setW(j, this.prox(j, this.wbar[j]));
     }
     this.kValue++;
   }
@@ -84,18 +86,12 @@ export class ModelState {
     let drift = 0;
     const M = this.wi.length;
     for (let j = 0; j < this.n; j++) {
-      let s = 0;
-      let c = 0;
-      for (let i = 0; i < M; i++) {
-        const v = this.pi[i] * this.wi[i][j];
-        const t = s + v;
-        c += Math.abs(s) >= Math.abs(v) ? s - t + v : v - t + s;
-        s = t;
-      }
-      const exact = s + c;
+      const sum = new CompensatedSum();
+      for (let i = 0; i < M; i++) sum.add(this.pi[i] * this.wi[i][j]);
+      const exact = sum.value;
       drift = Math.max(drift, Math.abs(exact - this.wbar[j]));
       this.wbar[j] = exact;
-      this.setW(j, softThreshold(exact, this.threshold));
+      this.setW(j, this.prox(j, exact));
     }
     return drift;
   }
@@ -105,7 +101,7 @@ export class ModelState {
     if (!(gamma > 0)) throw new SodaError('E_CONFIG', `step size γ must be > 0, got ${gamma}`);
     this.gammaValue = gamma;
     this.threshold = gamma * this.lambda1;
-    for (let j = 0; j < this.n; j++) this.setW(j, softThreshold(this.wbar[j], this.threshold));
+    for (let j = 0; j < this.n; j++) this.setW(j, this.prox(j, this.wbar[j]));
   }
 
   /** Restore a shard's w_i (from a checkpoint); call resum() after restoring all of them. */
@@ -142,6 +138,11 @@ export class ModelState {
     for (let i = 0; i < this.wi.length; i++) this.loadShard(i, wbar0);
     this.wbar.set(wbar0);
     this.setGamma(gamma);
+  }
+
+  /** prox_{γλ1} on coordinate j, the identity on the unpenalised ones. */
+  private prox(j: number, v: number): number {
+    return j < this.unpenalizedFrom ? softThreshold(v, this.threshold) : v;
   }
 
   private setW(j: number, v: number): void {

@@ -1,4 +1,4 @@
-import { countNonZeros, type SparseVector } from '@soda/core';
+import type { SparseVector } from '@soda/core';
 import type { EvalRound } from './eval-round';
 import type { Logger } from 'pino';
 import type { ProgressRecord, StartRecord, SummaryRecord } from '@soda/protocol';
@@ -18,6 +18,17 @@ export interface Evaluated {
   readonly testLogLoss?: number;
 }
 
+/**
+ * The support of w among the features: the intercept (coordinates ≥ model.unpenalizedFrom) is not a
+ * feature, so neither the count nor the denominator includes it.
+ */
+export function featureSupport(run: RunState, w: SparseVector): { nnz: number; n: number; pct: number } {
+  const n = run.model.unpenalizedFrom;
+  let nnz = 0;
+  for (let t = 0; t < w.idx.length; t++) if (w.idx[t] < n && w.val[t] !== 0) nnz++;
+  return { nnz, n, pct: (100 * nnz) / n };
+}
+
 /** The `start` log line: the run's settings and conditioning. */
 export function startLine(cfg: MasterConfig, run: RunState, L: number): StartRecord {
   const mu = cfg.lambda2;
@@ -27,7 +38,8 @@ export function startLine(cfg: MasterConfig, run: RunState, L: number): StartRec
     workers: run.shards.size,
     dataset: cfg.dataName,
     m: cfg.data.X.rows,
-    n: run.model.n,
+    n: run.model.unpenalizedFrom,
+    intercept: run.model.unpenalizedFrom < run.model.n,
     lambda1: cfg.lambda1,
     lambda2: cfg.lambda2,
     L,
@@ -48,14 +60,14 @@ export function progressLine(
   e: Evaluated,
   elapsedMs: number,
 ): ProgressRecord {
-  const nnz = countNonZeros(round.w.val);
+  const support = featureSupport(run, round.w);
   return {
     k: round.k,
     epoch: round.k / run.shards.size,
     objective: e.objective,
     subopt: e.subopt,
-    nnz,
-    supportPct: (100 * nnz) / run.model.n,
+    nnz: support.nnz,
+    supportPct: support.pct,
     accuracy: e.accuracy,
     ...(e.testAccuracy !== undefined ? { testAccuracy: e.testAccuracy, testLogLoss: e.testLogLoss } : {}),
     ...run.stats.snapshot(),
@@ -77,6 +89,7 @@ export function summaryOf(
   elapsedMs: number,
 ): SummaryRecord {
   const { model, stats } = run;
+  const support = featureSupport(run, w);
   return {
     reason,
     objective: last?.objective ?? null,
@@ -88,8 +101,8 @@ export function summaryOf(
     epochs: model.k / run.shards.size,
     ...stats.snapshot(),
     elapsedMs,
-    nnz: w.idx.length,
-    supportPct: (100 * w.idx.length) / model.n,
+    nnz: support.nnz,
+    supportPct: support.pct,
     algo: cfg.algo,
     p: run.p,
     restarts: run.restarts,
@@ -109,6 +122,7 @@ export async function writeModel(
   cfg: MasterConfig,
   w: SparseVector,
   objective: number | null,
+  summary: SummaryRecord,
   log: Logger,
 ): Promise<string | null> {
   if (cfg.modelOut === undefined) return null;
@@ -119,7 +133,18 @@ export async function writeModel(
       dataName: cfg.dataName,
       dataHash: cfg.dataHash,
       objective,
+      ...(cfg.unpenalizedFrom !== undefined ? { unpenalizedFrom: cfg.unpenalizedFrom } : {}),
       ...(cfg.scale ? { scale: Array.from(cfg.scale) } : {}),
+      ...(cfg.featureNames ? { featureNames: [...cfg.featureNames] } : {}),
+      training: {
+        source: `soda ${summary.algo}`,
+        reason: summary.reason,
+        k: summary.k,
+        epochs: summary.epochs,
+        subopt: summary.subopt,
+        accuracy: summary.accuracy,
+        testAccuracy: summary.testAccuracy,
+      },
     });
     await writeModelFile(cfg.modelOut, file);
     return null;

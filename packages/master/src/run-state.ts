@@ -40,7 +40,7 @@ export class RunState {
     const parts = cfg.shuffle ? shardShuffled(m, cfg.workers, cfg.seed) : shardContiguous(m, cfg.workers);
     this.shards = new ShardTable(cfg.data, parts);
     const pi = this.shards.shards.map((s) => s.pi);
-    this.model = new ModelState(cfg.data.X.cols, pi, cfg.gamma ?? 1, cfg.lambda1);
+    this.model = new ModelState(cfg.data.X.cols, pi, cfg.gamma ?? 1, cfg.lambda1, cfg.unpenalizedFrom);
     this.shardUpdates = new Uint32Array(pi.length);
     this.p = cfg.p;
   }

@@ -171,7 +171,7 @@ export class Master {
 
   private async finish(cmd: Extract<Command, { type: 'finish' }>): Promise<void> {
     const writeErrors: string[] = [];
-    const modelErr = await writeModel(this.cfg, cmd.w, cmd.modelObjective, this.log);
+    const modelErr = await writeModel(this.cfg, cmd.w, cmd.modelObjective, cmd.summary, this.log);
     if (modelErr !== null) writeErrors.push(`model: ${modelErr}`);
     if (this.checkpointer && cmd.checkpoint) {
       const ckErr = await this.checkpointer.write(stamped(cmd.checkpoint));

@@ -34,7 +34,10 @@ export interface StartRecord {
   readonly workers: number;
   readonly dataset: string;
   readonly m: number;
+  /** features (the intercept not counted) */
   readonly n: number;
+  /** an intercept is fitted (an extra, unpenalised coordinate of w) */
+  readonly intercept: boolean;
   readonly lambda1: number;
   readonly lambda2: number;
   /** L = max_i L_i */

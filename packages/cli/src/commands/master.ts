@@ -42,6 +42,8 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
     dataName: d.name,
     dataHash: d.hash,
     ...(d.scale ? { scale: d.scale } : {}),
+    ...(d.unpenalizedFrom !== undefined ? { unpenalizedFrom: d.unpenalizedFrom } : {}),
+    ...(d.featureNames ? { featureNames: d.featureNames } : {}),
     workers,
     shuffle: a.shuffle !== false,
     seed: v.nonNegativeInt('seed', a.seed),

@@ -1,0 +1,350 @@
+/*
+ * npm run bench:overhead — what one update of Algorithm 1 costs outside the arithmetic (issue 12).
+ *
+ *   node scripts/bench-overhead.js [--quick] [--full] [--skip-sweep] [--skip-kernel] [--skip-run]
+ *
+ * 1. Kernel: LocalStep.step on shard 0 of the spam run (pre-shuffled file, contiguous shards, M = 20)
+ *    at w = w*, for p ∈ {0.01, 0.1, 1}, against a plain C loop doing the same work (same data, same
+ *    mask sampler, no loss), built here with g++ -O3 (said so when g++ is missing).
+ * 2. The spam run: `soda run --data <pre-shuffled spam> --no-shuffle --lambda1 2e-4 --lambda2 1e-3
+ *    --workers 20 --p 0.1 --tol 1e-6`. CPU time is read from the processes' own counters
+ *    (/proc/<pid>/stat utime + stime of the master and of every worker) at the master's `start` line and at
+ *    its `summary` line; CPU per update = the difference ÷ updates. --quick stops it after 25 s of
+ *    training (and still reports per-update figures); --full runs it to 1e−6.
+ * 3. Cost as work grows: updates/s and CPU per update for M ∈ {5, 10, 20, 40} (fixed training time each).
+ *
+ * Prints one JSON line per measurement, then a Markdown table for BENCHMARKS.md. The machine is shared
+ * and noisy: compare ratios measured within one invocation.
+ */
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn, spawnSync, execFileSync } = require('node:child_process');
+const readline = require('node:readline');
+
+const ROOT = path.resolve(__dirname, '..');
+const BIN = path.join(ROOT, 'packages', 'cli', 'bin', 'soda.js');
+const OUT = path.join(ROOT, 'out', 'bench-overhead');
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const full = args.includes('--full');
+const LAMBDA1 = 2e-4;
+const LAMBDA2 = 1e-3;
+const M = 20;
+const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
+
+const rows = [];
+function emit(r) {
+  rows.push(r);
+  process.stdout.write(JSON.stringify(r) + '\n');
+}
+
+// ---- data: the spam corpus as LIBSVM, rows shuffled once with a fixed seed -----------------------
+
+function shuffledSpam() {
+  fs.mkdirSync(OUT, { recursive: true });
+  const shuffled = path.join(OUT, 'spam-shuffled.svm');
+  if (fs.existsSync(shuffled)) return shuffled;
+  const raw = path.join(OUT, 'spam.svm');
+  if (!fs.existsSync(raw)) {
+    const r = spawnSync(process.execPath, [BIN, 'data', 'spam', '--out', raw], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (r.status !== 0) throw new Error('soda data spam failed');
+  }
+  const { Rng } = require('../packages/core/dist');
+  const lines = fs.readFileSync(raw, 'utf8').split('\n').filter((l) => l.length > 0);
+  const rng = new Rng(12);
+  for (let i = lines.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [lines[i], lines[j]] = [lines[j], lines[i]];
+  }
+  fs.writeFileSync(shuffled + '.tmp', lines.join('\n') + '\n');
+  fs.renameSync(shuffled + '.tmp', shuffled);
+  return shuffled;
+}
+
+// ---- 1. the kernel against a plain C loop --------------------------------------------------------
+
+function timeIt(fn, minMs) {
+  for (let i = 0; i < 20; i++) fn(); // warm-up (JIT)
+  let reps = 0;
+  const t0 = process.hrtime.bigint();
+  let elapsed = 0;
+  while (elapsed < minMs) {
+    fn();
+    reps++;
+    elapsed = Number(process.hrtime.bigint() - t0) / 1e6;
+  }
+  return (1e3 * elapsed) / reps; // µs
+}
+
+async function kernel(file) {
+  const core = require('../packages/core/dist');
+  const { LocalStep } = require('../packages/worker/dist');
+  const raw = await core.readLibsvm(file);
+  const { X } = core.maxAbsScale(raw.X);
+  const ds = { X, y: raw.y };
+  const sol = core.solveCached(ds, LAMBDA1, LAMBDA2, { cacheDir: OUT });
+  const wstar = core.denseToSparse ? core.denseToSparse(sol.w) : toSparse(sol.w);
+  const shard = core.shardDataset(ds, core.shardContiguous(ds.X.rows, M))[0];
+  const L0 = core.logisticSmoothness(shard.X, LAMBDA2);
+  const gamma = 2 / (LAMBDA2 + L0);
+  const Xc = core.csrToCsc(shard.X);
+  const local = { X: Xc, y: shard.y };
+  const n = Xc.cols;
+  const support = (100 * wstar.idx.length) / n;
+  const cBin = buildCLoop();
+  const dataFile = path.join(OUT, 'shard0.bin');
+  if (cBin) writeShard(dataFile, Xc, shard.y, wstar, LAMBDA2, gamma);
+  const minMs = quick ? 400 : 1500;
+  for (const p of [0.01, 0.1, 1]) {
+    const ls = new LocalStep(local, LAMBDA2, { n, idx: new Uint32Array(0), val: new Float64Array(0) }, 1);
+    const us = timeIt(() => ls.step(wstar, gamma, p), minMs);
+    let cUs = null;
+    if (cBin) {
+      const reps = Math.max(50, Math.round((minMs * 1e3) / Math.max(us / 3, 1)));
+      cUs = Number(execFileSync(cBin, [dataFile, String(p), String(reps)]).toString().trim());
+    }
+    emit({
+      what: 'kernel LocalStep.step, spam shard 0 at w*',
+      p,
+      m: Xc.rows,
+      n,
+      supportPct: +support.toFixed(2),
+      us: +us.toFixed(1),
+      cLoopUs: cUs === null ? 'g++ not found' : +cUs.toFixed(1),
+      speedVsC: cUs === null ? null : +(cUs / us).toFixed(2),
+    });
+  }
+  return { gamma, support };
+}
+
+function toSparse(w) {
+  const idx = [];
+  const val = [];
+  for (let j = 0; j < w.length; j++)
+    if (w[j] !== 0) {
+      idx.push(j);
+      val.push(w[j]);
+    }
+  return { n: w.length, idx: Uint32Array.from(idx), val: Float64Array.from(val) };
+}
+
+function buildCLoop() {
+  const cxx = ['g++', 'c++', 'gcc', 'cc'].find((c) => spawnSync('which', [c]).status === 0);
+  if (!cxx) return null;
+  const out = path.join(OUT, 'kernel-loop');
+  const src = path.join(__dirname, 'bench', 'kernel-loop.c');
+  const lang = cxx.includes('++') ? ['-x', 'c++'] : [];
+  const r = spawnSync(cxx, ['-O3', ...lang, '-o', out, src, '-lm'], { stdio: 'inherit' });
+  return r.status === 0 ? out : null;
+}
+
+function writeShard(file, Xc, y, w, lambda2, gamma) {
+  const n = Xc.cols;
+  const parts = [
+    Buffer.from(new Uint32Array([n, Xc.rows, w.idx.length]).buffer),
+    Buffer.from(Uint32Array.from(Xc.ptr).buffer),
+    Buffer.from(Uint32Array.from(Xc.ind).buffer),
+    Buffer.from(Float64Array.from(Xc.val).buffer),
+    Buffer.from(Float64Array.from(y).buffer),
+    Buffer.from(Uint32Array.from(w.idx).buffer),
+    Buffer.from(Float64Array.from(w.val).buffer),
+    Buffer.from(new Float64Array([lambda2, gamma]).buffer),
+  ];
+  fs.writeFileSync(file, Buffer.concat(parts));
+}
+
+// ---- 2./3. a local cluster, CPU from the processes' own counters ---------------------------------
+
+/** pid → { ppid, cpuUs } for every process (one pass over /proc). */
+function procTable() {
+  const t = new Map();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let stat;
+    try {
+      stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    t.set(Number(d), { ppid: Number(f[1]), cpuUs: (Number(f[11]) + Number(f[12])) * TICK_US });
+  }
+  return t;
+}
+
+function roleOf(pid) {
+  try {
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const i = argv.findIndex((a) => a.endsWith('soda.js'));
+    return i >= 0 ? argv[i + 1] : 'other';
+  } catch {
+    return 'gone';
+  }
+}
+
+/** CPU µs of every process under `root`, by role (master, worker, run), keeping each pid's last value. */
+class TreeCpu {
+  constructor(root) {
+    this.root = root;
+    this.seen = new Map(); // pid → { role, cpuUs }
+  }
+  sample() {
+    const t = procTable();
+    const inTree = new Set([this.root]);
+    let grew = true;
+    while (grew) {
+      grew = false;
+      for (const [pid, p] of t)
+        if (!inTree.has(pid) && inTree.has(p.ppid)) {
+          inTree.add(pid);
+          grew = true;
+        }
+    }
+    for (const pid of inTree) {
+      const p = t.get(pid);
+      if (!p) continue;
+      const prev = this.seen.get(pid);
+      const role = prev?.role ?? roleOf(pid);
+      this.seen.set(pid, { role, cpuUs: p.cpuUs });
+    }
+    return this.totals();
+  }
+  totals() {
+    const out = { master: 0, worker: 0, run: 0, other: 0, workers: 0 };
+    for (const { role, cpuUs } of this.seen.values()) {
+      const k = role === 'master' || role === 'worker' || role === 'run' ? role : 'other';
+      out[k] += cpuUs;
+      if (k === 'worker') out.workers++;
+    }
+    return out;
+  }
+}
+
+function runCluster(file, { workers, p = 0.1, tol = 1e-6, maxTime = 0, extra = [] }) {
+  const argv = [
+    BIN,
+    'run',
+    '--data',
+    file,
+    '--no-shuffle',
+    '--lambda1',
+    String(LAMBDA1),
+    '--lambda2',
+    String(LAMBDA2),
+    '--workers',
+    String(workers),
+    '--p',
+    String(p),
+    '--tol',
+    String(tol),
+    '--out',
+    path.join(OUT, 'run'),
+    '--no-pretty',
+    ...(maxTime > 0 ? ['--max-time', String(maxTime)] : []),
+    ...extra,
+  ];
+  const t0 = Date.now();
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const tree = new TreeCpu(child.pid);
+  const timer = setInterval(() => tree.sample(), 200);
+  let atStart = null;
+  let atEnd = null;
+  let startWall = null;
+  let summary = null;
+  readline.createInterface({ input: child.stdout }).on('line', (line) => {
+    let rec;
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      return;
+    }
+    if (rec.msg === 'start' && atStart === null) {
+      startWall = Date.now() - t0;
+      atStart = tree.sample();
+    } else if (rec.msg === 'summary') {
+      atEnd = tree.sample();
+      summary = rec;
+    }
+  });
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => {
+      clearInterval(timer);
+      const total = tree.totals();
+      if (summary === null || atStart === null) return reject(new Error(`soda run exited ${code} without a summary`));
+      const u = summary.updates;
+      const masterUs = (atEnd.master - atStart.master) / u;
+      const workerUs = (atEnd.worker - atStart.worker) / u;
+      resolve({
+        workers,
+        p,
+        reason: summary.reason,
+        subopt: summary.subopt,
+        objective: summary.objective,
+        epochs: +summary.epochs.toFixed(1),
+        updates: u,
+        trainS: +(summary.elapsedMs / 1e3).toFixed(1),
+        updatesPerS: Math.round(u / (summary.elapsedMs / 1e3)),
+        masterUsPerUpdate: +masterUs.toFixed(0),
+        workerUsPerUpdate: +workerUs.toFixed(0),
+        cpuUsPerUpdate: +(masterUs + workerUs).toFixed(0),
+        startupS: +(startWall / 1e3).toFixed(1),
+        startupCpuS: +((atStart.master + atStart.worker + atStart.run) / 1e6).toFixed(1),
+        wallS: +((Date.now() - t0) / 1e3).toFixed(1),
+        treeCpuS: +((total.master + total.worker + total.run + total.other) / 1e6).toFixed(1),
+        exit: code,
+      });
+    });
+  });
+}
+
+// ---- main ----------------------------------------------------------------------------------------
+
+async function main() {
+  emit({ what: 'machine', cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, quick, full });
+  const file = shuffledSpam();
+  let k = null;
+  if (!args.includes('--skip-kernel')) k = await kernel(file);
+  let main = null;
+  if (!args.includes('--skip-run')) {
+    const opts = full ? { workers: M } : { workers: M, maxTime: quick ? 25 : 60 };
+    main = await runCluster(file, opts);
+    emit({ what: `soda run spam M=${M} p=0.1 ${full ? 'to 1e-6' : `for ${opts.maxTime} s`}`, ...main });
+  }
+  const sweep = [];
+  if (!args.includes('--skip-sweep')) {
+    for (const workers of [5, 10, 20, 40]) {
+      const r = await runCluster(file, { workers, maxTime: quick ? 8 : 20 });
+      sweep.push(r);
+      emit({ what: `sweep M=${workers}`, ...r });
+    }
+  }
+  markdown(k, main, sweep);
+}
+
+function markdown(k, main, sweep) {
+  const lines = ['', '| measurement | figure |', '|---|---|'];
+  for (const r of rows.filter((r) => r.what.startsWith('kernel')))
+    lines.push(
+      `| kernel p = ${r.p} (support ${r.supportPct} %) | ${r.us} µs; C loop ${r.cLoopUs} µs; speed ${r.speedVsC}× C |`,
+    );
+  if (main) {
+    const kernel01 = rows.find((r) => r.what.startsWith('kernel') && r.p === 0.1);
+    lines.push(
+      `| run M = ${main.workers}, p = 0.1: ${main.reason} at subopt ${main.subopt?.toExponential(2)} | ${main.updates} updates in ${main.trainS} s (${main.updatesPerS}/s), start-up ${main.startupS} s |`,
+      `| CPU per update: master | ${main.masterUsPerUpdate} µs |`,
+      `| CPU per update: workers (all) | ${main.workerUsPerUpdate} µs${kernel01 ? ` = ${(main.workerUsPerUpdate / kernel01.us).toFixed(2)}× the kernel at p = 0.1` : ''} |`,
+      `| whole tree | ${main.treeCpuS} s CPU in ${main.wallS} s wall |`,
+    );
+  }
+  for (const r of sweep)
+    lines.push(
+      `| M = ${r.workers} (${r.trainS} s) | ${r.updatesPerS} updates/s; CPU/update master ${r.masterUsPerUpdate} µs + workers ${r.workerUsPerUpdate} µs |`,
+    );
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e.stack}\n`);
+  process.exit(1);
+});

@@ -3,8 +3,9 @@ import { SodaError, softThreshold, type SparseVector } from '@soda/core';
 /**
  * The master side of Algorithm 1 as a pure state machine (no I/O):
  *   w̄ ← w̄ + π_i Δ ;  w = prox_{γλ1}(w̄) ;  (the caller sends w to worker i).
- * Each update costs O(|Δ|): w̄, w, supp(w) and the shard's w_i are maintained incrementally. Reading w
- * as a sparse vector costs O(|supp(w)| log |supp(w)|). The invariant w̄ = Σ_i π_i w_i is kept exactly in
+ * Each update costs O(|Δ|): w̄, w, supp(w) and the shard's w_i are maintained incrementally, and so is
+ * w as a sparse vector (sorted support and its values), which is only re-sorted when the support
+ * changes (late in a run it rarely does): `view()` is O(1), `current()` one copy of |supp(w)| values. The invariant w̄ = Σ_i π_i w_i is kept exactly in
  * exact arithmetic; `resum()` restores it in floating point.
  */
 export class ModelState {
@@ -20,8 +21,15 @@ export class ModelState {
   private readonly suppList: Uint32Array;
   private readonly suppPos: Int32Array;
   private suppCount = 0;
-  /** supp(w) sorted, rebuilt only when the support changes (late in a run it rarely does). */
+  /** supp(w) sorted, rebuilt only when the support changes (a fresh array each time: snapshots share it). */
   private sortedSupp: Uint32Array | null = null;
+  /** sortedVal[t] = w[sortedSupp[t]], kept current by setW while the support is unchanged */
+  private readonly sortedVal: Float64Array;
+  /** j → its position in sortedSupp, or −1 (valid while sortedSupp !== null) */
+  private readonly sortedPos: Int32Array;
+  /** the sorted list the positions in sortedPos refer to (to clear them at the next rebuild) */
+  private posOf: Uint32Array | null = null;
+  private liveView: SparseVector | null = null;
 
   constructor(
     n: number,
@@ -38,6 +46,8 @@ export class ModelState {
     this.threshold = gammaValue * lambda1;
     this.suppList = new Uint32Array(n);
     this.suppPos = new Int32Array(n).fill(-1);
+    this.sortedVal = new Float64Array(n);
+    this.sortedPos = new Int32Array(n).fill(-1);
   }
 
   get gamma(): number {
@@ -63,15 +73,36 @@ export class ModelState {
   }
 
   /**
-   * w as a sparse vector (sorted indices): what is sent down to a worker. The index array is shared
-   * between calls while the support is unchanged: treat it as read-only.
+   * w as a sparse vector (sorted indices): a snapshot, what an evaluation round keeps. The index array
+   * is shared between calls while the support is unchanged: treat it as read-only.
    */
   current(): SparseVector {
-    if (this.sortedSupp === null) this.sortedSupp = this.suppList.slice(0, this.suppCount).sort();
-    const idx = this.sortedSupp;
-    const val = new Float64Array(idx.length);
-    for (let t = 0; t < idx.length; t++) val[t] = this.w[idx[t]];
-    return { n: this.n, idx, val };
+    const v = this.view();
+    return { n: this.n, idx: v.idx, val: v.val.slice() };
+  }
+
+  /**
+   * w as a sparse vector without copying or allocating: a read-only view of the master's own arrays,
+   * valid until the next apply/resum/setGamma (which update it in place). Meant for what is encoded at
+   * once, like the model frame sent to a worker after each update.
+   */
+  view(): SparseVector {
+    if (this.sortedSupp === null || this.liveView === null) this.rebuildSorted();
+    return this.liveView!;
+  }
+
+  private rebuildSorted(): void {
+    const old = this.posOf;
+    if (old !== null) for (let t = 0; t < old.length; t++) this.sortedPos[old[t]] = -1;
+    const idx = this.suppList.slice(0, this.suppCount).sort();
+    for (let t = 0; t < idx.length; t++) {
+      const j = idx[t];
+      this.sortedPos[j] = t;
+      this.sortedVal[t] = this.w[j];
+    }
+    this.sortedSupp = idx;
+    this.posOf = idx;
+    this.liveView = { n: this.n, idx, val: this.sortedVal.subarray(0, idx.length) };
   }
 
   /** Re-sum w̄ = Σ π_i w_i (compensated) to shed the drift of many incremental updates; O(M·n). */
@@ -118,6 +149,8 @@ export class ModelState {
         this.sortedSupp = null;
         this.suppPos[j] = this.suppCount;
         this.suppList[this.suppCount++] = j;
+      } else if (this.sortedSupp !== null) {
+        this.sortedVal[this.sortedPos[j]] = v;
       }
     } else if (pos >= 0) {
       this.sortedSupp = null;

@@ -5,7 +5,8 @@ import type { SparseVector } from '@soda/core';
  * Typed arrays travel as msgpack `bin` holding their little-endian bytes (see bytes.ts), so a
  * sparse vector costs 4 + 8 = 12 bytes per non-zero on the wire.
  */
-export const PROTOCOL_VERSION = 1;
+/** 2: update frames no longer carry fi (the master never read it; f_i travels in evalResult). */
+export const PROTOCOL_VERSION = 2;
 
 /** Rows of one shard in CSR form, with their labels (y[r] ∈ {−1, +1}). The column count is Assign.n. */
 export interface ShardRows {
@@ -81,13 +82,15 @@ export interface Model {
   readonly w: SparseVector;
 }
 
-/** worker → master: Δ = w_i⁺ − w_i computed from the model number k, and f_i at that model. */
+/**
+ * worker → master: Δ = w_i⁺ − w_i computed from the model number k. (f_i is not sent with every
+ * update: the master never used it, and evaluation rounds report it exactly in evalResult.)
+ */
 export interface Update {
   readonly t: 'update';
   readonly shard: number;
   readonly k: number;
   readonly delta: SparseVector;
-  readonly fi: number;
 }
 
 /** master → worker: evaluate f_i at a snapshot w. */

@@ -4,6 +4,7 @@ import {
   decodeFromMaster,
   decodeFromWorker,
   encode,
+  PROTOCOL_VERSION,
   validateOutgoing,
   type FromMaster,
   type FromWorker,
@@ -74,7 +75,7 @@ describe('round trip', () => {
       Uint32Array,
       Float64Array,
     ];
-    const m: FromWorker = { t: 'update', shard: 0, k: 0, delta: { n: 10, idx, val }, fi: 1 };
+    const m: FromWorker = { t: 'update', shard: 0, k: 0, delta: { n: 10, idx, val } };
     const back = decodeAny(m, encode(m));
     if (back.t !== 'update') throw new Error('wrong type back');
     expect(Array.from(back.delta.idx)).toEqual([2, 5, 9]);
@@ -82,7 +83,7 @@ describe('round trip', () => {
   });
 
   it('leaves out absent optional fields instead of writing undefined', () => {
-    const h: FromWorker = { t: 'hello', version: 1, workerId: 'w', proof: undefined };
+    const h: FromWorker = { t: 'hello', version: PROTOCOL_VERSION, workerId: 'w', proof: undefined };
     const back = decodeAny(h, encode(h));
     expect(Object.keys(back).sort()).toEqual(['t', 'version', 'workerId']);
   });
@@ -101,7 +102,7 @@ describe('round trip', () => {
 describe('wire size', () => {
   it('a sparse update with n = 1e6 and 1e5 non-zeros costs < 12.1 bytes per non-zero', () => {
     const delta = randomSparse(new Rng(7), 1e6, 1e5);
-    const frame = encode({ t: 'update', shard: 3, k: 123456, delta, fi: 0.123 });
+    const frame = encode({ t: 'update', shard: 3, k: 123456, delta });
     // 4 bytes of index + 8 bytes of value per non-zero, plus a few dozen bytes of keys and headers
     expect(frame.length / 1e5).toBeLessThan(12.1);
     expect(frame.length).toBeGreaterThanOrEqual(12 * 1e5);
@@ -139,7 +140,7 @@ describe('little-endian conversion (the big-endian host path, forced)', () => {
 describe('throughput (reported, not asserted)', () => {
   it('encodes and decodes an update with 10k non-zeros', () => {
     const delta = randomSparse(new Rng(3), 1e6, 1e4);
-    const msg: Update = { t: 'update', shard: 0, k: 1, delta, fi: 0.5 };
+    const msg: Update = { t: 'update', shard: 0, k: 1, delta };
     const rounds = 50;
     let bytes = 0;
     const t0 = process.hrtime.bigint();

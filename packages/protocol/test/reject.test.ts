@@ -142,9 +142,9 @@ describe('message types', () => {
   });
 
   it('a frame of another protocol version → E_VERSION / 1008', () => {
-    const e = rejectEdit('hello', (m) => (m.version = 2));
+    const e = rejectEdit('hello', (m) => (m.version = 1));
     expect([e.code, e.closeCode, e.field]).toEqual(['E_VERSION', 1008, 'version']);
-    expect(e.message).toBe('hello.version = 2 is not supported; this side speaks protocol version 1');
+    expect(e.message).toBe('hello.version = 1 is not supported; this side speaks protocol version 2');
     expect(rejectEdit('challenge', (m) => (m.version = 0)).code).toBe('E_VERSION');
   });
 });
@@ -174,8 +174,8 @@ describe('fields', () => {
     ['update', 'k', -1, 'update.k = -1 must be ≥ 0'],
     ['update', 'k', 1.5, 'update.k = 1.5 is not an integer'],
     ['update', 'k', 2 ** 60, `update.k = ${2 ** 60} is not an integer`],
-    ['update', 'fi', NaN, 'update.fi = NaN is not finite'],
-    ['update', 'fi', -Infinity, 'update.fi = -Infinity is not finite'],
+    ['evalResult', 'fi', NaN, 'evalResult.fi = NaN is not finite'],
+    ['evalResult', 'fi', -Infinity, 'evalResult.fi = -Infinity is not finite'],
     ['model', 'gamma', 0, 'model.gamma = 0 must be in (0, ∞)'],
     ['model', 'p', 1.5, 'model.p = 1.5 must be in (0, 1]'],
     ['assign', 'pi', 0, 'assign.pi = 0 must be in (0, 1]'],

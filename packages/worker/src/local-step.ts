@@ -4,6 +4,7 @@ import {
   marginsCsc,
   Rng,
   sampleMask,
+  SodaError,
   sparseToDense,
   squaredNorm,
   type CscMatrix,
@@ -11,7 +12,7 @@ import {
 } from '@soda/core';
 
 // Module-level references: a global lookup per call is slow inside jest's vm sandbox.
-const { exp, abs, log1p } = Math;
+const { exp, abs } = Math;
 
 /** What a worker holds of its shard S_i: the rows column-major, so a step touches only masked columns. */
 export interface LocalShard {
@@ -22,8 +23,6 @@ export interface LocalShard {
 export interface StepResult {
   /** Δ = w_i⁺ − w_i on the mask; a view into reused buffers, valid until the next step. */
   readonly delta: SparseVector;
-  /** f_i at the received w (paper eq. 6, including λ2/2‖w‖²). */
-  readonly fi: number;
   /** |M_p|: coordinates computed and considered for sending. */
   readonly maskSize: number;
 }
@@ -32,7 +31,9 @@ export interface StepResult {
  * The worker side of Algorithm 1, as a pure state machine over typed arrays (no I/O):
  *   M_p ← supp(w) ∪ Bernoulli(p);  w_i⁺ = [w − γ∇f_i(w)]_{M_p} + [w_i]_{M̄_p};  Δ = w_i⁺ − w_i;  w_i ← w_i⁺.
  * One step costs nnz(X_i[:, supp(w)]) for the margins plus nnz(X_i[:, M_p]) for the gradient, plus
- * O(m_i): never nnz of the whole shard unless p = 1.
+ * O(m_i): never nnz of the whole shard unless p = 1. f_i itself is not computed by a step (nobody
+ * reads it; `evaluate` gives it exactly). The hot loops read only Uint32Array/Float64Array (the shard's
+ * column pointers are copied to a Uint32Array once), so they stay monomorphic and integer-indexed.
  */
 export class LocalStep {
   readonly n: number;
@@ -45,6 +46,8 @@ export class LocalStep {
   private readonly maskBuf: Uint32Array;
   private readonly deltaIdx: Uint32Array;
   private readonly deltaVal: Float64Array;
+  /** the shard's column pointers as integers (X.ptr is a Float64Array) */
+  private readonly ptr: Uint32Array;
 
   constructor(
     private readonly shard: LocalShard,
@@ -54,6 +57,9 @@ export class LocalStep {
   ) {
     this.n = shard.X.cols;
     this.m = shard.X.rows;
+    if (shard.X.ind.length > 0xffffffff)
+      throw new SodaError('E_DATA', `a shard of ${shard.X.ind.length} non-zeros is too large for a worker`);
+    this.ptr = Uint32Array.from(shard.X.ptr);
     this.wi = sparseToDense(wi0, new Float64Array(this.n));
     this.rng = new Rng(seed);
     this.z = new Float64Array(this.m);
@@ -64,28 +70,28 @@ export class LocalStep {
   }
 
   step(w: SparseVector, gamma: number, p: number): StepResult {
-    const { X, y } = this.shard;
-    const { z, r, wi, lambda2, m } = this;
-    marginsCsc(X, w.idx, w.val, z);
-    // Fused pass: the loss (informational, plain sum) and the residuals r_j = y_j ℓ'(y_j z_j)/m.
-    let loss = 0;
-    for (let i = 0; i < m; i++) {
-      const yz = y[i] * z[i];
-      const e = exp(-abs(yz));
-      if (yz > 0) {
-        loss += log1p(e);
-        r[i] = (-y[i] * (e / (1 + e))) / m;
-      } else {
-        loss += -yz + log1p(e);
-        r[i] = -y[i] / (1 + e) / m;
-      }
-    }
-    const fi = loss / m + 0.5 * lambda2 * squaredNorm(w.val);
-
-    const mask = sampleMask(w.idx, this.n, p, this.rng, this.maskBuf);
-    const { ptr, ind, val } = X;
+    const { ind, val } = this.shard.X;
+    const y = this.shard.y;
+    const { z, r, wi, lambda2, m, ptr } = this;
     const widx = w.idx;
     const wval = w.val;
+    // margins z = X_i w over supp(w) (as marginsCsc, with integer column pointers)
+    z.fill(0);
+    for (let t = 0; t < widx.length; t++) {
+      const j = widx[t];
+      const wj = wval[t];
+      for (let k = ptr[j], end = ptr[j + 1]; k < end; k++) z[ind[k]] += val[k] * wj;
+    }
+    // residuals r_j = y_j ℓ'(y_j z_j)/m (the same expressions as before f_i was dropped: bit-for-bit)
+    for (let i = 0; i < m; i++) {
+      const yi = y[i];
+      const yz = yi * z[i];
+      const e = exp(-abs(yz));
+      r[i] = yz > 0 ? (-yi * (e / (1 + e))) / m : -yi / (1 + e) / m;
+    }
+
+    const mask = sampleMask(widx, this.n, p, this.rng, this.maskBuf);
+    const { deltaIdx, deltaVal } = this;
     let s = 0; // cursor in w (mask ⊇ supp(w), both sorted)
     let count = 0;
     for (let t = 0; t < mask.length; t++) {
@@ -99,13 +105,12 @@ export class LocalStep {
       wi[j] = next;
       if (d !== 0) {
         // Exact zeros carry no information for w̄ += π_i Δ: not sending them saves bytes.
-        this.deltaIdx[count] = j;
-        this.deltaVal[count++] = d;
+        deltaIdx[count] = j;
+        deltaVal[count++] = d;
       }
     }
     return {
-      delta: { n: this.n, idx: this.deltaIdx.subarray(0, count), val: this.deltaVal.subarray(0, count) },
-      fi,
+      delta: { n: this.n, idx: deltaIdx.subarray(0, count), val: deltaVal.subarray(0, count) },
       maskSize: mask.length,
     };
   }

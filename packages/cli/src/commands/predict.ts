@@ -1,6 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
 import { readLibsvm } from '@soda/core';
-import { loadModelFile, scoreModel } from '../predict';
 
 export const predictCommand: CommandModule<object, Record<string, unknown>> = {
   command: 'predict',
@@ -14,6 +13,7 @@ export const predictCommand: CommandModule<object, Record<string, unknown>> = {
         describe: 'LIBSVM file to score (raw, unscaled)',
       }) as unknown as Argv<Record<string, unknown>>,
   handler: async (a) => {
+    const { loadModelFile, scoreModel } = await import('../predict');
     const model = await loadModelFile(a.model as string);
     const ds = await readLibsvm(a.data as string);
     process.stdout.write(JSON.stringify({ model: a.model, data: a.data, ...scoreModel(model, ds) }) + '\n');

@@ -1,8 +1,6 @@
 import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { solveCached, SodaError } from '@soda/core';
-import { writeFileAtomic } from '@soda/master';
-import { dataOptionsFromArgs, resolveData } from '../data-source';
 import * as v from '../validate';
 import { startProgress } from '../tty-progress';
 
@@ -25,6 +23,7 @@ export const solveCommand: CommandModule<object, Record<string, unknown>> = {
   handler: async (a) => {
     if (a.data === undefined && a.dataset === undefined)
       throw new SodaError('E_CONFIG', 'give --data FILE or --dataset NAME (spam, madelon, rcv1, real-sim)');
+    const { dataOptionsFromArgs, resolveData } = await import('../data-source');
     const d = await resolveData(dataOptionsFromArgs(a, path.dirname(a.cache as string)));
     const bar = startProgress(`solving (${d.name})`);
     const r = solveCached(d.data, d.lambda1, d.lambda2, {
@@ -61,6 +60,7 @@ export const solveCommand: CommandModule<object, Record<string, unknown>> = {
           val.push(x);
         }
       });
+      const { writeFileAtomic } = await import('@soda/master');
       await writeFileAtomic(a.out as string, JSON.stringify({ ...line, n: r.n, idx, val }));
     }
   },

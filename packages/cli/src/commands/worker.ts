@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
-import { Worker, type WorkerConfig } from '@soda/worker';
+import type { WorkerConfig } from '@soda/worker';
 import { createLogger } from '../logger';
 import * as v from '../validate';
 
@@ -42,6 +42,7 @@ export const workerCommand: CommandModule<object, Record<string, unknown>> = {
       giveUpMs: 1000 * v.nonNegative('give-up', a.giveUp),
       logger: createLogger({ level: a.logLevel as string, name: 'worker' }),
     });
+    const { Worker } = await import('@soda/worker');
     const worker = Worker.start(cfg);
     const onSignal = () => worker.leave('signal');
     process.once('SIGINT', onSignal);

@@ -2,7 +2,7 @@
  * The worker step of Algorithm 1 as a plain C loop: the lower bound bench-overhead.js compares
  * LocalStep.step with (built with g++ -O3 when g++ is present). Same data (shard 0, CSC), same w,
  * same mask sampler (xoshiro128** + geometric skips), same arithmetic; no loss/f_i.
- *   kernel-loop FILE P REPS  ->  prints microseconds per step
+ *   kernel-loop FILE P REPS  ->  prints CPU microseconds per step
  * FILE: u32 n, m, s; u32 ptr[n+1]; u32 ind[nnz]; f64 val[nnz]; f64 y[m]; u32 widx[s]; f64 wval[s]; f64 lambda2, gamma
  */
 #include <math.h>
@@ -51,7 +51,7 @@ int main(int argc, char **argv) {
   volatile uint32_t sink = 0;
   struct timespec t0, t1;
   for (int rep = -1; rep < reps; rep++) {
-    if (rep == 0) clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (rep == 0) clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
     memset(z, 0, 8 * (size_t)m);
     for (uint32_t t = 0; t < s; t++) {
       uint32_t j = widx[t]; double wj = wval[t];
@@ -84,7 +84,7 @@ int main(int argc, char **argv) {
     }
     sink += count;
   }
-  clock_gettime(CLOCK_MONOTONIC, &t1);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
   double us = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e3 / reps;
   printf("%.3f\n", us);
   return 0;

@@ -14,6 +14,77 @@ import {
 // Module-level references: a global lookup per call is slow inside jest's vm sandbox.
 const { exp, abs } = Math;
 
+// The step's loops, each its own small function over fixed array types (monomorphic, int32 indices).
+
+/** z = X w over supp(w), as marginsCsc (same order of operations: bit-for-bit) with int32 pointers. */
+function margins(
+  ptr: Int32Array,
+  ind: Uint32Array,
+  val: Float64Array,
+  widx: Uint32Array,
+  wval: Float64Array,
+  z: Float64Array,
+): void {
+  z.fill(0);
+  for (let t = 0; t < widx.length; t++) {
+    const j = widx[t];
+    const wj = wval[t];
+    const end = ptr[j + 1];
+    for (let k = ptr[j]; k < end; k++) z[ind[k]] += val[k] * wj;
+  }
+}
+
+/** r_i = y_i ℓ'(y_i z_i)/m (the expressions of the former fused loss pass, without the loss). */
+function residuals(z: Float64Array, y: Float64Array, r: Float64Array): void {
+  const m = z.length;
+  for (let i = 0; i < m; i++) {
+    const yi = y[i];
+    const yz = yi * z[i];
+    const e = exp(-abs(yz));
+    r[i] = yz > 0 ? (-yi * (e / (1 + e))) / m : -yi / (1 + e) / m;
+  }
+}
+
+/**
+ * On every j of the mask: w_i[j] ← [w − γ∇f_i(w)]_j, and the non-zero changes into (dIdx, dVal).
+ * Returns their number.
+ */
+function maskedStep(
+  ptr: Int32Array,
+  ind: Uint32Array,
+  val: Float64Array,
+  r: Float64Array,
+  mask: Uint32Array,
+  widx: Uint32Array,
+  wval: Float64Array,
+  wi: Float64Array,
+  lambda2: number,
+  gamma: number,
+  dIdx: Uint32Array,
+  dVal: Float64Array,
+): number {
+  let s = 0; // cursor in w (mask ⊇ supp(w), both sorted)
+  let count = 0;
+  const sn = widx.length;
+  for (let t = 0; t < mask.length; t++) {
+    const j = mask[t];
+    let wj = 0;
+    if (s < sn && widx[s] === j) wj = wval[s++];
+    let g = lambda2 * wj;
+    const end = ptr[j + 1];
+    for (let k = ptr[j]; k < end; k++) g += val[k] * r[ind[k]];
+    const next = wj - gamma * g; // [w − γ∇f_i(w)]_j
+    const d = next - wi[j];
+    wi[j] = next;
+    if (d !== 0) {
+      // Exact zeros carry no information for w̄ += π_i Δ: not sending them saves bytes.
+      dIdx[count] = j;
+      dVal[count++] = d;
+    }
+  }
+  return count;
+}
+
 /** What a worker holds of its shard S_i: the rows column-major, so a step touches only masked columns. */
 export interface LocalShard {
   readonly X: CscMatrix; // m_i × n
@@ -46,8 +117,8 @@ export class LocalStep {
   private readonly maskBuf: Uint32Array;
   private readonly deltaIdx: Uint32Array;
   private readonly deltaVal: Float64Array;
-  /** the shard's column pointers as integers (X.ptr is a Float64Array) */
-  private readonly ptr: Uint32Array;
+  /** the shard's column pointers as int32 (X.ptr is a Float64Array): the loops over k stay in int32 */
+  private readonly ptr: Int32Array;
 
   constructor(
     private readonly shard: LocalShard,
@@ -57,9 +128,9 @@ export class LocalStep {
   ) {
     this.n = shard.X.cols;
     this.m = shard.X.rows;
-    if (shard.X.ind.length > 0xffffffff)
+    if (shard.X.ind.length > 0x7fffffff)
       throw new SodaError('E_DATA', `a shard of ${shard.X.ind.length} non-zeros is too large for a worker`);
-    this.ptr = Uint32Array.from(shard.X.ptr);
+    this.ptr = Int32Array.from(shard.X.ptr);
     this.wi = sparseToDense(wi0, new Float64Array(this.n));
     this.rng = new Rng(seed);
     this.z = new Float64Array(this.m);
@@ -72,43 +143,11 @@ export class LocalStep {
   step(w: SparseVector, gamma: number, p: number): StepResult {
     const { ind, val } = this.shard.X;
     const y = this.shard.y;
-    const { z, r, wi, lambda2, m, ptr } = this;
-    const widx = w.idx;
-    const wval = w.val;
-    // margins z = X_i w over supp(w) (as marginsCsc, with integer column pointers)
-    z.fill(0);
-    for (let t = 0; t < widx.length; t++) {
-      const j = widx[t];
-      const wj = wval[t];
-      for (let k = ptr[j], end = ptr[j + 1]; k < end; k++) z[ind[k]] += val[k] * wj;
-    }
-    // residuals r_j = y_j ℓ'(y_j z_j)/m (the same expressions as before f_i was dropped: bit-for-bit)
-    for (let i = 0; i < m; i++) {
-      const yi = y[i];
-      const yz = yi * z[i];
-      const e = exp(-abs(yz));
-      r[i] = yz > 0 ? (-yi * (e / (1 + e))) / m : -yi / (1 + e) / m;
-    }
-
-    const mask = sampleMask(widx, this.n, p, this.rng, this.maskBuf);
-    const { deltaIdx, deltaVal } = this;
-    let s = 0; // cursor in w (mask ⊇ supp(w), both sorted)
-    let count = 0;
-    for (let t = 0; t < mask.length; t++) {
-      const j = mask[t];
-      let wj = 0;
-      if (s < widx.length && widx[s] === j) wj = wval[s++];
-      let g = lambda2 * wj;
-      for (let k = ptr[j], end = ptr[j + 1]; k < end; k++) g += val[k] * r[ind[k]];
-      const next = wj - gamma * g; // [w − γ∇f_i(w)]_j
-      const d = next - wi[j];
-      wi[j] = next;
-      if (d !== 0) {
-        // Exact zeros carry no information for w̄ += π_i Δ: not sending them saves bytes.
-        deltaIdx[count] = j;
-        deltaVal[count++] = d;
-      }
-    }
+    const { z, r, wi, ptr, deltaIdx, deltaVal } = this;
+    margins(ptr, ind, val, w.idx, w.val, z);
+    residuals(z, y, r);
+    const mask = sampleMask(w.idx, this.n, p, this.rng, this.maskBuf);
+    const count = maskedStep(ptr, ind, val, r, mask, w.idx, w.val, wi, this.lambda2, gamma, deltaIdx, deltaVal);
     return {
       delta: { n: this.n, idx: deltaIdx.subarray(0, count), val: deltaVal.subarray(0, count) },
       maskSize: mask.length,

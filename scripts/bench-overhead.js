@@ -2,6 +2,7 @@
  * npm run bench:overhead — what one update of Algorithm 1 costs outside the arithmetic (issue 12).
  *
  *   node scripts/bench-overhead.js [--quick] [--full] [--skip-sweep] [--skip-kernel] [--skip-run]
+ *                                  [--baseline DIR]
  *
  * 1. Kernel: LocalStep.step on shard 0 of the spam run (pre-shuffled file, contiguous shards, M = 20)
  *    at w = w*, for p ∈ {0.01, 0.1, 1}, against a plain C loop doing the same work (same data, same
@@ -12,6 +13,10 @@
  *    its `summary` line; CPU per update = the difference ÷ updates. --quick stops it after 25 s of
  *    training (and still reports per-update figures); --full runs it to 1e−6.
  * 3. Cost as work grows: updates/s and CPU per update for M ∈ {5, 10, 20, 40} (fixed training time each).
+ *
+ * --baseline DIR: a built checkout of another version (say, the commit before the change). Every
+ * measurement is then taken for it too, alternating with this checkout in the same invocation, and
+ * the table gives after ÷ before ratios.
  *
  * Prints one JSON line per measurement, then a Markdown table for BENCHMARKS.md. The machine is shared
  * and noisy: compare ratios measured within one invocation.
@@ -28,6 +33,7 @@ const OUT = path.join(ROOT, 'out', 'bench-overhead');
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const full = args.includes('--full');
+const baselineDir = args.includes('--baseline') ? path.resolve(args[args.indexOf('--baseline') + 1]) : null;
 const LAMBDA1 = 2e-4;
 const LAMBDA2 = 1e-3;
 const M = 20;
@@ -81,6 +87,7 @@ function timeIt(fn, minMs) {
 async function kernel(file) {
   const core = require('../packages/core/dist');
   const { LocalStep } = require('../packages/worker/dist');
+  const Base = baselineDir ? require(path.join(baselineDir, 'packages', 'worker', 'dist')).LocalStep : null;
   const raw = await core.readLibsvm(file);
   const { X } = core.maxAbsScale(raw.X);
   const ds = { X, y: raw.y };
@@ -102,11 +109,14 @@ async function kernel(file) {
   const minMs = quick ? 250 : 500;
   for (const p of [0.01, 0.1, 1]) {
     const ls = new LocalStep(local, LAMBDA2, { n, idx: new Uint32Array(0), val: new Float64Array(0) }, 1);
+    const base = Base ? new Base(local, LAMBDA2, { n, idx: new Uint32Array(0), val: new Float64Array(0) }, 1) : null;
     let us = Infinity;
+    let baseUs = Infinity;
     let cUs = cBin ? Infinity : null;
     for (let round = 0; round < rounds; round++) {
       const t = timeIt(() => ls.step(wstar, gamma, p), minMs);
       us = Math.min(us, t);
+      if (base) baseUs = Math.min(baseUs, timeIt(() => base.step(wstar, gamma, p), minMs));
       if (cBin) {
         const reps = Math.max(50, Math.round((minMs * 1e3) / Math.max(t / 2, 1)));
         cUs = Math.min(cUs, Number(execFileSync(cBin, [dataFile, String(p), String(reps)]).toString().trim()));
@@ -121,6 +131,7 @@ async function kernel(file) {
       us: +us.toFixed(1),
       cLoopUs: cUs === null ? 'g++ not found' : +cUs.toFixed(1),
       speedVsC: cUs === null ? null : +(cUs / us).toFixed(2),
+      ...(base ? { baselineUs: +baseUs.toFixed(1), ratio: +(us / baseUs).toFixed(2) } : {}),
     });
   }
   return { gamma, support };
@@ -176,7 +187,7 @@ function procTable() {
       continue;
     }
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    t.set(Number(d), { ppid: Number(f[1]), cpuUs: (Number(f[11]) + Number(f[12])) * TICK_US });
+    t.set(Number(d), { ppid: Number(f[1]), cpuUs: (Number(f[11]) + Number(f[12])) * TICK_US, sysUs: Number(f[12]) * TICK_US });
   }
   return t;
 }
@@ -214,24 +225,26 @@ class TreeCpu {
       if (!p) continue;
       const prev = this.seen.get(pid);
       const role = prev?.role ?? roleOf(pid);
-      this.seen.set(pid, { role, cpuUs: p.cpuUs });
+      this.seen.set(pid, { role, cpuUs: p.cpuUs, sysUs: p.sysUs });
     }
     return this.totals();
   }
   totals() {
-    const out = { master: 0, worker: 0, run: 0, other: 0, workers: 0 };
-    for (const { role, cpuUs } of this.seen.values()) {
+    const out = { master: 0, worker: 0, run: 0, other: 0, workers: 0, masterSys: 0, workerSys: 0 };
+    for (const { role, cpuUs, sysUs } of this.seen.values()) {
       const k = role === 'master' || role === 'worker' || role === 'run' ? role : 'other';
       out[k] += cpuUs;
+      if (k === 'master') out.masterSys += sysUs;
+      if (k === 'worker') out.workerSys += sysUs;
       if (k === 'worker') out.workers++;
     }
     return out;
   }
 }
 
-function runCluster(file, { workers, p = 0.1, tol = 1e-6, maxTime = 0, extra = [] }) {
+function runCluster(file, { workers, p = 0.1, tol = 1e-6, maxTime = 0, extra = [], bin = BIN }) {
   const argv = [
-    BIN,
+    bin,
     'run',
     '--data',
     file,
@@ -296,6 +309,10 @@ function runCluster(file, { workers, p = 0.1, tol = 1e-6, maxTime = 0, extra = [
         masterUsPerUpdate: +masterUs.toFixed(0),
         workerUsPerUpdate: +workerUs.toFixed(0),
         cpuUsPerUpdate: +(masterUs + workerUs).toFixed(0),
+        // of which in the kernel (system time: socket reads and writes, loopback TCP, scheduling)
+        masterSysUsPerUpdate: +((atEnd.masterSys - atStart.masterSys) / u).toFixed(0),
+        workerSysUsPerUpdate: +((atEnd.workerSys - atStart.workerSys) / u).toFixed(0),
+        bytesPerUpdate: Math.round((summary.bytesUp + summary.bytesDown) / u),
         startupS: +(startWall / 1e3).toFixed(1),
         startupCpuS: +((atStart.master + atStart.worker + atStart.run) / 1e6).toFixed(1),
         wallS: +((Date.now() - t0) / 1e3).toFixed(1),
@@ -311,44 +328,65 @@ function runCluster(file, { workers, p = 0.1, tol = 1e-6, maxTime = 0, extra = [
 async function main() {
   emit({ what: 'machine', cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, quick, full });
   const file = shuffledSpam();
-  let k = null;
-  if (!args.includes('--skip-kernel')) k = await kernel(file);
+  if (!args.includes('--skip-kernel')) await kernel(file);
+  const baseBin = baselineDir ? path.join(baselineDir, 'packages', 'cli', 'bin', 'soda.js') : null;
+  /** The baseline first (when there is one), then this checkout: same configuration, same invocation. */
+  const both = async (what, opts) => {
+    const out = {};
+    if (baseBin) {
+      out.before = await runCluster(file, { ...opts, bin: baseBin });
+      emit({ what: `${what} [baseline]`, ...out.before });
+    }
+    out.after = await runCluster(file, opts);
+    emit({ what, ...out.after });
+    return out;
+  };
   let main = null;
   if (!args.includes('--skip-run')) {
     const opts = full ? { workers: M } : { workers: M, maxTime: quick ? 25 : 60 };
-    main = await runCluster(file, opts);
-    emit({ what: `soda run spam M=${M} p=0.1 ${full ? 'to 1e-6' : `for ${opts.maxTime} s`}`, ...main });
+    main = await both(`soda run spam M=${M} p=0.1 ${full ? 'to 1e-6' : `for ${opts.maxTime} s`}`, opts);
   }
   const sweep = [];
   if (!args.includes('--skip-sweep')) {
-    for (const workers of [5, 10, 20, 40]) {
-      const r = await runCluster(file, { workers, maxTime: quick ? 8 : 20 });
-      sweep.push(r);
-      emit({ what: `sweep M=${workers}`, ...r });
-    }
+    for (const workers of [5, 10, 20, 40])
+      sweep.push(await both(`sweep M=${workers}`, { workers, maxTime: quick ? 8 : 20 }));
   }
-  markdown(k, main, sweep);
+  markdown(main, sweep);
 }
 
-function markdown(k, main, sweep) {
-  const lines = ['', '| measurement | figure |', '|---|---|'];
+function markdown(main, sweep) {
+  const lines = ['', '| measurement | before | after | after ÷ before |', '|---|---|---|---|'];
+  const cell = (v) => (v === undefined || v === null ? '–' : String(v));
   for (const r of rows.filter((r) => r.what.startsWith('kernel')))
     lines.push(
-      `| kernel p = ${r.p} (support ${r.supportPct} %) | ${r.us} µs; C loop ${r.cLoopUs} µs; speed ${r.speedVsC}× C |`,
+      `| kernel µs (CPU) at p = ${r.p}, support ${r.supportPct} % | ${cell(r.baselineUs)} | ${r.us} | ${cell(r.ratio)} |`,
+      `| plain C loop µs (g++ -O3), p = ${r.p}; kernel speed ÷ C | – | ${r.cLoopUs}; ${r.speedVsC}× | |`,
     );
+  const kernel01 = rows.find((r) => r.what.startsWith('kernel') && r.p === 0.1);
+  const runRows = (label, o) => {
+    const b = o.before;
+    const a = o.after;
+    const f = (key) => `| ${label}: ${key} | ${cell(b?.[key])} | ${cell(a[key])} | ${b ? (a[key] / b[key]).toFixed(2) : ''} |`;
+    return [
+      f('updatesPerS'),
+      f('masterUsPerUpdate'),
+      f('masterSysUsPerUpdate'),
+      f('workerUsPerUpdate'),
+      f('workerSysUsPerUpdate'),
+      f('cpuUsPerUpdate'),
+      f('bytesPerUpdate'),
+    ];
+  };
   if (main) {
-    const kernel01 = rows.find((r) => r.what.startsWith('kernel') && r.p === 0.1);
-    lines.push(
-      `| run M = ${main.workers}, p = 0.1: ${main.reason} at subopt ${main.subopt?.toExponential(2)} | ${main.updates} updates in ${main.trainS} s (${main.updatesPerS}/s), start-up ${main.startupS} s |`,
-      `| CPU per update: master | ${main.masterUsPerUpdate} µs |`,
-      `| CPU per update: workers (all) | ${main.workerUsPerUpdate} µs${kernel01 ? ` = ${(main.workerUsPerUpdate / kernel01.us).toFixed(2)}× the kernel at p = 0.1` : ''} |`,
-      `| whole tree | ${main.treeCpuS} s CPU in ${main.wallS} s wall |`,
-    );
+    lines.push(...runRows(`run M = ${M}`, main));
+    for (const key of ['trainS', 'updates', 'startupS', 'treeCpuS', 'wallS', 'subopt'])
+      lines.push(`| run M = ${M}: ${key} | ${cell(main.before?.[key])} | ${cell(main.after[key])} | |`);
+    if (kernel01)
+      lines.push(
+        `| worker CPU per update ÷ kernel at p = 0.1 | ${main.before ? (main.before.workerUsPerUpdate / (kernel01.baselineUs ?? kernel01.us)).toFixed(2) : '–'} | ${(main.after.workerUsPerUpdate / kernel01.us).toFixed(2)} | |`,
+      );
   }
-  for (const r of sweep)
-    lines.push(
-      `| M = ${r.workers} (${r.trainS} s) | ${r.updatesPerS} updates/s; CPU/update master ${r.masterUsPerUpdate} µs + workers ${r.workerUsPerUpdate} µs |`,
-    );
+  for (const o of sweep) lines.push(...runRows(`M = ${o.after.workers}`, o).filter((l) => /updatesPerS|cpuUs/.test(l)));
   process.stdout.write(lines.join('\n') + '\n');
 }
 

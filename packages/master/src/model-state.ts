@@ -5,7 +5,8 @@ import { SodaError, softThreshold, type SparseVector } from '@soda/core';
  *   w̄ ← w̄ + π_i Δ ;  w = prox_{γλ1}(w̄) ;  (the caller sends w to worker i).
  * Each update costs O(|Δ|): w̄, w, supp(w) and the shard's w_i are maintained incrementally, and so is
  * w as a sparse vector (sorted support and its values), which is only re-sorted when the support
- * changes (late in a run it rarely does): `view()` is O(1), `current()` one copy of |supp(w)| values. The invariant w̄ = Σ_i π_i w_i is kept exactly in
+ * changes, by one merge of the old order with the few new coordinates (never a full sort after the
+ * first): `view()` is O(1) while supp(w) is unchanged, `current()` one copy of |supp(w)| values. The invariant w̄ = Σ_i π_i w_i is kept exactly in
  * exact arithmetic; `resum()` restores it in floating point.
  */
 export class ModelState {
@@ -21,15 +22,22 @@ export class ModelState {
   private readonly suppList: Uint32Array;
   private readonly suppPos: Int32Array;
   private suppCount = 0;
-  /** supp(w) sorted, rebuilt only when the support changes (a fresh array each time: snapshots share it). */
-  private sortedSupp: Uint32Array | null = null;
-  /** sortedVal[t] = w[sortedSupp[t]], kept current by setW while the support is unchanged */
+  /**
+   * supp(w) sorted as of the last view(): a fresh array after each change (snapshots share it), so
+   * it may hold coordinates that have since left the support (w[j] = 0), and misses those in `added`.
+   */
+  private sorted: Uint32Array = new Uint32Array(0);
+  /** the support changed since `sorted` was built */
+  private dirty = false;
+  /** coordinates that entered the support and are not in `sorted` (no duplicates: see inAdded) */
+  private readonly added: Uint32Array;
+  private addedCount = 0;
+  private readonly inAdded: Uint8Array;
+  /** sortedVal[t] = w[sorted[t]], kept current by setW */
   private readonly sortedVal: Float64Array;
-  /** j → its position in sortedSupp, or −1 (valid while sortedSupp !== null) */
+  /** j → its position in `sorted`, or −1 */
   private readonly sortedPos: Int32Array;
-  /** the sorted list the positions in sortedPos refer to (to clear them at the next rebuild) */
-  private posOf: Uint32Array | null = null;
-  private liveView: SparseVector | null = null;
+  private liveView: SparseVector;
 
   constructor(
     n: number,
@@ -48,6 +56,9 @@ export class ModelState {
     this.suppPos = new Int32Array(n).fill(-1);
     this.sortedVal = new Float64Array(n);
     this.sortedPos = new Int32Array(n).fill(-1);
+    this.added = new Uint32Array(n);
+    this.inAdded = new Uint8Array(n);
+    this.liveView = { n, idx: this.sorted, val: this.sortedVal.subarray(0, 0) };
   }
 
   get gamma(): number {
@@ -87,22 +98,41 @@ export class ModelState {
    * once, like the model frame sent to a worker after each update.
    */
   view(): SparseVector {
-    if (this.sortedSupp === null || this.liveView === null) this.rebuildSorted();
-    return this.liveView!;
+    if (this.dirty) this.rebuildSorted();
+    return this.liveView;
   }
 
+  /** Merge the old order (minus what left the support) with the sorted new coordinates: O(s + a log a). */
   private rebuildSorted(): void {
-    const old = this.posOf;
-    if (old !== null) for (let t = 0; t < old.length; t++) this.sortedPos[old[t]] = -1;
-    const idx = this.suppList.slice(0, this.suppCount).sort();
-    for (let t = 0; t < idx.length; t++) {
-      const j = idx[t];
-      this.sortedPos[j] = t;
-      this.sortedVal[t] = this.w[j];
+    const { w, sortedPos, sortedVal, inAdded } = this;
+    const add = this.added.subarray(0, this.addedCount).sort();
+    const old = this.sorted;
+    const idx = new Uint32Array(this.suppCount);
+    let a = 0;
+    let o = 0;
+    let t = 0;
+    while (o < old.length || a < add.length) {
+      let j: number;
+      if (a >= add.length || (o < old.length && old[o] < add[a])) {
+        j = old[o++];
+        if (w[j] === 0) {
+          sortedPos[j] = -1; // left the support
+          continue;
+        }
+      } else {
+        j = add[a++];
+        inAdded[j] = 0;
+        if (w[j] === 0) continue; // entered and left again
+      }
+      idx[t] = j;
+      sortedPos[j] = t;
+      sortedVal[t++] = w[j];
     }
-    this.sortedSupp = idx;
-    this.posOf = idx;
-    this.liveView = { n: this.n, idx, val: this.sortedVal.subarray(0, idx.length) };
+    if (t !== idx.length) throw new SodaError('E_STATE', `support bookkeeping: ${t} ≠ ${idx.length}`);
+    this.addedCount = 0;
+    this.sorted = idx;
+    this.dirty = false;
+    this.liveView = { n: this.n, idx, val: sortedVal.subarray(0, t) };
   }
 
   /** Re-sum w̄ = Σ π_i w_i (compensated) to shed the drift of many incremental updates; O(M·n). */
@@ -145,15 +175,19 @@ export class ModelState {
     this.w[j] = v;
     const pos = this.suppPos[j];
     if (v !== 0) {
+      const at = this.sortedPos[j];
+      if (at >= 0) this.sortedVal[at] = v;
       if (pos < 0) {
-        this.sortedSupp = null;
+        this.dirty = true;
         this.suppPos[j] = this.suppCount;
         this.suppList[this.suppCount++] = j;
-      } else if (this.sortedSupp !== null) {
-        this.sortedVal[this.sortedPos[j]] = v;
+        if (at < 0 && this.inAdded[j] === 0) {
+          this.inAdded[j] = 1;
+          this.added[this.addedCount++] = j;
+        }
       }
     } else if (pos >= 0) {
-      this.sortedSupp = null;
+      this.dirty = true;
       const last = this.suppList[--this.suppCount];
       this.suppList[pos] = last;
       this.suppPos[last] = pos;

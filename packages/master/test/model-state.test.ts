@@ -57,8 +57,10 @@ describe('ModelState: the master side of Algorithm 1', () => {
     const snapshots: { w: SparseVector; val: number[] }[] = [];
     for (let k = 0; k < 300; k++) {
       s.apply(rng.int(2), randomDelta(rng, n, k % 7 === 0 ? 0.2 : 0.03));
+      if (k % 11 === 0) s.apply(rng.int(2), randomDelta(rng, n, 0.5));
       if (k % 50 === 49) s.resum();
       if (k === 150) s.setGamma(0.4);
+      if (k % 4 === 3) continue; // some views skipped: coordinates leave and re-enter between views
       expectW(s.view());
       const c = s.current();
       expectW(c);

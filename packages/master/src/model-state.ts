@@ -74,11 +74,20 @@ export class ModelState {
     const pi = this.pi[shard];
     const wi = this.wi[shard];
     const { idx, val } = delta;
+    const { wbar, w, suppPos, sortedPos, sortedVal } = this;
+    const thr = this.threshold;
     for (let t = 0; t < idx.length; t++) {
       const j = idx[t];
-      wi[j] += val[t];
-      this.wbar[j] += pi * val[t];
-      this.setW(j, softThreshold(this.wbar[j], this.threshold));
+      const d = val[t];
+      wi[j] += d;
+      const b = (wbar[j] += pi * d);
+      const v = b > thr ? b - thr : b < -thr ? b + thr : 0; // softThreshold(b, thr), inlined
+      if (v !== 0 && suppPos[j] >= 0) {
+        // still in the support (the common case): only the value changes
+        w[j] = v;
+        const at = sortedPos[j];
+        if (at >= 0) sortedVal[at] = v;
+      } else this.setW(j, v);
     }
     this.k++;
   }

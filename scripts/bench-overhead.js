@@ -2,7 +2,7 @@
  * npm run bench:overhead — what one update of Algorithm 1 costs outside the arithmetic (issue 12).
  *
  *   node scripts/bench-overhead.js [--quick] [--full] [--skip-sweep] [--skip-kernel] [--skip-run]
- *                                  [--baseline DIR]
+ *                                  [--baseline DIR] [--args "…"] [--baseline-args "…"] [--max-time S]
  *
  * 1. Kernel: LocalStep.step on shard 0 of the spam run (pre-shuffled file, contiguous shards, M = 20)
  *    at w = w*, for p ∈ {0.01, 0.1, 1}, against a plain C loop doing the same work (same data, same
@@ -16,7 +16,8 @@
  *
  * --baseline DIR: a built checkout of another version (say, the commit before the change). Every
  * measurement is then taken for it too, alternating with this checkout in the same invocation, and
- * the table gives after ÷ before ratios.
+ * the table gives after ÷ before ratios. --args / --baseline-args: extra `soda run` options for this
+ * checkout's runs / the baseline's (e.g. --baseline . --args "--worker-nice 10" compares an option).
  *
  * Prints one JSON line per measurement, then a Markdown table for BENCHMARKS.md. The machine is shared
  * and noisy: compare ratios measured within one invocation.
@@ -33,7 +34,11 @@ const OUT = path.join(ROOT, 'out', 'bench-overhead');
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const full = args.includes('--full');
-const baselineDir = args.includes('--baseline') ? path.resolve(args[args.indexOf('--baseline') + 1]) : null;
+const argOf = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const baselineDir = argOf('--baseline') ? path.resolve(argOf('--baseline')) : null;
+const afterArgs = (argOf('--args') ?? '').split(' ').filter((a) => a.length > 0);
+const beforeArgs = (argOf('--baseline-args') ?? '').split(' ').filter((a) => a.length > 0);
+const mainMaxTime = argOf('--max-time') ? Number(argOf('--max-time')) : quick ? 25 : 60;
 const LAMBDA1 = 2e-4;
 const LAMBDA2 = 1e-3;
 const M = 20;
@@ -53,11 +58,16 @@ function shuffledSpam() {
   if (fs.existsSync(shuffled)) return shuffled;
   const raw = path.join(OUT, 'spam.svm');
   if (!fs.existsSync(raw)) {
-    const r = spawnSync(process.execPath, [BIN, 'data', 'spam', '--out', raw], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const r = spawnSync(process.execPath, [BIN, 'data', 'spam', '--out', raw], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     if (r.status !== 0) throw new Error('soda data spam failed');
   }
   const { Rng } = require('../packages/core/dist');
-  const lines = fs.readFileSync(raw, 'utf8').split('\n').filter((l) => l.length > 0);
+  const lines = fs
+    .readFileSync(raw, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
   const rng = new Rng(12);
   for (let i = lines.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);
@@ -109,17 +119,30 @@ async function kernel(file) {
   const minMs = quick ? 250 : 500;
   for (const p of [0.01, 0.1, 1]) {
     const ls = new LocalStep(local, LAMBDA2, { n, idx: new Uint32Array(0), val: new Float64Array(0) }, 1);
-    const base = Base ? new Base(local, LAMBDA2, { n, idx: new Uint32Array(0), val: new Float64Array(0) }, 1) : null;
+    const base = Base
+      ? new Base(local, LAMBDA2, { n, idx: new Uint32Array(0), val: new Float64Array(0) }, 1)
+      : null;
     let us = Infinity;
     let baseUs = Infinity;
     let cUs = cBin ? Infinity : null;
     for (let round = 0; round < rounds; round++) {
       const t = timeIt(() => ls.step(wstar, gamma, p), minMs);
       us = Math.min(us, t);
-      if (base) baseUs = Math.min(baseUs, timeIt(() => base.step(wstar, gamma, p), minMs));
+      if (base)
+        baseUs = Math.min(
+          baseUs,
+          timeIt(() => base.step(wstar, gamma, p), minMs),
+        );
       if (cBin) {
         const reps = Math.max(50, Math.round((minMs * 1e3) / Math.max(t / 2, 1)));
-        cUs = Math.min(cUs, Number(execFileSync(cBin, [dataFile, String(p), String(reps)]).toString().trim()));
+        cUs = Math.min(
+          cUs,
+          Number(
+            execFileSync(cBin, [dataFile, String(p), String(reps)])
+              .toString()
+              .trim(),
+          ),
+        );
       }
     }
     emit({
@@ -187,7 +210,11 @@ function procTable() {
       continue;
     }
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    t.set(Number(d), { ppid: Number(f[1]), cpuUs: (Number(f[11]) + Number(f[12])) * TICK_US, sysUs: Number(f[12]) * TICK_US });
+    t.set(Number(d), {
+      ppid: Number(f[1]),
+      cpuUs: (Number(f[11]) + Number(f[12])) * TICK_US,
+      sysUs: Number(f[12]) * TICK_US,
+    });
   }
   return t;
 }
@@ -292,7 +319,8 @@ function runCluster(file, { workers, p = 0.1, tol = 1e-6, maxTime = 0, extra = [
     child.on('exit', (code) => {
       clearInterval(timer);
       const total = tree.totals();
-      if (summary === null || atStart === null) return reject(new Error(`soda run exited ${code} without a summary`));
+      if (summary === null || atStart === null)
+        return reject(new Error(`soda run exited ${code} without a summary`));
       const u = summary.updates;
       const masterUs = (atEnd.master - atStart.master) / u;
       const workerUs = (atEnd.worker - atStart.worker) / u;
@@ -326,7 +354,14 @@ function runCluster(file, { workers, p = 0.1, tol = 1e-6, maxTime = 0, extra = [
 // ---- main ----------------------------------------------------------------------------------------
 
 async function main() {
-  emit({ what: 'machine', cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, quick, full });
+  emit({
+    what: 'machine',
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    node: process.version,
+    quick,
+    full,
+  });
   const file = shuffledSpam();
   if (!args.includes('--skip-kernel')) await kernel(file);
   const baseBin = baselineDir ? path.join(baselineDir, 'packages', 'cli', 'bin', 'soda.js') : null;
@@ -334,16 +369,16 @@ async function main() {
   const both = async (what, opts) => {
     const out = {};
     if (baseBin) {
-      out.before = await runCluster(file, { ...opts, bin: baseBin });
+      out.before = await runCluster(file, { ...opts, bin: baseBin, extra: beforeArgs });
       emit({ what: `${what} [baseline]`, ...out.before });
     }
-    out.after = await runCluster(file, opts);
+    out.after = await runCluster(file, { ...opts, extra: afterArgs });
     emit({ what, ...out.after });
     return out;
   };
   let main = null;
   if (!args.includes('--skip-run')) {
-    const opts = full ? { workers: M } : { workers: M, maxTime: quick ? 25 : 60 };
+    const opts = full ? { workers: M } : { workers: M, maxTime: mainMaxTime };
     main = await both(`soda run spam M=${M} p=0.1 ${full ? 'to 1e-6' : `for ${opts.maxTime} s`}`, opts);
   }
   const sweep = [];
@@ -366,7 +401,8 @@ function markdown(main, sweep) {
   const runRows = (label, o) => {
     const b = o.before;
     const a = o.after;
-    const f = (key) => `| ${label}: ${key} | ${cell(b?.[key])} | ${cell(a[key])} | ${b ? (a[key] / b[key]).toFixed(2) : ''} |`;
+    const f = (key) =>
+      `| ${label}: ${key} | ${cell(b?.[key])} | ${cell(a[key])} | ${b ? (a[key] / b[key]).toFixed(2) : ''} |`;
     return [
       f('updatesPerS'),
       f('masterUsPerUpdate'),
@@ -386,7 +422,8 @@ function markdown(main, sweep) {
         `| worker CPU per update ÷ kernel at p = 0.1 | ${main.before ? (main.before.workerUsPerUpdate / (kernel01.baselineUs ?? kernel01.us)).toFixed(2) : '–'} | ${(main.after.workerUsPerUpdate / kernel01.us).toFixed(2)} | |`,
       );
   }
-  for (const o of sweep) lines.push(...runRows(`M = ${o.after.workers}`, o).filter((l) => /updatesPerS|cpuUs/.test(l)));
+  for (const o of sweep)
+    lines.push(...runRows(`M = ${o.after.workers}`, o).filter((l) => /updatesPerS|cpuUs/.test(l)));
   process.stdout.write(lines.join('\n') + '\n');
 }
 

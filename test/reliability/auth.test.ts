@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as https from 'node:https';
 import * as path from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
-import { encode, makeNonce } from '@soda/protocol';
+import { encode, makeNonce, PROTOCOL_VERSION } from '@soda/protocol';
 import { attack } from './helpers/net';
 import { freePort, killAll, masterArgs, Proc, problemFile, tempDir, worker } from './helpers/procs';
 
@@ -76,7 +76,7 @@ describe('protocol version', () => {
     expect(out.closeCode).toBe(1008);
     expect(out.error).toEqual({
       code: 'E_VERSION',
-      message: 'hello.version = 99 is not supported; this side speaks protocol version 1',
+      message: `hello.version = 99 is not supported; this side speaks protocol version ${PROTOCOL_VERSION}`,
     });
     expect(master.msg('frame rejected')[0]).toMatchObject({ code: 'E_VERSION', field: 'version' });
     master.signal('SIGTERM');
@@ -95,7 +95,7 @@ describe('protocol version', () => {
     const w = track(worker('old', `ws://127.0.0.1:${port}`, ['--give-up', '30']));
     expect((await w.exited).code).toBe(2);
     expect(w.stderr).toContain(
-      'challenge.version = 99 is not supported; this side speaks protocol version 1',
+      `challenge.version = 99 is not supported; this side speaks protocol version ${PROTOCOL_VERSION}`,
     );
     expect(connections).toBe(1);
     wss.close();

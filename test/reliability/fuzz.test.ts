@@ -1,5 +1,5 @@
 import { defaultStepSize, logisticSmoothness, Rng } from '@soda/core';
-import { decodeFromWorker, encode, type Message } from '@soda/protocol';
+import { decodeFromWorker, encode, PROTOCOL_VERSION, type Message } from '@soda/protocol';
 import { Master } from '@soda/master';
 import { Worker } from '@soda/worker';
 import { masterConfig, memoryLogger, workerConfig } from '../helpers/cluster';
@@ -38,7 +38,6 @@ const update = (shard: number, k = 0, delta = sparse([1, 5, 9], [0.1, -0.2, 0.3]
   shard,
   k,
   delta,
-  fi: 0.5,
 });
 /** Valid frames of every type a worker sends: from a connection that owns no shard, all misplaced. */
 const VALID: Buffer[] = [
@@ -46,7 +45,7 @@ const VALID: Buffer[] = [
   encode(update(3, 0, sparse([0, 39], [1e-300, -5]))),
   encode({ t: 'ready', shard: 1, m: 100, L: 0.25 }),
   encode({ t: 'evalResult', id: 1, shard: 2, fi: 0.6, correct: 50 }),
-  encode({ t: 'hello', version: 1, workerId: 'again' }),
+  encode({ t: 'hello', version: PROTOCOL_VERSION, workerId: 'again' }),
 ];
 /** Structurally wrong messages, each with the field the error frame must name. */
 const WRONG: [Buffer, RegExp][] = [
@@ -58,11 +57,14 @@ const WRONG: [Buffer, RegExp][] = [
   [encode(update(0, 0, { n: 41, idx: Uint32Array.from([1]), val: Float64Array.from([1]) })), /delta\.n/],
   [encode(update(0, -1)), /\bk\b/],
   [encode({ ...update(0), shard: 'zero' } as unknown as Message), /shard/],
-  [encode({ ...update(0), fi: NaN } as unknown as Message), /fi/],
+  [encode({ t: 'evalResult', id: 1, shard: 0, fi: NaN }), /fi/],
   [encode({ t: 'launch', shard: 0 } as unknown as Message), /launch|type/],
   [encode({ shard: 0 } as unknown as Message), /\bt\b/],
   [encode({ t: 'ready', shard: 0, m: 0, L: 1 }), /\bm\b/],
-  [encode({ t: 'hello', version: 2, workerId: 'x' }), /version = 2 .* protocol version 1/],
+  [
+    encode({ t: 'hello', version: PROTOCOL_VERSION + 1, workerId: 'x' }),
+    new RegExp(`version = ${PROTOCOL_VERSION + 1} .* protocol version ${PROTOCOL_VERSION}`),
+  ],
 ];
 
 const pick = <T>(a: readonly T[]): T => a[rng.int(a.length)];

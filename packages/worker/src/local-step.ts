@@ -147,7 +147,20 @@ export class LocalStep {
     margins(ptr, ind, val, w.idx, w.val, z);
     residuals(z, y, r);
     const mask = sampleMask(w.idx, this.n, p, this.rng, this.maskBuf);
-    const count = maskedStep(ptr, ind, val, r, mask, w.idx, w.val, wi, this.lambda2, gamma, deltaIdx, deltaVal);
+    const count = maskedStep(
+      ptr,
+      ind,
+      val,
+      r,
+      mask,
+      w.idx,
+      w.val,
+      wi,
+      this.lambda2,
+      gamma,
+      deltaIdx,
+      deltaVal,
+    );
     return {
       delta: { n: this.n, idx: deltaIdx.subarray(0, count), val: deltaVal.subarray(0, count) },
       maskSize: mask.length,

@@ -1,4 +1,4 @@
-import { Rng } from '@soda/core';
+import { Rng, type SparseVector } from '@soda/core';
 import {
   DEFAULT_MAX_PAYLOAD,
   decodeFromMaster,
@@ -86,6 +86,30 @@ describe('round trip', () => {
     const h: FromWorker = { t: 'hello', version: PROTOCOL_VERSION, workerId: 'w', proof: undefined };
     const back = decodeAny(h, encode(h));
     expect(Object.keys(back).sort()).toEqual(['t', 'version', 'workerId']);
+  });
+
+  it('lays sparse vectors out 8-byte aligned, so an aligned frame is decoded without copying them', () => {
+    for (const count of [0, 1, 2, 3, 7, 1000]) {
+      const idx = Uint32Array.from({ length: count }, (_, i) => 3 * i);
+      const val = Float64Array.from(idx, (j) => j / 7 - 1);
+      const msgs: Message[] = [
+        { t: 'update', shard: 7, k: 123456789, delta: { n: 5000, idx, val } },
+        { t: 'model', k: 2 ** 40, gamma: 0.25, p: 0.1, w: { n: 5000, idx, val } },
+        { t: 'eval', id: 3, w: { n: 5000, idx, val } },
+      ];
+      for (const m of msgs) {
+        const frame = Buffer.from(encode(m)); // a fresh buffer of its own: offset 0
+        const back = decodeAny(m, frame) as { delta?: SparseVector; w?: SparseVector };
+        const v = (back.delta ?? back.w)!;
+        expect(Array.from(v.idx)).toEqual(Array.from(idx));
+        expect(Array.from(v.val)).toEqual(Array.from(val));
+        expect(Object.keys(v).sort()).toEqual(['idx', 'n', 'val']);
+        if (count > 0) {
+          expect(v.idx.buffer).toBe(frame.buffer);
+          expect(v.val.buffer).toBe(frame.buffer);
+        }
+      }
+    }
   });
 
   it('drops unknown keys', () => {

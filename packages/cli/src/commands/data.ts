@@ -1,6 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
 import { LibsvmWriter, SodaError, splitLibsvm, writeFileDurable, type RowSink } from '@soda/core';
-import { datasetByName, generateMadelon, generateText } from '@soda/datasets';
 import * as v from '../validate';
 
 /** Writes the data, then one JSON line; a vocabulary (spam's terms) goes to `vocab`, one term a line. */
@@ -72,6 +71,8 @@ export const dataCommand: CommandModule<object, Record<string, unknown>> = {
         'shards/part-00000.svm … + manifest.json',
       ) as unknown as Argv<Record<string, unknown>>,
   handler: async (a) => {
+    // loaded here, not at start-up: every `soda` process (a worker too) would otherwise pay for it
+    const { datasetByName, generateMadelon, generateText } = await import('@soda/datasets');
     const seed = v.nonNegativeInt('seed', a.seed);
     if (a.action === 'split') {
       if (typeof a.kind !== 'string' || a.kind === '')

@@ -2,10 +2,9 @@ import { accessSync, constants } from 'node:fs';
 import * as path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { SodaError } from '@soda/core';
-import { Master, readCheckpoint, type Algo, type MasterConfig } from '@soda/master';
+import type { Algo, MasterConfig } from '@soda/master';
 import { createLogger } from '../logger';
 import { trainingOptions } from '../options';
-import { dataOptionsFromArgs, referenceOptimum, resolveData } from '../data-source';
 import * as v from '../validate';
 import { isLoopback, resolveToken } from '../token';
 import { exitCodeFor } from '../exit-codes';
@@ -20,6 +19,9 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
   const p = algo === 'soda' ? v.probability('p', a.p) : 1;
   const out = a.out as string;
   const workers = v.positiveInt('workers', a.workers, 100000);
+  // loaded here, not at the top: only a master needs them (see main.ts)
+  const { dataOptionsFromArgs, referenceOptimum, resolveData } = await import('../data-source');
+  const { readCheckpoint } = await import('@soda/master');
   const d = await resolveData(dataOptionsFromArgs(a, out), logger);
   if (workers > d.data.X.rows) v.positiveInt('workers', workers, d.data.X.rows); // names the limit: one row per shard at least
   const fstar =
@@ -105,6 +107,7 @@ function tlsFiles(
 }
 
 export async function runMaster(cfg: MasterConfig): Promise<number> {
+  const { Master } = await import('@soda/master');
   const master = await Master.start(cfg);
   const onSignal = (sig: string) => void master.stop(`signal ${sig}`);
   process.once('SIGINT', onSignal);

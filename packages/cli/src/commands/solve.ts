@@ -2,7 +2,6 @@ import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { dualityGap, l1Weights, modelFileOf, SodaError, sparseFromDense, writeModelFile } from '@soda/core';
 import { rowFormatOptions } from '../rows';
-import { dataOptionsFromArgs, resolveData, solveWithProgress } from '../data-source';
 import * as v from '../validate';
 
 export const solveCommand: CommandModule<object, Record<string, unknown>> = {
@@ -30,6 +29,7 @@ export const solveCommand: CommandModule<object, Record<string, unknown>> = {
   handler: async (a) => {
     if (a.data === undefined && a.dataset === undefined)
       throw new SodaError('E_CONFIG', 'give --data FILE or --dataset NAME (spam, madelon, rcv1, real-sim)');
+    const { dataOptionsFromArgs, resolveData, solveWithProgress } = await import('../data-source');
     const d = await resolveData(dataOptionsFromArgs(a, path.dirname(a.cache as string)));
     const r = await solveWithProgress(d, a.cache as string, `solving (${d.name})`, v.positive('tol', a.tol));
     // Support of the features: the intercept, when fitted, is not one of them.

@@ -32,6 +32,8 @@ test('every query of the Grafana dashboard names a metric /metrics exposes', asy
     workersReady: () => 2,
     rejectedFrames: () => 0,
     departures: () => 0,
+    connectionsRefused: () => 0,
+    outputWriteFailures: () => 0,
   });
   observeStaleness(3);
   const text = await registry.metrics();

@@ -241,9 +241,12 @@ export class Coordinator {
     if (cfg.maxEpochs > 0 && this.model.k / this.shards.size >= cfg.maxEpochs) this.finish('max-epochs');
   }
 
-  /** w^k to one worker; a non-finite w is a divergence, never sent. */
+  /**
+   * w^k to one worker; a non-finite w is a divergence, never sent. The frame holds the model's live
+   * view (no copy): the wiring encodes each command before the next event can change w.
+   */
   private sendModel(conn: number): void {
-    const w = this.model.current();
+    const w = this.model.view();
     for (let t = 0; t < w.val.length; t++)
       if (!Number.isFinite(w.val[t])) return this.onDivergence(NaN, `w[${w.idx[t]}] = ${w.val[t]}`);
     this.run.stats.coordsDown += w.idx.length;

@@ -289,6 +289,8 @@ function runCluster(file, { workers, p = 0.1, tol = 1e-6, maxTime = 0, extra = [
     '--out',
     path.join(OUT, 'run'),
     '--no-pretty',
+    // the figures are for the problem without an intercept (a --baseline build predates the flag)
+    ...(bin === BIN ? ['--no-intercept'] : []),
     ...(maxTime > 0 ? ['--max-time', String(maxTime)] : []),
     ...extra,
   ];

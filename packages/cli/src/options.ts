@@ -124,6 +124,16 @@ export function trainingOptions<T>(y: Argv<T>) {
     })
     .option('port', { type: 'number', default: 7070, describe: 'port of the WebSocket (and /healthz)' })
     .option('host', { type: 'string', default: '0.0.0.0', describe: 'address to listen on' })
+    .option('status-port', {
+      type: 'number',
+      describe:
+        'serve /healthz, /readyz and /metrics on this port instead of the workers\' (they tell anyone who can reach them the run\'s state)',
+    })
+    .option('status-host', {
+      type: 'string',
+      default: '127.0.0.1',
+      describe: 'address of --status-port (loopback by default: only this host sees the run state)',
+    })
     .option('log-level', {
       type: 'string',
       default: 'info',

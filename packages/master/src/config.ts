@@ -10,6 +10,8 @@ export type { Algo };
 export interface MasterConfig {
   readonly host: string;
   readonly port: number;
+  /** Serve /healthz, /readyz and /metrics here instead of on the workers' port (port 0: any free one). */
+  readonly status?: { readonly host: string; readonly port: number };
   /** The training data, already normalised; the master shards it and ships each shard to its worker. */
   readonly data: Dataset;
   readonly dataName: string;

@@ -126,18 +126,35 @@ export function statusHandler(run: RunState, live: LiveSource) {
   return httpHandler(health, runMetrics(run, live.connected, live.last));
 }
 
-/** The HTTP(S) server the WebSocket upgrades from (https when a certificate and key are given). */
+/**
+ * The HTTP(S) server the WebSocket upgrades from (https when a certificate and key are given). With
+ * `serveStatus` false the status endpoints live on their own listener (createStatusServer) and this
+ * port answers nothing but the WebSocket upgrade.
+ */
 export function createHttpServer(
   tls: { readonly cert: string; readonly key: string } | undefined,
   run: RunState,
   live: LiveSource,
+  serveStatus = true,
 ): http.Server {
-  const handler = statusHandler(run, live);
+  const handler = serveStatus ? statusHandler(run, live) : elsewhere;
   const server = !tls
     ? http.createServer(handler)
     : https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler);
   guardSockets(server, defaultAdmissionLimits());
   return server;
+}
+
+/** /healthz, /readyz and /metrics on a listener of their own (--status-host/--status-port). */
+export function createStatusServer(run: RunState, live: LiveSource): http.Server {
+  const server = http.createServer(statusHandler(run, live));
+  guardSockets(server, defaultAdmissionLimits());
+  return server;
+}
+
+function elsewhere(_req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.writeHead(404, { 'content-type': 'text/plain' });
+  res.end('not here: this master serves /healthz, /readyz and /metrics on its --status-port\n');
 }
 
 /**

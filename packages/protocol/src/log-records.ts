@@ -25,6 +25,8 @@ export interface ListeningRecord {
   readonly n: number;
   readonly runId: string;
   readonly tls: boolean;
+  /** where /healthz, /readyz and /metrics are served when not on `port` (--status-port) */
+  readonly statusPort?: number;
 }
 
 /** `start`: the run's settings and conditioning, logged when every shard is ready. */

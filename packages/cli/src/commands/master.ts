@@ -40,6 +40,9 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
   const cfg: MasterConfig = {
     host,
     port: v.port('port', a.port),
+    ...(a.statusPort !== undefined
+      ? { status: { host: a.statusHost as string, port: v.port('status-port', a.statusPort) } }
+      : {}),
     data: d.data,
     dataName: d.name,
     dataHash: d.hash,

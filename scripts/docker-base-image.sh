@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Build a local stand-in for the official Node 20 image from this machine's own `node`, for hosts that
-# cannot pull images (CI here). The result has what the Dockerfile relies on in `node:20-bookworm-slim`:
+# Build a local stand-in for the official Node image (default base: node:24-bookworm-slim) from this machine's own `node`, for hosts that
+# cannot pull images (CI here). The result has what the Dockerfile relies on in `node:24-bookworm-slim`:
 # node, npm and npx under /usr/local, /bin/sh and a few core utilities, a `node` user (uid 1000), /tmp,
 # and this machine's CA bundle, trusted by node and npm (the registry is reached only through it).
 #
-#   scripts/docker-base-image.sh [TAG]        default TAG: soda-node-base:20
-#   docker build --build-arg NODE_IMAGE=soda-node-base:20 -t soda .
+#   scripts/docker-base-image.sh [TAG]        default TAG: soda-node-base:local
+#   docker build --build-arg NODE_IMAGE=soda-node-base:local -t soda .
 set -euo pipefail
 
-TAG="${1:-soda-node-base:20}"
+TAG="${1:-soda-node-base:local}"
 NODE_BIN="$(readlink -f "$(command -v node)")"
 NPM_DIR="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")" # .../node_modules/npm
 CA_BUNDLE="${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
@@ -21,7 +21,8 @@ fail() {
 [ -x "$NODE_BIN" ] || fail "no node on PATH"
 [ -f "$NPM_DIR/bin/npm-cli.js" ] || fail "npm not found next to node (looked in $NPM_DIR)"
 [ -f "$CA_BUNDLE" ] || fail "CA bundle $CA_BUNDLE missing (set CA_BUNDLE=...)"
-case "$("$NODE_BIN" --version)" in v20.*) ;; *) echo "docker-base-image: warning: node is $("$NODE_BIN" --version), not 20" >&2 ;; esac
+# The stand-in carries whatever node this machine has (SODA runs on Node ≥ 20); say so when it is not 24.
+case "$("$NODE_BIN" --version)" in v24.*) ;; *) echo "docker-base-image: note: node is $("$NODE_BIN" --version); the image's default base is node 24" >&2 ;; esac
 
 # Same node, npm and CA bundle as an existing image of that tag: keep it, so that image builds on it
 # stay cached (an import always makes a new image id). FORCE=1 rebuilds.
@@ -88,7 +89,7 @@ tar --numeric-owner -C "$ROOT" -c . | "$DOCKER" import \
   --change "ENV NODE_VERSION=$("$NODE_BIN" --version | tr -d v)" \
   --change 'CMD ["node"]' \
   --change "LABEL soda.base.fingerprint=$FINGERPRINT" \
-  -m "stand-in for node:20-bookworm-slim, built from this machine's node by scripts/docker-base-image.sh" \
+  -m "stand-in for node:24-bookworm-slim, built from this machine's node by scripts/docker-base-image.sh" \
   - "$TAG" >/dev/null
 
 # shellcheck disable=SC2016 # JavaScript template literal, not shell

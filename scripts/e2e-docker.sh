@@ -4,8 +4,8 @@
 #   sudo scripts/e2e-docker.sh            (root: it may install and start the Docker engine)
 #
 # 1. installs Debian's docker.io and docker-compose when there is no engine, starts dockerd when none runs;
-# 2. builds a stand-in for the Node 20 base image from this machine's node (no image can be pulled here;
-#    set E2E_NODE_IMAGE=node:20-bookworm-slim where pulls work) and the project's image on it;
+# 2. builds a stand-in for the Node base image from this machine's node (no image can be pulled here;
+#    set E2E_NODE_IMAGE=node:24-bookworm-slim where pulls work) and the project's image on it;
 # 3. checks the image's HEALTHCHECK command on a waiting master and a waiting worker;
 # 4. runs `compose up --scale worker=N --abort-on-container-exit` on a small dataset, then checks that
 #    compose exited 0, every container exited 0, the master's JSON summary reports the target reached
@@ -29,7 +29,7 @@ DATASET="${E2E_DATASET:-}"
 ROWS="${E2E_ROWS:-2000}"
 TOL="${E2E_TOL:-1e-4}"
 RUN_TIMEOUT="${E2E_TIMEOUT:-600}"
-BASE_IMAGE="${E2E_NODE_IMAGE:-soda-node-base:20}"
+BASE_IMAGE="${E2E_NODE_IMAGE:-soda-node-base:local}"
 IMAGE="soda:e2e"
 PROJECT="sodae2e$$"
 WORK="$(mktemp -d /tmp/soda-e2e-docker.XXXXXX)"
@@ -94,7 +94,7 @@ if docker compose version >/dev/null 2>&1; then COMPOSE=(docker compose); else C
 log "engine $(docker version -f '{{.Server.Version}}'), compose: ${COMPOSE[*]} ($("${COMPOSE[@]}" version --short 2>/dev/null || true))"
 
 # ---- 2. images ------------------------------------------------------------------------------------
-if [ "$BASE_IMAGE" = soda-node-base:20 ]; then
+if [ "$BASE_IMAGE" = soda-node-base:local ]; then
   log "building the base image stand-in $BASE_IMAGE from this machine's node"
   timeout 300 bash "$ROOT/scripts/docker-base-image.sh" "$BASE_IMAGE" || fail "base image build failed"
 fi

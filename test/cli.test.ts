@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { compositeObjective, maxAbsScale, readLibsvm, writeLibsvm } from '@soda/core';
+import { compositeObjective, maxAbsScale, readLibsvm, withIntercept, writeLibsvm } from '@soda/core';
 import { plantedProblem } from './helpers/problems';
 
 /* The real `soda` command, as a user runs it: built JS in child processes, JSON logs on stdout. */
@@ -48,17 +48,29 @@ describe('soda CLI (real processes)', () => {
     const line = r.lines[0];
     expect(line.certificate as number).toBeLessThanOrEqual(1e-13);
     expect(line.m).toBe(600);
+    // The model file (version 2): raw-space coefficients c_j = w_j / s_j and the intercept b; F* is
+    // recomputed here in the scaled space the λs apply to (w_j = c_j s_j), b being the last column.
     const saved = JSON.parse(readFileSync(out, 'utf8')) as {
+      version: number;
       idx: number[];
       val: number[];
       n: number;
-      fstar: number;
+      intercept: number;
+      fitIntercept: boolean;
+      objective: number;
     };
+    expect(saved.version).toBe(2);
+    expect(saved.fitIntercept).toBe(true);
+    expect(saved.objective).toBe(line.fstar);
     const raw = await readLibsvm(file);
-    const { X } = maxAbsScale(raw.X);
-    const w = new Float64Array(saved.n);
-    saved.idx.forEach((j, t) => (w[j] = saved.val[t]));
-    expect(compositeObjective(X, raw.y, w, 0.01, 0.01)).toBeCloseTo(saved.fstar, 15);
+    const { X, scale } = maxAbsScale(raw.X);
+    const w = new Float64Array(saved.n + 1);
+    saved.idx.forEach((j, t) => (w[j] = saved.val[t] * scale[j]));
+    w[saved.n] = saved.intercept;
+    expect(compositeObjective(withIntercept({ X, y: raw.y }).X, raw.y, w, 0.01, 0.01, saved.n)).toBeCloseTo(
+      saved.objective,
+      15,
+    );
     // A second call is answered from the cache.
     const again = soda([
       'solve',
@@ -75,7 +87,7 @@ describe('soda CLI (real processes)', () => {
     expect(again.lines[0].fstar).toBe(line.fstar);
   });
 
-  it('soda run: a master and 3 worker processes reach the target, logging progress, summary and the model', () => {
+  it('soda run: a master and 3 worker processes reach the target, logging progress, summary and the model', async () => {
     const r = soda(
       [
         'run',
@@ -129,14 +141,25 @@ describe('soda CLI (real processes)', () => {
     const model = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8'));
     expect(model.format).toBe('soda-model');
     expect(model.idx.length).toBe(summary.nnz);
-    expect(model.scale).toHaveLength(30);
+    expect(model.version).toBe(2);
+    expect(model.n).toBe(30);
     writeFileSync(path.join(dir, 'run.jsonl'), r.stdout);
 
     // The saved model scores the training file exactly as the final evaluation round did.
-    const p = soda(['predict', '--model', path.join(dir, 'model.json'), '--data', file]);
+    const preds = path.join(dir, 'preds.csv');
+    const p = soda(['predict', '--model', path.join(dir, 'model.json'), '--data', file, '--out', preds]);
     expect(p.status).toBe(0);
-    // The file is the 480 training rows plus the 120 held-out ones.
-    const expected = ((summary.accuracy as number) * 480 + (summary.testAccuracy as number) * 120) / 600;
+    // The file is the 480 training rows plus the 120 held-out ones. The master counts a margin of
+    // exactly 0 (a row with no feature in supp(w)) as wrong; predict labels it −1 (LIBLINEAR's and
+    // scikit-learn's tie rule), which is right for the negative rows among them.
+    const y = (await readLibsvm(file)).y;
+    const ties = readFileSync(preds, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .filter((l, i) => Number(l.split(',')[1]) === 0.5 && y[i] === -1).length;
+    const expected =
+      ((summary.accuracy as number) * 480 + (summary.testAccuracy as number) * 120 + ties) / 600;
     expect(p.lines[0].accuracy).toBeCloseTo(expected, 12);
     expect(p.lines[0].auc as number).toBeGreaterThan(0.8);
 

@@ -83,7 +83,20 @@ describe('live endpoints of the master', () => {
     expect(Number(/^soda_updates_total (\d+)/m.exec(text)![1])).toBeGreaterThan(100);
     expect(text).toMatch(/^# TYPE soda_suboptimality gauge$/m);
     expect(Number(/^soda_workers_ready (\d+)/m.exec(text)![1])).toBe(2);
-    expect(Number(/^soda_coords_up_total (\d+)/m.exec(text)![1])).toBeGreaterThan(0);
+    expect(Number(/^soda_received_coordinates_total (\d+)/m.exec(text)![1])).toBeGreaterThan(0);
+    // Prometheus conventions: counters end in _total, base units, ratios; process metrics; a histogram.
+    expect(text).toMatch(/^# TYPE soda_updates_total counter$/m);
+    expect(text).toMatch(/^# TYPE soda_sent_bytes_total counter$/m);
+    expect(text).toMatch(/^# TYPE soda_support_ratio gauge$/m);
+    expect(text).toMatch(/^# TYPE soda_update_staleness histogram$/m);
+    for (const name of text.match(/^# TYPE \S+ gauge$/gm)!) expect(name).not.toMatch(/_total /);
+    expect(Number(/^soda_support_ratio (\S+)/m.exec(text)![1])).toBeLessThanOrEqual(1);
+    expect(Number(/^soda_update_staleness_count (\d+)/m.exec(text)![1])).toBeGreaterThan(0);
+    expect(Number(/^soda_update_staleness_bucket\{le="\+Inf"\} (\d+)/m.exec(text)![1])).toBe(
+      Number(/^soda_update_staleness_count (\d+)/m.exec(text)![1]),
+    );
+    expect(text).toMatch(/^process_cpu_seconds_total \S+/m);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
     expect(((await health.json()) as { phase: string }).phase).toBe('running');

@@ -48,7 +48,8 @@ function cpuShares(a, b) {
 
 /** The `soda run` arguments of a run spec (see plan.js for the fields). */
 function cliArgs(spec, outDir) {
-  const a = ['run', '--no-pretty', '--workers', String(spec.workers), ...spec.dataArgs];
+  // the paper's problem has no intercept (an unpenalised constant column raises L, so κ)
+  const a = ['run', '--no-pretty', '--no-intercept', '--workers', String(spec.workers), ...spec.dataArgs];
   a.push('--algo', spec.algo);
   if (spec.algo === 'soda') a.push('--p', String(spec.p));
   a.push('--tol', String(spec.tol), '--max-time', String(spec.maxTime));

@@ -38,7 +38,6 @@ const update = (shard: number, k = 0, delta = sparse([1, 5, 9], [0.1, -0.2, 0.3]
   shard,
   k,
   delta,
-  fi: 0.5,
 });
 /** Valid frames of every type a worker sends: from a connection that owns no shard, all misplaced. */
 const VALID: Buffer[] = [
@@ -58,7 +57,7 @@ const WRONG: [Buffer, RegExp][] = [
   [encode(update(0, 0, { n: 41, idx: Uint32Array.from([1]), val: Float64Array.from([1]) })), /delta\.n/],
   [encode(update(0, -1)), /\bk\b/],
   [encode({ ...update(0), shard: 'zero' } as unknown as Message), /shard/],
-  [encode({ ...update(0), fi: NaN } as unknown as Message), /fi/],
+  [encode({ t: 'evalResult', id: 1, shard: 0, fi: NaN }), /fi/],
   [encode({ t: 'launch', shard: 0 } as unknown as Message), /launch|type/],
   [encode({ shard: 0 } as unknown as Message), /\bt\b/],
   [encode({ t: 'ready', shard: 0, m: 0, L: 1 }), /\bm\b/],

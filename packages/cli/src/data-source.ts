@@ -7,10 +7,14 @@ import {
   LibsvmWriter,
   maxAbsScale,
   MAX_INDEX,
+  readDataFile,
   readLibsvm,
   SodaError,
+  withIntercept,
+  writeFileDurable,
   type Dataset,
 } from '@soda/core';
+import { dataFileOptions } from './rows';
 import { datasetByName } from '@soda/datasets';
 import { datasetKey, solveCached } from '@soda/solver';
 import type { Logger } from 'pino';
@@ -27,6 +31,13 @@ export interface ResolvedData {
   readonly lambda2: number;
   /** Held-out examples, scaled like the training data: progress lines then report test accuracy. */
   readonly test?: Dataset;
+  /**
+   * With an intercept, the last column of data (and test) is the constant 1 and this is its index:
+   * coordinates from here on are not ℓ1-penalised. Absent without an intercept.
+   */
+  readonly unpenalizedFrom?: number;
+  /** Feature names (not counting the intercept), when known: a CSV header, spam's terms. */
+  readonly featureNames?: string[];
 }
 
 export interface DataOptions {
@@ -43,6 +54,10 @@ export interface DataOptions {
   readonly testFraction?: number;
   /** largest feature index accepted in a data file (core's DEFAULT_MAX_FEATURES unless set) */
   readonly maxFeatures?: number;
+  /** Fit an intercept (default true): a constant column appended after scaling, not ℓ1-penalised. */
+  readonly intercept: boolean;
+  /** CSV layout and format of --data / --test. */
+  readonly file?: Record<string, unknown>;
 }
 
 /** The data options common to every command that loads a dataset, checked. */
@@ -60,6 +75,8 @@ export function dataOptionsFromArgs(a: Record<string, unknown>, out: string): Da
       ? {}
       : { maxFeatures: v.positiveInt('max-features', a.maxFeatures, MAX_INDEX) }),
     testFraction: a.testFraction === undefined ? undefined : v.fraction('test-fraction', a.testFraction),
+    intercept: a.intercept !== false,
+    file: a,
   };
 }
 
@@ -75,9 +92,12 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
   let name: string;
   let lambdas = FILE_DEFAULT_LAMBDAS;
   const limit = opts.maxFeatures === undefined ? {} : { maxFeatures: opts.maxFeatures };
+  let featureNames: string[] | undefined;
   if (opts.data !== undefined) {
     const bar = startProgress(`reading ${opts.data}`);
-    raw = await readLibsvm(opts.data, limit);
+    const read = await readDataFile(opts.data, { ...dataFileOptions(opts.file ?? {}), ...limit });
+    raw = read;
+    if (read.featureNames) featureNames = read.featureNames;
     bar.done(`${raw.X.rows} × ${raw.X.cols}, ${raw.X.ind.length} non-zeros`);
     name = path.basename(opts.data);
   } else {
@@ -89,7 +109,10 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
       'data',
       `${spec.name}${spec.name === 'spam' ? '' : `-seed${opts.seed}`}.svm`,
     );
-    if (!existsSync(file)) {
+    // spam's terms are kept beside the cached data (one a line): they name the model's features.
+    const termsFile = `${file}.terms.txt`;
+    const wantTerms = spec.name === 'spam';
+    if (!existsSync(file) || (wantTerms && !existsSync(termsFile))) {
       log?.info({ dataset: spec.name, file }, 'building dataset (once; cached for later runs)');
       await fs.mkdir(path.dirname(file), { recursive: true });
       const writer = LibsvmWriter.create(file);
@@ -97,6 +120,8 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
       try {
         const info = await spec.build(writer, opts.seed);
         await writer.close();
+        const terms = (info as { terms?: readonly string[] }).terms;
+        if (wantTerms && terms) await writeFileDurable(termsFile, terms.join('\n') + '\n');
         bar.done(`${info.rows} × ${info.cols}, ${info.nnz} non-zeros`);
       } catch (e) {
         bar.done('failed');
@@ -105,6 +130,7 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
       }
     }
     raw = await readLibsvm(file, limit);
+    if (wantTerms) featureNames = (await fs.readFile(termsFile, 'utf8')).split('\n').slice(0, -1);
   }
   refuseSingleClass(raw, opts.data ?? name);
   const lambda1 = opts.lambda1 ?? lambdas.lambda1;
@@ -115,18 +141,22 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
       throw new SodaError('E_CONFIG', 'give --test FILE or --test-fraction, not both');
     ({ train: raw, test: testRaw } = holdOut(raw, opts.testFraction, opts.seed));
   } else if (opts.test !== undefined) {
-    testRaw = await readLibsvm(opts.test, limit);
+    testRaw = await readDataFile(opts.test, { ...dataFileOptions(opts.file ?? {}), ...limit });
   }
   // The scale is learnt on the training rows only, then applied to the held-out ones.
   const { X, scale } = opts.normalize ? maxAbsScale(raw.X) : { X: raw.X, scale: undefined };
-  const data = { X, y: raw.y };
+  const n = X.cols;
+  // The intercept's constant column goes last, after scaling (so it stays 1): see core/intercept.ts.
+  const fit = (d: Dataset): Dataset => (opts.intercept ? withIntercept(d) : d);
+  const data = fit({ X, y: raw.y });
   const test =
     testRaw === undefined
       ? undefined
-      : {
-          X: applyScale(testRaw.X, scale ?? new Float64Array(X.cols).fill(1), { truncate: true }),
+      : fit({
+          X: applyScale(testRaw.X, scale ?? new Float64Array(n).fill(1), { truncate: true }),
           y: testRaw.y,
-        };
+        });
+  if (featureNames !== undefined && featureNames.length !== n) featureNames = undefined;
   return {
     data,
     name,
@@ -135,6 +165,8 @@ export async function resolveData(opts: DataOptions, log?: Logger): Promise<Reso
     lambda1,
     lambda2,
     ...(test ? { test } : {}),
+    ...(opts.intercept ? { unpenalizedFrom: n } : {}),
+    ...(featureNames ? { featureNames } : {}),
   };
 }
 
@@ -153,6 +185,19 @@ export function holdOut(ds: Dataset, fraction: number, seed: number): { train: D
   return { train: selectExamples(ds, trainRows), test: selectExamples(ds, testRows) };
 }
 
+/** The reference solution of `d` (cached in `cacheDir`), with progress on a terminal. */
+export async function solveWithProgress(d: ResolvedData, cacheDir: string, label: string, tol?: number) {
+  const bar = startProgress(label);
+  const res = await solveCached(d.data, d.lambda1, d.lambda2, {
+    cacheDir,
+    ...(tol !== undefined ? { tol } : {}),
+    ...(d.unpenalizedFrom !== undefined ? { unpenalizedFrom: d.unpenalizedFrom } : {}),
+    onProgress: (p) => bar.update(`iteration ${p.iteration}, certificate ${p.certificate.toExponential(1)}`),
+  });
+  bar.done(res.cached ? 'cached' : `certificate ${res.certificate.toExponential(1)}`);
+  return res;
+}
+
 /** F* from the reference solver, cached under <out>/cache by data content and λs. */
 export async function referenceOptimum(
   d: ResolvedData,
@@ -163,12 +208,7 @@ export async function referenceOptimum(
     { dataset: d.name, lambda1: d.lambda1, lambda2: d.lambda2 },
     'finding F* with the reference solver (cached)',
   );
-  const bar = startProgress(`solving for F* (${d.name})`);
-  const res = await solveCached(d.data, d.lambda1, d.lambda2, {
-    cacheDir: path.join(out, 'cache'),
-    onProgress: (p) => bar.update(`iteration ${p.iteration}, certificate ${p.certificate.toExponential(1)}`),
-  });
-  bar.done(res.cached ? 'cached' : `certificate ${res.certificate.toExponential(1)}`);
+  const res = await solveWithProgress(d, path.join(out, 'cache'), `solving for F* (${d.name})`);
   if (!(res.fstar > 0)) throw new SodaError('E_SOLVER', `reference solver returned F* = ${res.fstar}`);
   log?.info(
     {

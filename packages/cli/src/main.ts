@@ -1,6 +1,7 @@
 import yargs from 'yargs';
 import { isSodaError, SodaError } from '@soda/core';
 import { dataCommand } from './commands/data';
+import { exportCommand } from './commands/export';
 import { masterCommand } from './commands/master';
 import { predictCommand } from './commands/predict';
 import { reportCommand } from './commands/report';
@@ -58,7 +59,8 @@ export async function main(argv: string[]): Promise<void> {
       .command(dataCommand)
       .command(reportCommand)
       .command(predictCommand)
-      .demandCommand(1, 'name a command: run, master, worker, solve, data, report, predict')
+      .command(exportCommand)
+      .demandCommand(1, 'name a command: run, master, worker, solve, data, report, predict, export')
       .strictCommands()
       // Not .strict(): SODA_* variables shared by a master and its workers (compose files, `soda run`)
       // would then be unknown arguments to the commands that ignore them. Flags typed on the command

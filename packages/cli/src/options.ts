@@ -1,11 +1,12 @@
 import { DEFAULT_MAX_FEATURES } from '@soda/core';
 import type { Argv } from 'yargs';
+import { rowFormatOptions } from './rows';
 
 /** Options of a training run, shared by `soda master` and `soda run` (each also SODA_<OPTION>). */
 export function trainingOptions<T>(y: Argv<T>) {
-  return y
+  return rowFormatOptions(y)
     .option('workers', { alias: 'M', type: 'number', default: 20, describe: 'number of shards = workers M' })
-    .option('data', { type: 'string', describe: 'LIBSVM file (.gz ok) to train on' })
+    .option('data', { type: 'string', describe: 'LIBSVM or CSV file (.gz ok) to train on' })
     .option('dataset', {
       type: 'string',
       default: 'spam',
@@ -14,7 +15,7 @@ export function trainingOptions<T>(y: Argv<T>) {
     })
     .option('test', {
       type: 'string',
-      describe: 'LIBSVM file of held-out examples: test accuracy in progress lines',
+      describe: 'LIBSVM or CSV file of held-out examples: test accuracy in progress lines',
     })
     .option('max-features', {
       type: 'number',
@@ -29,6 +30,11 @@ export function trainingOptions<T>(y: Argv<T>) {
       type: 'boolean',
       default: true,
       describe: 'max-abs column scaling (--no-normalize: off)',
+    })
+    .option('intercept', {
+      type: 'boolean',
+      default: true,
+      describe: 'fit an intercept (not ℓ1-penalised; λ2 applies to it)',
     })
     .option('algo', {
       type: 'string',
@@ -123,6 +129,16 @@ export function trainingOptions<T>(y: Argv<T>) {
     })
     .option('port', { type: 'number', default: 7070, describe: 'port of the WebSocket (and /healthz)' })
     .option('host', { type: 'string', default: '0.0.0.0', describe: 'address to listen on' })
+    .option('status-port', {
+      type: 'number',
+      describe:
+        "serve /healthz, /readyz and /metrics on this port instead of the workers' (they tell anyone who can reach them the run's state)",
+    })
+    .option('status-host', {
+      type: 'string',
+      default: '127.0.0.1',
+      describe: 'address of --status-port (loopback by default: only this host sees the run state)',
+    })
     .option('log-level', {
       type: 'string',
       default: 'info',

@@ -15,3 +15,8 @@ export * from './mask';
 export * from './durable-write';
 export * from './model-file';
 export * from './split';
+export * from './intercept';
+export * from './csv';
+export * from './data-file';
+export * from './export';
+export * from './onnx';

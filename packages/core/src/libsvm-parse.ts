@@ -39,6 +39,8 @@ const FAMILY_PM1 = 0b0101; // {−1, +1}
 const FAMILY_01 = 0b0110; // {0, 1}
 const FAMILY_12 = 0b1100; // {1, 2}
 const FAMILIES = 'one of {-1,+1}, {0,1} or {1,2}';
+/** Raw label code of a row without a label (allowed only with `allowUnlabelled`); y is NaN there. */
+const NO_LABEL = 3;
 
 export interface ParsedRows {
   readonly X: CsrMatrix;
@@ -57,7 +59,20 @@ export interface StreamSummary {
   readonly positiveLabel: number;
 }
 
+/** How a parser reads: limits, and whether rows are kept or streamed. */
+export interface ParserOptions {
+  /** largest 1-based feature index accepted (default DEFAULT_MAX_FEATURES) */
+  readonly maxFeatures?: number;
+  /** streaming mode: rows go to this callback and are not kept (memory O(longest row)) */
+  readonly onRow?: RowCallback;
+  /** lines may carry no label (data to predict on) */
+  readonly allowUnlabelled?: boolean;
+}
+
 export class LibsvmParser {
+  private readonly maxFeatures: number;
+  private readonly onRow?: RowCallback;
+  private readonly allowUnlabelled: boolean;
   private line = 0;
   private totalNnz = 0;
   private current = 0;
@@ -73,18 +88,72 @@ export class LibsvmParser {
   private labels = new Int8Array(1024);
   private labelMask = 0;
   private readonly firstLineOfLabel = [0, 0, 0, 0];
+  private firstUnlabelledLine = 0;
+  private drainedRows = 0;
+  /** Label family of rows already handed out by drain(): a later label must not change its meaning. */
+  private drainedFamily = 0;
 
   /**
    * `file` is only used in messages; `declaredN` (when given) bounds every index; so does
    * `maxFeatures`, checked as each index is read, so a huge index fails before anything is sized by it.
+   * With `allowUnlabelled`, a line may start with its first `index:value` (data to predict on): then
+   * every line must, and its y is NaN. With `onRow`, rows go to the callback and are not kept.
    */
   constructor(
     private readonly file: string,
     private readonly declaredN?: number,
-    private readonly maxFeatures = DEFAULT_MAX_FEATURES,
-    /** streaming mode: rows go to this callback and are not kept (memory O(longest row)) */
-    private readonly onRow?: RowCallback,
-  ) {}
+    opts: ParserOptions = {},
+  ) {
+    this.maxFeatures = opts.maxFeatures ?? DEFAULT_MAX_FEATURES;
+    this.onRow = opts.onRow;
+    this.allowUnlabelled = opts.allowUnlabelled ?? false;
+  }
+
+  /** Rows of labelled lines so far have their labels; those of unlabelled files have none. */
+  get labelled(): boolean {
+    return this.firstUnlabelledLine === 0;
+  }
+
+  /**
+   * The rows parsed so far (labels mapped with the family seen so far, NaN when unlabelled), and
+   * empty buffers for the next ones: `soda predict` streams a file larger than memory this way. The
+   * last line is parsed only by finish(). A {1,2} file whose first drained rows held only 1s fails
+   * (file:line) when a 2 appears, since those rows were already read as +1.
+   */
+  drain(): ParsedRows {
+    this.checkDrainedFamily();
+    this.drainedRows += this.rows;
+    const X: CsrMatrix = {
+      rows: this.rows,
+      cols: this.maxIndex,
+      ptr: this.ptr.slice(0, this.rows + 1),
+      ind: this.ind.slice(0, this.nnz),
+      val: this.val.slice(0, this.nnz),
+    };
+    const y = mapLabels(this.labels, this.rows, this.labelMask);
+    this.rows = 0;
+    this.nnz = 0;
+    this.ptr[0] = 0;
+    return { X, y };
+  }
+
+  private checkDrainedFamily(): void {
+    const family = familyOf(this.labelMask);
+    const was = this.drainedFamily;
+    if (was !== 0 && family !== was && (family === FAMILY_12 || was === FAMILY_12))
+      this.fail('label 2 after rows whose label 1 was already read as +1: give labels as {-1,+1} or {0,1}');
+    if (this.rows > 0 && this.labelMask !== 0) this.drainedFamily = family;
+  }
+
+  /** Rows parsed and not yet drained. */
+  get pendingRows(): number {
+    return this.rows;
+  }
+
+  /** The number of the last line read (1-based). */
+  get lineNumber(): number {
+    return this.line;
+  }
 
   push(chunk: Buffer): void {
     let start = 0;
@@ -127,7 +196,8 @@ export class LibsvmParser {
       this.pending = [];
       this.parseLine(joined, 0, joined.length);
     }
-    if (this.rows === 0)
+    if (this.drainedRows > 0) this.checkDrainedFamily();
+    if (this.rows === 0 && this.drainedRows === 0)
       throw new SodaError(
         'E_DATA_PARSE',
         `${this.file}: no examples (the file is empty or has only comments)`,
@@ -182,11 +252,15 @@ export class LibsvmParser {
     pos = skipSpace(buf, pos, end);
     if (pos >= end || buf[pos] === HASH) return; // blank or comment-only line
     let tokEnd = tokenEnd(buf, pos, end);
-    this.pushLabel(this.parseLabel(buf, pos, tokEnd));
+    let featuresFrom = tokEnd;
+    if (this.allowUnlabelled && buf.subarray(pos, tokEnd).includes(COLON)) {
+      this.pushUnlabelled();
+      featuresFrom = pos;
+    } else this.pushLabel(this.parseLabel(buf, pos, tokEnd));
 
     let prev = 0; // last 1-based index on this line
     for (
-      pos = skipSpace(buf, tokEnd, end);
+      pos = skipSpace(buf, featuresFrom, end);
       pos < end && buf[pos] !== HASH;
       pos = skipSpace(buf, tokEnd, end)
     ) {
@@ -231,8 +305,21 @@ export class LibsvmParser {
     return v;
   }
 
+  private pushUnlabelled(): void {
+    if (this.labelMask !== 0)
+      this.fail(`a line without a label, after labelled lines (from line ${this.firstLabelledLine()})`);
+    if (this.firstUnlabelledLine === 0) this.firstUnlabelledLine = this.line;
+    this.storeLabel(NO_LABEL);
+  }
+
+  private firstLabelledLine(): number {
+    return Math.min(...this.firstLineOfLabel.filter((l) => l > 0));
+  }
+
   /** Records a label and checks, as soon as a new value appears, that the set still fits one family. */
   private pushLabel(label: number): void {
+    if (this.firstUnlabelledLine !== 0)
+      this.fail(`a labelled line, after lines without a label (from line ${this.firstUnlabelledLine})`);
     const bit = 1 << (label + 1);
     if ((this.labelMask & bit) === 0) {
       const mask = this.labelMask | bit;
@@ -244,6 +331,10 @@ export class LibsvmParser {
       this.labelMask = mask;
       this.firstLineOfLabel[label + 1] = this.line;
     }
+    this.storeLabel(label);
+  }
+
+  private storeLabel(label: number): void {
     this.current = label;
     if (this.onRow) return;
     if (this.rows === this.labels.length) {
@@ -289,14 +380,17 @@ export class LibsvmParser {
 function mapLabels(raw: Int8Array, rows: number, mask: number): Float64Array {
   const y = new Float64Array(rows);
   const positive = positiveLabelOf(mask);
-  for (let i = 0; i < rows; i++) y[i] = raw[i] === positive ? 1 : -1;
+  for (let i = 0; i < rows; i++) y[i] = raw[i] === NO_LABEL ? NaN : raw[i] === positive ? 1 : -1;
   return y;
+}
+
+function familyOf(mask: number): number {
+  return (mask & ~FAMILY_PM1) === 0 ? FAMILY_PM1 : (mask & ~FAMILY_01) === 0 ? FAMILY_01 : FAMILY_12;
 }
 
 /** The raw label of the positive class for the labels seen (bit label+1 set in mask). */
 function positiveLabelOf(mask: number): number {
-  const family = (mask & ~FAMILY_PM1) === 0 ? FAMILY_PM1 : (mask & ~FAMILY_01) === 0 ? FAMILY_01 : FAMILY_12;
-  return family === FAMILY_12 ? 2 : 1;
+  return familyOf(mask) === FAMILY_12 ? 2 : 1;
 }
 
 function isSpace(c: number): boolean {

@@ -5,7 +5,7 @@ import * as zlib from 'node:zlib';
 import { SodaError } from './errors';
 import { DEFAULT_MAX_FEATURES, LibsvmParser, MAX_INDEX } from './libsvm-parse';
 export { DEFAULT_MAX_FEATURES, MAX_INDEX } from './libsvm-parse';
-import type { Dataset } from './matrix';
+import type { CsrMatrix, Dataset } from './matrix';
 
 export { LibsvmWriter, writeLibsvm } from './libsvm-write';
 export type { RowSink } from './libsvm-write';
@@ -42,10 +42,42 @@ export async function readLibsvm(path: string, opts: ReadLibsvmOptions = {}): Pr
   if (!(Number.isSafeInteger(maxFeatures) && maxFeatures >= 1 && maxFeatures <= MAX_INDEX))
     throw new SodaError('E_CONFIG', `maxFeatures must be an integer in [1, 2^32 - 1], got ${maxFeatures}`);
   const gzip = path.endsWith('.gz') || (await startsWithGzipMagic(path));
-  const parser = new LibsvmParser(path, declared, maxFeatures);
+  const parser = new LibsvmParser(path, declared, { maxFeatures });
   await forEachChunk(path, gzip, (chunk) => parser.push(chunk));
   const { X, y, n } = parser.finish();
   return { X, y, n, source: path };
+}
+
+/** Rows of a streamed file: `X.cols` is the largest index seen so far; y is NaN on unlabelled rows. */
+export interface RowBatch {
+  readonly X: CsrMatrix;
+  readonly y: Float64Array;
+  /** 0-based index of the batch's first row in the file. */
+  readonly firstRow: number;
+}
+
+/**
+ * Streams a LIBSVM file (gzip too) in batches of about `batchRows` rows, so memory stays bounded
+ * whatever the file's size. With `allowUnlabelled`, lines may have no label (all or none of them).
+ */
+export async function* streamLibsvm(
+  path: string,
+  opts: { allowUnlabelled?: boolean; batchRows?: number } = {},
+): AsyncGenerator<RowBatch> {
+  const batchRows = opts.batchRows ?? 8192;
+  const gzip = path.endsWith('.gz') || (await startsWithGzipMagic(path));
+  const parser = new LibsvmParser(path, undefined, { allowUnlabelled: opts.allowUnlabelled });
+  let firstRow = 0;
+  for await (const chunk of readChunks(path, gzip)) {
+    parser.push(chunk);
+    if (parser.pendingRows >= batchRows) {
+      const b = parser.drain();
+      yield { ...b, firstRow };
+      firstRow += b.X.rows;
+    }
+  }
+  const last = parser.finish();
+  if (last.X.rows > 0) yield { X: last.X, y: last.y, firstRow };
 }
 
 /** SHA-256 (hex) of the file's bytes, streamed: a cache key and a checkpoint's data fingerprint. */
@@ -71,12 +103,8 @@ export async function startsWithGzipMagic(path: string): Promise<boolean> {
   }
 }
 
-/** Streams the file's bytes (decompressed when `gzip`) into `onChunk`; I/O and zlib errors become SodaErrors. */
-export async function forEachChunk(
-  path: string,
-  gzip: boolean,
-  onChunk: (chunk: Buffer) => void | Promise<void>,
-): Promise<void> {
+/** The file's bytes (decompressed when `gzip`) in chunks of about 1 MiB; I/O and zlib errors become SodaErrors. */
+export async function* readChunks(path: string, gzip: boolean): AsyncGenerator<Buffer> {
   const file = fs.createReadStream(path, { highWaterMark: 1 << 20 });
   let stream: Readable = file;
   if (gzip) {
@@ -84,17 +112,33 @@ export async function forEachChunk(
     file.on('error', (e) => gunzip.destroy(e));
     stream = file.pipe(gunzip);
   }
+  const chunks = stream[Symbol.asyncIterator]();
   try {
-    for await (const chunk of stream) {
-      const wait = onChunk(chunk as Buffer);
-      if (wait !== undefined) await wait;
+    for (;;) {
+      let next: IteratorResult<unknown>;
+      try {
+        next = await chunks.next();
+      } catch (e) {
+        throw readError(path, e);
+      }
+      if (next.done) return;
+      yield next.value as Buffer;
     }
-  } catch (e) {
-    if (e instanceof SodaError) throw e;
-    throw readError(path, e);
   } finally {
     file.destroy();
     stream.destroy();
+  }
+}
+
+/** Streams the file's bytes (decompressed when `gzip`) into `onChunk`, waiting for it when it returns a promise. */
+export async function forEachChunk(
+  path: string,
+  gzip: boolean,
+  onChunk: (chunk: Buffer) => void | Promise<void>,
+): Promise<void> {
+  for await (const chunk of readChunks(path, gzip)) {
+    const wait = onChunk(chunk);
+    if (wait !== undefined) await wait;
   }
 }
 

@@ -162,20 +162,39 @@ export function smoothValueGrad(
   return { value, grad: g };
 }
 
-/** λ1‖w‖₁, compensated. */
-export function l1Penalty(w: ArrayLike<number>, lambda1: number): number {
+/*
+ * The intercept (a constant column appended last, see intercept.ts) is not ℓ1-penalised: coordinates
+ * j ≥ `unpenalizedFrom` are left out of λ1‖w‖₁ and of its prox. The default (length of w) penalises all.
+ */
+
+/** λ1 Σ_{j < unpenalizedFrom} |w_j|, compensated. */
+export function l1Penalty(w: ArrayLike<number>, lambda1: number, unpenalizedFrom = w.length): number {
   const sum = new CompensatedSum();
-  for (let i = 0; i < w.length; i++) sum.add(abs(w[i]));
+  const end = Math.min(unpenalizedFrom, w.length);
+  for (let i = 0; i < end; i++) sum.add(abs(w[i]));
   return lambda1 * sum.value;
 }
 
-/** F(w) = f(w) + λ1‖w‖₁ over the whole dataset: the paper's eq. (1) with eq. (6). */
+/** λ1 Σ |val_t| over the entries with idx_t < unpenalizedFrom (a sparse w), compensated. */
+export function l1PenaltySparse(
+  idx: ArrayLike<number>,
+  val: ArrayLike<number>,
+  lambda1: number,
+  unpenalizedFrom = Infinity,
+): number {
+  const sum = new CompensatedSum();
+  for (let i = 0; i < val.length; i++) if (idx[i] < unpenalizedFrom) sum.add(abs(val[i]));
+  return lambda1 * sum.value;
+}
+
+/** F(w) = f(w) + λ1‖w_{<unpenalizedFrom}‖₁ over the whole dataset: the paper's eq. (1) with eq. (6). */
 export function compositeObjective(
   X: CsrMatrix,
   y: Float64Array,
   w: Float64Array,
   lambda1: number,
   lambda2: number,
+  unpenalizedFrom = w.length,
 ): number {
-  return smoothObjective(X, y, w, lambda2) + l1Penalty(w, lambda1);
+  return smoothObjective(X, y, w, lambda2) + l1Penalty(w, lambda1, unpenalizedFrom);
 }

@@ -42,6 +42,19 @@ export function sparseViolation(v: { n: number; idx: Uint32Array; val: Float64Ar
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) return `n must be a non-negative integer, got ${n}`;
   if (idx.length !== val.length)
     return `idx has ${idx.length} entries but val has ${val.length}; they must have the same length`;
+  // Fast pass (every frame from a worker goes through here): one branch per entry, no messages.
+  // x − x is 0 exactly for finite x (NaN for ±∞ and NaN).
+  const len = idx.length;
+  let good = -1;
+  for (let k = 0; k < len; k++) {
+    const j = idx[k];
+    const x = val[k];
+    if (j <= good || j >= n || x - x !== 0) break;
+    good = j;
+    if (k === len - 1) return null;
+  }
+  if (len === 0) return null;
+  // Something is wrong: find the first violation again and say what it is.
   let prev = -1;
   for (let k = 0; k < idx.length; k++) {
     const j = idx[k];

@@ -75,7 +75,7 @@ export async function splitLibsvm(input: string, opts: SplitOptions): Promise<Sp
   const gzipOut = opts.gzip ?? gzipIn;
 
   // pass 1: validate and count
-  const counter = new LibsvmParser(input, undefined, undefined, () => {});
+  const counter = new LibsvmParser(input, undefined, { onRow: () => {} });
   const sourceHash = createHash('sha256');
   await forEachChunk(input, gzipIn, (chunk) => {
     sourceHash.update(chunk);
@@ -98,14 +98,16 @@ export async function splitLibsvm(input: string, opts: SplitOptions): Promise<Sp
   const stats = Array.from({ length: M }, () => ({ rows: 0, n: 0, nnz: 0 }));
   const waits: Promise<void>[] = [];
   let r = 0;
-  const router = new LibsvmParser(input, undefined, undefined, (label, ind, val) => {
-    const i = owner[r++];
-    const s = stats[i];
-    s.rows++;
-    s.nnz += ind.length;
-    if (ind.length > 0 && ind[ind.length - 1] + 1 > s.n) s.n = ind[ind.length - 1] + 1;
-    const wait = writers[i].write(label === seen.positiveLabel ? 1 : -1, ind, val);
-    if (wait) waits.push(wait);
+  const router = new LibsvmParser(input, undefined, {
+    onRow: (label, ind, val) => {
+      const i = owner[r++];
+      const s = stats[i];
+      s.rows++;
+      s.nnz += ind.length;
+      if (ind.length > 0 && ind[ind.length - 1] + 1 > s.n) s.n = ind[ind.length - 1] + 1;
+      const wait = writers[i].write(label === seen.positiveLabel ? 1 : -1, ind, val);
+      if (wait) waits.push(wait);
+    },
   });
   try {
     await forEachChunk(input, gzipIn, async (chunk) => {

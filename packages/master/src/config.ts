@@ -10,6 +10,8 @@ export type { Algo };
 export interface MasterConfig {
   readonly host: string;
   readonly port: number;
+  /** Serve /healthz, /readyz and /metrics here instead of on the workers' port (port 0: any free one). */
+  readonly status?: { readonly host: string; readonly port: number };
   /**
    * The training data, already normalised; the master shards it and ships each shard to its worker.
    * null: the workers hold the data (each reads its own part); n, m_i and the scaling come from a
@@ -27,6 +29,14 @@ export interface MasterConfig {
   readonly dataHash: string;
   /** Column scale used to normalise the data (stored with the model so predictions scale the same way). */
   readonly scale?: Float64Array;
+  /**
+   * With an intercept: the index of its constant column (the last one). Coordinates from here on are
+   * not ℓ1-penalised: ModelState(n, π, γ, λ1, unpenalizedFrom) skips their prox, and the evaluation's
+   * ℓ1 term skips them (it reads this from ModelState.current()).
+   */
+  readonly unpenalizedFrom?: number;
+  /** Names of the features (the intercept not counted), for the model file. */
+  readonly featureNames?: readonly string[];
   readonly workers: number;
   readonly shuffle: boolean;
   readonly seed: number;

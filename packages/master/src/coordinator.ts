@@ -271,9 +271,12 @@ export class Coordinator {
     if (cfg.maxEpochs > 0 && this.model.k / this.shards.size >= cfg.maxEpochs) this.finish('max-epochs');
   }
 
-  /** w^k to one worker; a non-finite w is a divergence, never sent. */
+  /**
+   * w^k to one worker; a non-finite w is a divergence, never sent. The frame holds the model's live
+   * view (no copy): the wiring encodes each command before the next event can change w.
+   */
   private sendModel(conn: number): void {
-    const w = this.model.current();
+    const w = this.model.view();
     for (let t = 0; t < w.val.length; t++)
       if (!Number.isFinite(w.val[t])) return this.onDivergence(NaN, `w[${w.idx[t]}] = ${w.val[t]}`);
     this.run.stats.coordsDown += w.idx.length;
@@ -332,7 +335,7 @@ export class Coordinator {
     if (!round.record(shard.id, fi, correct)) return;
     this.round = null;
     const { cfg } = this;
-    const objective = round.objective(cfg.lambda1);
+    const objective = round.objective(cfg.lambda1, this.model.unpenalizedFrom);
     const total = this.guard.roundTotal(objective, round.values, round.w);
     if (!total.verdict.ok) return this.refuseRound(round, total.verdict, total.liars);
     const gap = this.gap.result(objective);

@@ -1,4 +1,4 @@
-import { CompensatedSum, l1Penalty, type SparseVector } from '@soda/core';
+import { CompensatedSum, l1PenaltySparse, type SparseVector } from '@soda/core';
 import type { Checkpoint } from './checkpoint';
 
 /** What a round fixes when it starts, besides w: the state it judges. */
@@ -89,11 +89,14 @@ export class EvalRound {
     return this.snapshot !== null;
   }
 
-  /** F(w) = Σ π_i f_i(w) + λ1‖w‖₁ (compensated sum). */
-  objective(lambda1: number): number {
+  /**
+   * F(w) = Σ π_i f_i(w) + λ1‖w‖₁ (compensated sum); coordinates ≥ unpenalizedFrom (the intercept)
+   * are not in the ℓ1 term.
+   */
+  objective(lambda1: number, unpenalizedFrom = this.w.n): number {
     const sum = new CompensatedSum();
     for (let i = 0; i < this.pi.length; i++) sum.add(this.pi[i] * this.fi[i]);
-    return sum.value + l1Penalty(this.w.val, lambda1);
+    return sum.value + l1PenaltySparse(this.w.idx, this.w.val, lambda1, unpenalizedFrom);
   }
 
   /** Training accuracy of w over all shards. */

@@ -76,7 +76,7 @@ export function httpHandler(health: HealthSource, metrics: Registry, stallMs = 3
   };
 }
 
-/** The Prometheus gauges of a run, read at scrape time. */
+/** The Prometheus metrics of a run (read at scrape time; staleness observed per update via stats). */
 export function runMetrics(
   run: RunState,
   connected: () => number,
@@ -84,26 +84,33 @@ export function runMetrics(
 ): Registry {
   const { stats, shards } = run;
   // no model yet (the workers hold the data and the stats round is not over): zeros
-  const model = () => (run.hasModel ? run.model : { k: 0, supportSize: 0, n: 1 });
-  return createMetrics({
+  const model = () =>
+    run.hasModel ? run.model : { k: 0, supportSize: 0, n: 1, unpenalizedFrom: 1, w: new Float64Array(1) };
+  const metrics = createMetrics({
     updates: () => stats.updates,
     epochs: () => model().k / shards.size,
     objective: () => last()?.objective ?? null,
     subopt: () => last()?.subopt ?? null,
     supportSize: () => model().supportSize,
-    supportPct: () => (100 * model().supportSize) / model().n,
+    // the intercept, when fitted, is a coordinate of w but not a feature
+    supportRatio: () => {
+      const m = model();
+      const u = m.unpenalizedFrom;
+      return (m.supportSize - (u < m.n && m.w[u] !== 0 ? 1 : 0)) / u;
+    },
     coordsUp: () => stats.coordsUp,
     coordsDown: () => stats.coordsDown,
     bytesUp: () => stats.bytesUp,
     bytesDown: () => stats.bytesDown,
     workersConnected: connected,
     workersReady: () => shards.readyCount(),
-    delayMean: () => stats.peekDelayMean(),
     rejectedFrames: () => stats.rejectedFrames,
     departures: () => stats.departures,
     connectionsRefused: () => refusals.total(),
     outputWriteFailures: () => outputFailures.count,
   });
+  stats.onDelay = metrics.observeStaleness;
+  return metrics.registry;
 }
 
 /** What the HTTP endpoints read from the master besides the run state. */
@@ -127,18 +134,35 @@ export function statusHandler(run: RunState, live: LiveSource) {
   return httpHandler(health, runMetrics(run, live.connected, live.last));
 }
 
-/** The HTTP(S) server the WebSocket upgrades from (https when a certificate and key are given). */
+/**
+ * The HTTP(S) server the WebSocket upgrades from (https when a certificate and key are given). With
+ * `serveStatus` false the status endpoints live on their own listener (createStatusServer) and this
+ * port answers nothing but the WebSocket upgrade.
+ */
 export function createHttpServer(
   tls: { readonly cert: string; readonly key: string } | undefined,
   run: RunState,
   live: LiveSource,
+  serveStatus = true,
 ): http.Server {
-  const handler = statusHandler(run, live);
+  const handler = serveStatus ? statusHandler(run, live) : elsewhere;
   const server = !tls
     ? http.createServer(handler)
     : https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler);
   guardSockets(server, defaultAdmissionLimits());
   return server;
+}
+
+/** /healthz, /readyz and /metrics on a listener of their own (--status-host/--status-port). */
+export function createStatusServer(run: RunState, live: LiveSource): http.Server {
+  const server = http.createServer(statusHandler(run, live));
+  guardSockets(server, defaultAdmissionLimits());
+  return server;
+}
+
+function elsewhere(_req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.writeHead(404, { 'content-type': 'text/plain' });
+  res.end('not here: this master serves /healthz, /readyz and /metrics on its --status-port\n');
 }
 
 /**

@@ -1,20 +1,26 @@
-import { Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** What the master exposes to Prometheus; read lazily at scrape time, so the hot path pays nothing. */
+/*
+ * What the master exposes to Prometheus, named by its conventions: the soda_ prefix, counters end in
+ * _total, base units (bytes, seconds; ratios in [0, 1], not percents). Values are read lazily at
+ * scrape time from `src`, so the hot path pays nothing, except the update-staleness histogram, which
+ * is observed once per update. The default process metrics (CPU seconds, resident memory, event-loop
+ * lag, heap, file descriptors) come with it.
+ */
 export interface MetricsSource {
   updates(): number;
   epochs(): number;
   objective(): number | null;
   subopt(): number | null;
   supportSize(): number;
-  supportPct(): number;
+  /** Non-zeros of w over n, in [0, 1]. */
+  supportRatio(): number;
   coordsUp(): number;
   coordsDown(): number;
   bytesUp(): number;
   bytesDown(): number;
   workersConnected(): number;
   workersReady(): number;
-  delayMean(): number;
   rejectedFrames(): number;
   departures(): number;
   /** connections refused or evicted before authentication (admission.ts) */
@@ -23,9 +29,26 @@ export interface MetricsSource {
   outputWriteFailures(): number;
 }
 
-/** A registry of gauges whose values are collected from `src` on each scrape of /metrics. */
-export function createMetrics(src: MetricsSource): Registry {
+/** Staleness buckets, in updates: a worker's Δ computed on a w this many updates old. */
+export const STALENESS_BUCKETS = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000];
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Record the staleness of one update (number of master updates since the w it was computed on). */
+  observeStaleness(updates: number): void;
+}
+
+export function createMetrics(src: MetricsSource): Metrics {
   const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  // prom-client also exports these totals of the per-type gauges nodejs_active_{handles,requests,
+  // resources} as gauges ending in _total, which promtool rejects: the per-type gauges carry the same.
+  for (const name of [
+    'nodejs_active_handles_total',
+    'nodejs_active_requests_total',
+    'nodejs_active_resources_total',
+  ])
+    registry.removeSingleMetric(name);
   const gauge = (name: string, help: string, read: () => number | null): void => {
     new Gauge({
       name: `soda_${name}`,
@@ -37,30 +60,51 @@ export function createMetrics(src: MetricsSource): Registry {
       },
     });
   };
-  gauge('updates_total', 'updates applied by the master (k)', src.updates);
-  gauge('epochs', 'updates divided by the number of workers', src.epochs);
-  gauge('objective', 'F(w) at the last evaluation round', src.objective);
-  gauge('suboptimality', '(F - F*)/F* at the last evaluation round', src.subopt);
-  gauge('support_size', 'non-zeros of the current w', src.supportSize);
-  gauge('support_percent', 'non-zeros of w as a percentage of n', src.supportPct);
-  gauge('coords_up_total', 'coordinates received from workers', src.coordsUp);
-  gauge('coords_down_total', 'coordinates sent to workers', src.coordsDown);
-  gauge('bytes_up_total', 'frame bytes received from workers', src.bytesUp);
-  gauge('bytes_down_total', 'frame bytes sent to workers', src.bytesDown);
-  gauge('workers_connected', 'authenticated worker connections', src.workersConnected);
-  gauge('workers_ready', 'shards whose worker is ready', src.workersReady);
-  gauge('delay_mean', 'mean staleness (updates) of the recent updates', src.delayMean);
-  gauge('rejected_frames_total', 'frames rejected by validation', src.rejectedFrames);
-  gauge('departures_total', 'workers that left while owning a shard', src.departures);
-  gauge(
-    'connections_refused_total',
+  // A count kept by the master, exported as a counter: increments since the last scrape; a count that
+  // went down (a new run in this process) resets the counter, which Prometheus' rate() handles.
+  const counter = (name: string, help: string, read: () => number): void => {
+    let last = 0;
+    new Counter({
+      name: `soda_${name}_total`,
+      help,
+      registers: [registry],
+      collect() {
+        const v = read();
+        if (!Number.isFinite(v)) return;
+        if (v < last) {
+          this.reset();
+          last = 0;
+        }
+        this.inc(v - last);
+        last = v;
+      },
+    });
+  };
+  counter('updates', 'updates applied by the master (k)', src.updates);
+  counter('received_coordinates', 'coordinates received from workers (Δ entries)', src.coordsUp);
+  counter('sent_coordinates', 'coordinates sent to workers (w entries)', src.coordsDown);
+  counter('received_bytes', 'frame bytes received from workers', src.bytesUp);
+  counter('sent_bytes', 'frame bytes sent to workers', src.bytesDown);
+  counter('rejected_frames', 'frames rejected by validation', src.rejectedFrames);
+  counter('worker_departures', 'workers that left while owning a shard', src.departures);
+  counter(
+    'connections_refused',
     'connections refused or closed before authentication (caps, hello deadline, pre-auth frame size)',
     src.connectionsRefused,
   );
-  gauge(
-    'output_write_failures_total',
-    'model or final-checkpoint writes that failed',
-    src.outputWriteFailures,
-  );
-  return registry;
+  counter('output_write_failures', 'model or final-checkpoint writes that failed', src.outputWriteFailures);
+  gauge('epochs', 'updates divided by the number of workers', src.epochs);
+  gauge('objective', 'F(w) at the last evaluation round', src.objective);
+  gauge('suboptimality', '(F - F*)/F* at the last evaluation round (a ratio)', src.subopt);
+  gauge('support_size', 'non-zeros of the current w', src.supportSize);
+  gauge('support_ratio', 'non-zeros of w divided by n (0 to 1)', src.supportRatio);
+  gauge('workers_connected', 'authenticated worker connections', src.workersConnected);
+  gauge('workers_ready', 'shards whose worker is ready', src.workersReady);
+  const staleness = new Histogram({
+    name: 'soda_update_staleness',
+    help: 'updates applied by the master between the w a worker used and its update (delay)',
+    buckets: STALENESS_BUCKETS,
+    registers: [registry],
+  });
+  return { registry, observeStaleness: (d) => staleness.observe(d) };
 }

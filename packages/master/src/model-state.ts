@@ -1,10 +1,12 @@
-import { SodaError, softThreshold, type SparseVector } from '@soda/core';
+import { CompensatedSum, SodaError, softThreshold, type SparseVector } from '@soda/core';
 
 /**
  * The master side of Algorithm 1 as a pure state machine (no I/O):
  *   w̄ ← w̄ + π_i Δ ;  w = prox_{γλ1}(w̄) ;  (the caller sends w to worker i).
- * Each update costs O(|Δ|): w̄, w, supp(w) and the shard's w_i are maintained incrementally. Reading w
- * as a sparse vector costs O(|supp(w)| log |supp(w)|). The invariant w̄ = Σ_i π_i w_i is kept exactly in
+ * Each update costs O(|Δ|): w̄, w, supp(w) and the shard's w_i are maintained incrementally, and so is
+ * w as a sparse vector (sorted support and its values), which is only re-sorted when the support
+ * changes, by one merge of the old order with the few new coordinates (never a full sort after the
+ * first): `view()` is O(1) while supp(w) is unchanged, `current()` one copy of |supp(w)| values. The invariant w̄ = Σ_i π_i w_i is kept exactly in
  * exact arithmetic; `resum()` restores it in floating point.
  */
 export class ModelState {
@@ -20,14 +22,30 @@ export class ModelState {
   private readonly suppList: Uint32Array;
   private readonly suppPos: Int32Array;
   private suppCount = 0;
-  /** supp(w) sorted, rebuilt only when the support changes (late in a run it rarely does). */
-  private sortedSupp: Uint32Array | null = null;
+  /**
+   * supp(w) sorted as of the last view(): a fresh array after each change (snapshots share it), so
+   * it may hold coordinates that have since left the support (w[j] = 0), and misses those in `added`.
+   */
+  private sorted: Uint32Array = new Uint32Array(0);
+  /** the support changed since `sorted` was built */
+  private dirty = false;
+  /** coordinates that entered the support and are not in `sorted` (no duplicates: see inAdded) */
+  private readonly added: Uint32Array;
+  private addedCount = 0;
+  private readonly inAdded: Uint8Array;
+  /** sortedVal[t] = w[sorted[t]], kept current by setW */
+  private readonly sortedVal: Float64Array;
+  /** j → its position in `sorted`, or −1 */
+  private readonly sortedPos: Int32Array;
+  private liveView: SparseVector;
 
   constructor(
     n: number,
     pi: ArrayLike<number>,
     private gammaValue: number,
     readonly lambda1: number,
+    /** Coordinates j ≥ this (the intercept column) skip the prox: w_j = w̄_j. Default n: none. */
+    readonly unpenalizedFrom: number = n,
   ) {
     if (!(gammaValue > 0)) throw new SodaError('E_CONFIG', `step size γ must be > 0, got ${gammaValue}`);
     this.n = n;
@@ -38,6 +56,11 @@ export class ModelState {
     this.threshold = gammaValue * lambda1;
     this.suppList = new Uint32Array(n);
     this.suppPos = new Int32Array(n).fill(-1);
+    this.sortedVal = new Float64Array(n);
+    this.sortedPos = new Int32Array(n).fill(-1);
+    this.added = new Uint32Array(n);
+    this.inAdded = new Uint8Array(n);
+    this.liveView = { n, idx: this.sorted, val: this.sortedVal.subarray(0, 0) };
   }
 
   get gamma(): number {
@@ -58,25 +81,93 @@ export class ModelState {
     const pi = this.pi[shard];
     const wi = this.wi[shard];
     const { idx, val } = delta;
+    const { wbar, w, suppPos, sortedPos, sortedVal } = this;
+    const thr = this.threshold;
+    const u = this.unpenalizedFrom;
     for (let t = 0; t < idx.length; t++) {
       const j = idx[t];
-      wi[j] += val[t];
-      this.wbar[j] += pi * val[t];
-      this.setW(j, softThreshold(this.wbar[j], this.threshold));
+      const d = val[t];
+      wi[j] += d;
+      const b = (wbar[j] += pi * d);
+      // prox_{γλ1}(b) inlined: soft-threshold, except on the unpenalised intercept (j ≥ u)
+      const v = j >= u ? b : b > thr ? b - thr : b < -thr ? b + thr : 0;
+      if (v !== 0 && suppPos[j] >= 0) {
+        // still in the support (the common case): only the value changes
+        w[j] = v;
+        const at = sortedPos[j];
+        if (at >= 0) sortedVal[at] = v;
+      } else this.setW(j, v);
     }
     this.kValue++;
   }
 
   /**
-   * w as a sparse vector (sorted indices): what is sent down to a worker. The index array is shared
-   * between calls while the support is unchanged: treat it as read-only.
+   * w as a sparse vector (sorted indices): a snapshot, what an evaluation round keeps. The index array
+   * is shared between calls while the support is unchanged: treat it as read-only.
    */
   current(): SparseVector {
-    if (this.sortedSupp === null) this.sortedSupp = this.suppList.slice(0, this.suppCount).sort();
-    const idx = this.sortedSupp;
-    const val = new Float64Array(idx.length);
-    for (let t = 0; t < idx.length; t++) val[t] = this.w[idx[t]];
-    return { n: this.n, idx, val };
+    const v = this.view();
+    return { n: this.n, idx: v.idx, val: v.val.slice() };
+  }
+
+  /**
+   * w as a sparse vector without copying or allocating: a read-only view of the master's own arrays,
+   * valid until the next apply/resum/setGamma (which update it in place). Meant for what is encoded at
+   * once, like the model frame sent to a worker after each update.
+   */
+  view(): SparseVector {
+    if (this.dirty) this.rebuildSorted();
+    return this.liveView;
+  }
+
+  /**
+   * For code that writes w, suppList and suppPos directly instead of through setW (a bulk restore):
+   * forget the sorted order; the next view() sorts supp(w) from scratch. Not needed after setW.
+   */
+  invalidateView(): void {
+    for (let t = 0; t < this.sorted.length; t++) this.sortedPos[this.sorted[t]] = -1;
+    for (let t = 0; t < this.addedCount; t++) this.inAdded[this.added[t]] = 0;
+    this.sorted = new Uint32Array(0);
+    this.addedCount = 0;
+    for (let t = 0; t < this.suppCount; t++) {
+      const j = this.suppList[t];
+      this.inAdded[j] = 1;
+      this.added[this.addedCount++] = j;
+    }
+    this.dirty = true;
+  }
+
+  /** Merge the old order (minus what left the support) with the sorted new coordinates: O(s + a log a). */
+  private rebuildSorted(): void {
+    const { w, sortedPos, sortedVal, inAdded } = this;
+    const add = this.added.subarray(0, this.addedCount).sort();
+    const old = this.sorted;
+    const idx = new Uint32Array(this.suppCount);
+    let a = 0;
+    let o = 0;
+    let t = 0;
+    while (o < old.length || a < add.length) {
+      let j: number;
+      if (a >= add.length || (o < old.length && old[o] < add[a])) {
+        j = old[o++];
+        if (w[j] === 0) {
+          sortedPos[j] = -1; // left the support
+          continue;
+        }
+      } else {
+        j = add[a++];
+        inAdded[j] = 0;
+        if (w[j] === 0) continue; // entered and left again
+      }
+      idx[t] = j;
+      sortedPos[j] = t;
+      sortedVal[t++] = w[j];
+    }
+    if (t !== idx.length) throw new SodaError('E_STATE', `support bookkeeping: ${t} ≠ ${idx.length}`);
+    this.addedCount = 0;
+    this.sorted = idx;
+    this.dirty = false;
+    this.liveView = { n: this.n, idx, val: sortedVal.subarray(0, t) };
   }
 
   /** Re-sum w̄ = Σ π_i w_i (compensated) to shed the drift of many incremental updates; O(M·n). */
@@ -84,18 +175,12 @@ export class ModelState {
     let drift = 0;
     const M = this.wi.length;
     for (let j = 0; j < this.n; j++) {
-      let s = 0;
-      let c = 0;
-      for (let i = 0; i < M; i++) {
-        const v = this.pi[i] * this.wi[i][j];
-        const t = s + v;
-        c += Math.abs(s) >= Math.abs(v) ? s - t + v : v - t + s;
-        s = t;
-      }
-      const exact = s + c;
+      const sum = new CompensatedSum();
+      for (let i = 0; i < M; i++) sum.add(this.pi[i] * this.wi[i][j]);
+      const exact = sum.value;
       drift = Math.max(drift, Math.abs(exact - this.wbar[j]));
       this.wbar[j] = exact;
-      this.setW(j, softThreshold(exact, this.threshold));
+      this.setW(j, this.prox(j, exact));
     }
     return drift;
   }
@@ -105,7 +190,7 @@ export class ModelState {
     if (!(gamma > 0)) throw new SodaError('E_CONFIG', `step size γ must be > 0, got ${gamma}`);
     this.gammaValue = gamma;
     this.threshold = gamma * this.lambda1;
-    for (let j = 0; j < this.n; j++) this.setW(j, softThreshold(this.wbar[j], this.threshold));
+    for (let j = 0; j < this.n; j++) this.setW(j, this.prox(j, this.wbar[j]));
   }
 
   /** Restore a shard's w_i (from a checkpoint); call resum() after restoring all of them. */
@@ -144,17 +229,28 @@ export class ModelState {
     this.setGamma(gamma);
   }
 
+  /** prox_{γλ1} on coordinate j, the identity on the unpenalised ones. */
+  private prox(j: number, v: number): number {
+    return j < this.unpenalizedFrom ? softThreshold(v, this.threshold) : v;
+  }
+
   private setW(j: number, v: number): void {
     this.w[j] = v;
     const pos = this.suppPos[j];
     if (v !== 0) {
+      const at = this.sortedPos[j];
+      if (at >= 0) this.sortedVal[at] = v;
       if (pos < 0) {
-        this.sortedSupp = null;
+        this.dirty = true;
         this.suppPos[j] = this.suppCount;
         this.suppList[this.suppCount++] = j;
+        if (at < 0 && this.inAdded[j] === 0) {
+          this.inAdded[j] = 1;
+          this.added[this.addedCount++] = j;
+        }
       }
     } else if (pos >= 0) {
-      this.sortedSupp = null;
+      this.dirty = true;
       const last = this.suppList[--this.suppCount];
       this.suppList[pos] = last;
       this.suppPos[last] = pos;

@@ -1,4 +1,4 @@
-import { countNonZeros, type SparseVector } from '@soda/core';
+import type { SparseVector } from '@soda/core';
 import { suboptimality, type EvalRound } from './eval-round';
 import type { Holdout } from './holdout';
 import type { Logger } from 'pino';
@@ -42,6 +42,18 @@ export function evaluatedOf(
   };
 }
 
+/**
+ * The support of w among the features: the intercept (coordinates ≥ model.unpenalizedFrom) is not a
+ * feature, so neither the count nor the denominator includes it.
+ */
+export function featureSupport(run: RunState, w: SparseVector): { nnz: number; n: number; pct: number } {
+  // (a run without data that never finished its stats round has no model, and w is empty)
+  const n = run.hasModel ? run.model.unpenalizedFrom : Math.max(w.n, 1);
+  let nnz = 0;
+  for (let t = 0; t < w.idx.length; t++) if (w.idx[t] < n && w.val[t] !== 0) nnz++;
+  return { nnz, n, pct: (100 * nnz) / n };
+}
+
 /** The `start` log line: the run's settings and conditioning. */
 export function startLine(cfg: MasterConfig, run: RunState, L: number): StartRecord {
   const mu = cfg.lambda2;
@@ -51,7 +63,8 @@ export function startLine(cfg: MasterConfig, run: RunState, L: number): StartRec
     workers: run.shards.size,
     dataset: cfg.dataName,
     m: run.m,
-    n: run.model.n,
+    n: run.model.unpenalizedFrom,
+    intercept: run.model.unpenalizedFrom < run.model.n,
     lambda1: cfg.lambda1,
     lambda2: cfg.lambda2,
     L,
@@ -72,15 +85,15 @@ export function progressLine(
   e: Evaluated,
   elapsedMs: number,
 ): ProgressRecord {
-  const nnz = countNonZeros(round.w.val);
+  const support = featureSupport(run, round.w);
   return {
     k: round.k,
     epoch: round.k / run.shards.size,
     objective: e.objective,
     subopt: e.subopt,
     ...(e.gap ? { gap: e.gap.gap, gapRel: e.gap.gapRel, dual: e.gap.dual } : {}),
-    nnz,
-    supportPct: (100 * nnz) / run.model.n,
+    nnz: support.nnz,
+    supportPct: support.pct,
     accuracy: e.accuracy,
     ...(e.testAccuracy !== undefined ? { testAccuracy: e.testAccuracy, testLogLoss: e.testLogLoss } : {}),
     ...run.stats.snapshot(),
@@ -104,6 +117,7 @@ export function summaryOf(
   const { stats } = run;
   // a run without data that never finished its stats round has no model
   const model = run.hasModel ? run.model : { k: 0, n: 1, gamma: 0 };
+  const support = featureSupport(run, w);
   return {
     reason,
     objective: last?.objective ?? null,
@@ -116,8 +130,8 @@ export function summaryOf(
     epochs: model.k / run.shards.size,
     ...stats.snapshot(),
     elapsedMs,
-    nnz: w.idx.length,
-    supportPct: (100 * w.idx.length) / model.n,
+    nnz: support.nnz,
+    supportPct: support.pct,
     algo: cfg.algo,
     p: run.p,
     restarts: run.restarts,
@@ -138,6 +152,7 @@ export async function writeModel(
   run: RunState,
   w: SparseVector,
   objective: number | null,
+  summary: SummaryRecord,
   log: Logger,
 ): Promise<string | null> {
   if (cfg.modelOut === undefined) return null;
@@ -148,8 +163,19 @@ export async function writeModel(
       dataName: cfg.dataName,
       dataHash: run.dataHash,
       objective,
+      ...(cfg.unpenalizedFrom !== undefined ? { unpenalizedFrom: cfg.unpenalizedFrom } : {}),
       // the scale the weights are in: the master's own, or the stats round's
       ...(run.scale ? { scale: Array.from(run.scale) } : {}),
+      ...(cfg.featureNames ? { featureNames: [...cfg.featureNames] } : {}),
+      training: {
+        source: `soda ${summary.algo}`,
+        reason: summary.reason,
+        k: summary.k,
+        epochs: summary.epochs,
+        subopt: summary.subopt,
+        accuracy: summary.accuracy,
+        testAccuracy: summary.testAccuracy,
+      },
     });
     await writeModelFile(cfg.modelOut, file);
     return null;

@@ -50,7 +50,7 @@ export class RunState {
     const parts = cfg.shuffle ? shardShuffled(m, cfg.workers, cfg.seed) : shardContiguous(m, cfg.workers);
     this.shards = new ShardTable(cfg.data, parts);
     const pi = this.shards.shards.map((s) => s.pi);
-    this.modelValue = new ModelState(cfg.data.X.cols, pi, cfg.gamma ?? 1, cfg.lambda1);
+    this.modelValue = new ModelState(cfg.data.X.cols, pi, cfg.gamma ?? 1, cfg.lambda1, cfg.unpenalizedFrom);
   }
 
   /** Algorithm 1's state; it exists once n and the π_i are known (at once, or after the stats round). */

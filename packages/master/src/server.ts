@@ -16,7 +16,7 @@ import { Connections } from './connections';
 import { Coordinator } from './coordinator';
 import type { Command, CoordinatorEvent, Outcome } from './events';
 import { defaultAdmissionLimits, outputFailures } from './admission';
-import { createHttpServer } from './http';
+import { createHttpServer, createStatusServer } from './http';
 import { writeModel } from './outputs';
 import { RunState } from './run-state';
 
@@ -37,6 +37,8 @@ export class Master {
   private resolveDone!: (r: MasterResult) => void;
   private readonly log;
   private readonly server: http.Server;
+  /** the status endpoints' own listener (--status-port), or null when they share the workers' port */
+  private readonly statusServer: http.Server | null;
   private readonly wss: WebSocketServer;
   readonly conns: Connections;
   readonly run: RunState;
@@ -89,11 +91,13 @@ export class Master {
         finishedReason: () => this.coord.finishedReason(),
       },
     );
-    this.server = createHttpServer(cfg.tls, this.run, {
+    const live = {
       phase: () => this.coord.phase,
       connected: () => this.conns.size,
       last: () => this.coord.lastResult,
-    });
+    };
+    this.server = createHttpServer(cfg.tls, this.run, live, cfg.status === undefined);
+    this.statusServer = cfg.status === undefined ? null : createStatusServer(this.run, live);
     const maxPayload = cfg.maxPayload ?? DEFAULT_MAX_PAYLOAD_MASTER;
     this.wss = new WebSocketServer({ server: this.server, maxPayload });
     this.wss.on('connection', (ws) => this.conns.attach(ws));
@@ -102,10 +106,9 @@ export class Master {
   static async start(cfg: MasterConfig): Promise<Master> {
     const master = new Master(cfg);
     if (cfg.checkpoint) await removeStaleTemps(cfg.checkpoint.file);
-    await new Promise<void>((resolve, reject) => {
-      master.server.once('error', reject);
-      master.server.listen(cfg.port, cfg.host, () => resolve());
-    });
+    await listen(master.server, cfg.port, cfg.host);
+    if (master.statusServer && cfg.status)
+      await listen(master.statusServer, cfg.status.port, cfg.status.host);
     const { workers } = cfg;
     const listening: ListeningRecord = {
       event: LISTENING_EVENT,
@@ -116,6 +119,7 @@ export class Master {
       n: master.run.n ?? 0,
       runId: master.runId,
       tls: !!cfg.tls,
+      ...(master.statusServer ? { statusPort: (master.statusServer.address() as AddressInfo).port } : {}),
     };
     master.log.info(listening, `waiting for workers 0/${workers}`);
     master.timers.push(setInterval(() => master.conns.heartbeat(), cfg.heartbeatMs));
@@ -180,7 +184,7 @@ export class Master {
 
   private async finish(cmd: Extract<Command, { type: 'finish' }>): Promise<void> {
     const writeErrors: string[] = [];
-    const modelErr = await writeModel(this.cfg, this.run, cmd.w, cmd.modelObjective, this.log);
+    const modelErr = await writeModel(this.cfg, this.run, cmd.w, cmd.modelObjective, cmd.summary, this.log);
     if (modelErr !== null) writeErrors.push(`model: ${modelErr}`);
     if (this.checkpointer && cmd.checkpoint) {
       const ckErr = await this.checkpointer.write(stamped(cmd.checkpoint));
@@ -195,8 +199,16 @@ export class Master {
     this.conns.terminateAll();
     this.wss.close();
     await new Promise<void>((res) => this.server.close(() => res()));
+    if (this.statusServer) await new Promise<void>((res) => this.statusServer!.close(() => res()));
     this.resolveDone({ ...cmd.outcome, summary });
   }
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
 }
 
 /** The wall-clock time a checkpoint is written at (the coordinator reads no clock). */

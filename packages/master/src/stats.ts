@@ -24,12 +24,15 @@ export class RunStats {
   private delaySum = 0;
   private delayCount = 0;
   private delayMaxValue = 0;
+  /** Called with every recorded delay (the /metrics staleness histogram). */
+  onDelay: ((d: number) => void) | undefined;
 
   /** delay = number of master updates between the model a worker used and the update it sent. */
   recordDelay(d: number): void {
     this.delaySum += d;
     this.delayCount++;
     if (d > this.delayMaxValue) this.delayMaxValue = d;
+    this.onDelay?.(d);
   }
 
   /** Mean delay since the last takeDelays(), without resetting (for scrapes). */

@@ -43,6 +43,38 @@ describe('ModelState: the master side of Algorithm 1', () => {
     w.idx.forEach((j, t) => expect(w.val[t]).toBe(s.w[j]));
   });
 
+  it('view() is w as a sorted sparse vector after every update, resum and setGamma, kept in place', () => {
+    const n = 200;
+    const pi = [0.6, 0.4];
+    const s = new ModelState(n, pi, 0.5, 0.3);
+    const rng = new Rng(5);
+    const expectW = (v: SparseVector): void => {
+      const idx: number[] = [];
+      for (let j = 0; j < n; j++) if (s.w[j] !== 0) idx.push(j);
+      expect(Array.from(v.idx)).toEqual(idx);
+      expect(Array.from(v.val)).toEqual(idx.map((j) => s.w[j]));
+    };
+    const snapshots: { w: SparseVector; val: number[] }[] = [];
+    for (let k = 0; k < 300; k++) {
+      s.apply(rng.int(2), randomDelta(rng, n, k % 7 === 0 ? 0.2 : 0.03));
+      if (k % 11 === 0) s.apply(rng.int(2), randomDelta(rng, n, 0.5));
+      if (k % 50 === 49) s.resum();
+      if (k === 150) s.setGamma(0.4);
+      if (k % 4 === 3) continue; // some views skipped: coordinates leave and re-enter between views
+      expectW(s.view());
+      const c = s.current();
+      expectW(c);
+      snapshots.push({ w: c, val: Array.from(c.val) });
+    }
+    // snapshots from current() never change afterwards
+    for (const { w, val } of snapshots) expect(Array.from(w.val)).toEqual(val);
+    // between support changes the view is the same object, updated in place (no allocation)
+    const v = s.view();
+    expect(s.view()).toBe(v);
+    s.invalidateView();
+    expectW(s.view());
+  });
+
   it('resum() restores w̄ from the shards and reports the drift', () => {
     const s = new ModelState(3, [0.25, 0.75], 1, 0);
     s.apply(0, { n: 3, idx: Uint32Array.from([0, 2]), val: Float64Array.from([4, -8]) });

@@ -33,9 +33,82 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsTyp
 /**
  * The frame for `msg`. Not validated (the sender is our own code; see validateOutgoing). The result
  * is a slice of msgpackr's working buffer that later calls never overwrite, so it may be queued.
+ * The sparse vector of an update, model or eval frame is laid out so that its idx and val bytes start
+ * at multiples of 8 from the frame's start (see alignSparse): a receiver that holds the frame at an
+ * aligned address then views them in place instead of copying.
  */
 export function encode(msg: Message): Buffer {
-  return packr.pack(wireTree(msg));
+  const field = SPARSE_FIELD[msg.t];
+  if (field === undefined) return packr.pack(wireTree(msg));
+  const tree = wireTree(msg) as Record<string, unknown>;
+  const v = tree[field];
+  // only a well-formed {n, idx, val} is re-laid out; anything else is packed exactly as given
+  if (!isWireSparse(v)) return packr.pack(tree);
+  // two empty padding strings around idx; alignSparse fills them to the lengths alignment needs
+  tree[field] = { n: v.n, [PAD_A]: '', idx: v.idx, [PAD_B]: '', val: v.val };
+  const frame = packr.pack(tree);
+  return alignSparse(frame, v.idx.byteLength) ?? frame;
+}
+
+function isWireSparse(v: unknown): v is { n: unknown; idx: Uint8Array; val: Uint8Array } {
+  if (!isObj(v)) return false;
+  const keys = Object.keys(v);
+  return (
+    keys.length === 3 &&
+    keys.includes('n') &&
+    isBytes((v as Record<string, unknown>).idx) &&
+    isBytes((v as Record<string, unknown>).val)
+  );
+}
+
+/** The field holding the (large) sparse vector, per message type. */
+const SPARSE_FIELD: Partial<Record<MessageType, string>> = { update: 'delta', model: 'w', eval: 'w' };
+/** Padding keys: unknown to every schema, so receivers drop them (older receivers too). */
+const PAD_A = '_a';
+const PAD_B = '_b';
+/** fixstr "_a" + fixstr "" + fixstr "idx" — the bytes just before idx's bin header; likewise for val */
+const MARK_A = Buffer.from([0xa2, 0x5f, 0x61, 0xa0, 0xa3, 0x69, 0x64, 0x78]);
+const MARK_B = Buffer.from([0xa2, 0x5f, 0x62, 0xa0, 0xa3, 0x76, 0x61, 0x6c]);
+
+/**
+ * Grow the two empty padding strings of `frame` (as packed by encode) so that the payloads of idx and
+ * val start at offsets ≡ 0 (mod 8). One copy of the frame; null (send as packed) if the layout is not
+ * the expected one.
+ */
+function alignSparse(frame: Buffer, idxBytes: number): Buffer | null {
+  const a = frame.indexOf(MARK_A); // in the header fields before any payload: a short search
+  if (a < 0) return null;
+  const idxHead = a + MARK_A.length;
+  const idxBody = idxHead + binHeaderLength(frame[idxHead]);
+  if (idxBody < 0) return null;
+  const b = idxBody + idxBytes; // val's padding entry follows idx's bytes
+  if (b + MARK_B.length > frame.length || frame.compare(MARK_B, 0, MARK_B.length, b, b + MARK_B.length) !== 0)
+    return null;
+  const valHead = b + MARK_B.length;
+  const valBody = valHead + binHeaderLength(frame[valHead]);
+  if (valBody < valHead) return null;
+  const padA = (8 - (idxBody % 8)) % 8;
+  const padB = (8 - ((valBody + padA) % 8)) % 8;
+  if (padA === 0 && padB === 0) return frame;
+  const out = Buffer.allocUnsafe(frame.length + padA + padB);
+  let o = frame.copy(out, 0, 0, a + 3); // up to the empty string's header
+  out[o++] = 0xa0 | padA;
+  out.fill(0x20, o, o + padA);
+  o += padA;
+  o += frame.copy(out, o, a + 4, b + 3);
+  out[o++] = 0xa0 | padB;
+  out.fill(0x20, o, o + padB);
+  o += padB;
+  frame.copy(out, o, b + 4);
+  return out;
+}
+
+/** Bytes of a msgpack bin header from its first byte (bin 8/16/32), or −Infinity if it is not one. */
+function binHeaderLength(first: number | undefined): number {
+  if (first === 0xc4) return 2;
+  if (first === 0xc5) return 3;
+  if (first === 0xc6) return 5;
+  return -Infinity;
 }
 
 /** encode(msg), sealed with the session's MAC when there is one (seal in send order). */

@@ -237,7 +237,6 @@ const update: Schema<'update'> = (o, ctx) => {
     shard: int(o, 'shard', w, 0, UINT32_MAX),
     k: int(o, 'k', w, 0),
     delta: sparse(o, 'delta', w, ctx.n, RUN_N),
-    fi: num(o, 'fi', w),
   };
   return msg;
 };

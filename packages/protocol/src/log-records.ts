@@ -25,6 +25,8 @@ export interface ListeningRecord {
   readonly n: number;
   readonly runId: string;
   readonly tls: boolean;
+  /** where /healthz, /readyz and /metrics are served when not on `port` (--status-port) */
+  readonly statusPort?: number;
 }
 
 /** `start`: the run's settings and conditioning, logged when every shard is ready. */
@@ -34,7 +36,10 @@ export interface StartRecord {
   readonly workers: number;
   readonly dataset: string;
   readonly m: number;
+  /** features (the intercept not counted) */
   readonly n: number;
+  /** an intercept is fitted (an extra, unpenalised coordinate of w) */
+  readonly intercept: boolean;
   readonly lambda1: number;
   readonly lambda2: number;
   /** L = max_i L_i */

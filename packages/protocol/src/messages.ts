@@ -5,6 +5,11 @@ import type { SparseVector } from '@soda/core';
  * Typed arrays travel as msgpack `bin` holding their little-endian bytes (see bytes.ts), so a
  * sparse vector costs 4 + 8 = 12 bytes per non-zero on the wire.
  */
+/**
+ * 2: mutual, session-bound authentication (challenge/hello/welcome, per-frame MAC over ws://); update
+ * frames no longer carry fi (the master never read it; f_i travels in evalResult); the data-at-scale
+ * messages (assign without rows, stats, scale, gap parts in evalResult); assign lost its unread fields.
+ */
 export const PROTOCOL_VERSION = 2;
 
 /** Rows of one shard in CSR form, with their labels (y[r] ∈ {−1, +1}). The column count is Assign.n. */
@@ -137,13 +142,15 @@ export interface Model {
   readonly w: SparseVector;
 }
 
-/** worker → master: Δ = w_i⁺ − w_i computed from the model number k, and f_i at that model. */
+/**
+ * worker → master: Δ = w_i⁺ − w_i computed from the model number k. (f_i is not sent with every
+ * update: the master never used it, and evaluation rounds report it exactly in evalResult.)
+ */
 export interface Update {
   readonly t: 'update';
   readonly shard: number;
   readonly k: number;
   readonly delta: SparseVector;
-  readonly fi: number;
 }
 
 /** master → worker: evaluate f_i at a snapshot w; `gap`: also return the duality-gap parts. */

@@ -13,7 +13,7 @@ for (const nnz of [1e3, 1e4, 1e5]) {
     idx[k] = k * stride + ((k * 7919) % stride);
     val[k] = Math.sin(k);
   }
-  const msg = { t: 'update', shard: 0, k: 1, delta: { n, idx, val }, fi: 0.5 };
+  const msg = { t: 'update', shard: 0, k: 1, delta: { n, idx, val } };
   const rounds = Math.max(20, Math.round(3e6 / nnz));
   const frame = encode(msg);
   const time = (fn) => {

@@ -119,7 +119,7 @@ export function sampleMessages(rng: Rng, n = 50, nnz = 8): Message[] {
     { t: 'ready', shard: 2, m: 1000, L: 1.25 },
     { t: 'ready', shard: 2, m: 1000, L: 1.25, n, nnz: 12345, hash: '0f'.repeat(32) },
     { t: 'model', k: 17, gamma: 0.4, p: 0.05, w: v() },
-    { t: 'update', shard: 0, k: 16, delta: v(), fi: 0.6931 },
+    { t: 'update', shard: 0, k: 16, delta: v() },
     { t: 'eval', id: 3, w: v() },
     { t: 'eval', id: 4, w: v(), gap: true },
     { t: 'evalResult', id: 3, shard: 1, fi: 0.5 },
@@ -226,7 +226,7 @@ export function brokenInvariant(m: Message, n?: number): string | null {
     case 'model':
       return isInt(m.k, 0) && fin(m.gamma) && m.gamma > 0 && unit(m.p) ? vec(m.w, n) : 'model';
     case 'update':
-      return isInt(m.shard, 0) && isInt(m.k, 0) && fin(m.fi) ? vec(m.delta, n) : 'update';
+      return isInt(m.shard, 0) && isInt(m.k, 0) ? vec(m.delta, n) : 'update';
     case 'eval':
       return isInt(m.id, 0) && (m.gap === undefined || typeof m.gap === 'boolean') ? vec(m.w, n) : 'eval';
     case 'evalResult':

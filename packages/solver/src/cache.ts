@@ -36,10 +36,14 @@ export function floatHex(x: number): string {
   return Buffer.from(Float64Array.of(x).buffer).toString('hex');
 }
 
-/** Cache key of one solve: dataset content + λ1 + λ2 (exact bits) + solver version. */
-export function solveKey(dsKey: string, lambda1: number, lambda2: number): string {
+/**
+ * Cache key of one solve: dataset content + λ1 + λ2 (exact bits) + solver version, + the first
+ * unpenalised coordinate when there is one (so entries of fully penalised problems keep their keys).
+ */
+export function solveKey(dsKey: string, lambda1: number, lambda2: number, unpenalizedFrom?: number): string {
+  const tail = unpenalizedFrom === undefined ? '' : `|unpenalized-from-${unpenalizedFrom}`;
   return createHash('sha256')
-    .update(`${SOLVER_VERSION}|${dsKey}|${floatHex(lambda1)}|${floatHex(lambda2)}`)
+    .update(`${SOLVER_VERSION}|${dsKey}|${floatHex(lambda1)}|${floatHex(lambda2)}${tail}`)
     .digest('hex');
 }
 
@@ -62,6 +66,8 @@ interface CacheRecord {
   datasetKey: string;
   lambda1: number;
   lambda2: number;
+  /** Absent: every coordinate is ℓ1-penalised. */
+  unpenalizedFrom?: number;
   lambda1Hex: string;
   lambda2Hex: string;
   m: number;
@@ -96,7 +102,9 @@ export async function solveCached(
   opts: CachedSolveOptions,
 ): Promise<CachedSolveResult> {
   const tol = opts.tol ?? 1e-13;
-  const key = solveKey(datasetKey(ds), lambda1, lambda2);
+  const n = ds.X.cols;
+  const unpenalized = opts.unpenalizedFrom !== undefined && opts.unpenalizedFrom < n;
+  const key = solveKey(datasetKey(ds), lambda1, lambda2, unpenalized ? opts.unpenalizedFrom : undefined);
   const cacheFile = path.join(opts.cacheDir, `solve-${key}.json`);
   const rec = readRecord(cacheFile, key, ds);
   if (rec !== null) {
@@ -113,10 +121,11 @@ export async function solveCached(
 }
 
 function verifies(ds: Dataset, rec: CacheRecord, w: Float64Array, tol: number): boolean {
-  const F = compositeObjective(ds.X, ds.y, w, rec.lambda1, rec.lambda2);
+  const u = rec.unpenalizedFrom ?? rec.n;
+  const F = compositeObjective(ds.X, ds.y, w, rec.lambda1, rec.lambda2, u);
   return (
     Math.abs(F - rec.fstar) <= 64 * EPS * Math.abs(rec.fstar) &&
-    kktViolation(ds, w, rec.lambda1, rec.lambda2) <= tol
+    kktViolation(ds, w, rec.lambda1, rec.lambda2, u) <= tol
   );
 }
 
@@ -136,6 +145,7 @@ function toRecord(r: SolveResult, key: string, dsKey: string): CacheRecord {
     datasetKey: dsKey,
     lambda1: r.lambda1,
     lambda2: r.lambda2,
+    ...(r.unpenalizedFrom < r.n ? { unpenalizedFrom: r.unpenalizedFrom } : {}),
     lambda1Hex: floatHex(r.lambda1),
     lambda2Hex: floatHex(r.lambda2),
     m: r.m,
@@ -179,6 +189,7 @@ function fromRecord(rec: CacheRecord, w: Float64Array): SolveResult {
     n: rec.n,
     lambda1: rec.lambda1,
     lambda2: rec.lambda2,
+    unpenalizedFrom: rec.unpenalizedFrom ?? rec.n,
     method: rec.method,
     cached: true,
   };

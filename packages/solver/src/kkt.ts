@@ -16,11 +16,14 @@ export function minNormSubgradient(
   w: Float64Array,
   lambda1: number,
   v: Float64Array = new Float64Array(g.length),
+  unpenalizedFrom = g.length,
 ): Float64Array {
-  for (let j = 0; j < g.length; j++) {
+  const end = Math.min(unpenalizedFrom, g.length);
+  for (let j = 0; j < end; j++) {
     const wj = w[j];
     v[j] = wj > 0 ? g[j] + lambda1 : wj < 0 ? g[j] - lambda1 : softThreshold(g[j], lambda1);
   }
+  for (let j = end; j < g.length; j++) v[j] = g[j]; // unpenalised (intercept): ∂F_j = {∇_j f}
   return v;
 }
 
@@ -49,7 +52,13 @@ export function suboptimalityBound(v: Float64Array, lambda2: number): number {
 }
 
 /** The KKT violation ‖v‖∞ of a dense w on the whole dataset (one pass over X). */
-export function kktViolation(ds: Dataset, w: Float64Array, lambda1: number, lambda2: number): number {
+export function kktViolation(
+  ds: Dataset,
+  w: Float64Array,
+  lambda1: number,
+  lambda2: number,
+  unpenalizedFrom = w.length,
+): number {
   const { grad } = smoothValueGrad(ds.X, ds.y, w, lambda2);
-  return normInf(minNormSubgradient(grad, w, lambda1, grad));
+  return normInf(minNormSubgradient(grad, w, lambda1, grad, unpenalizedFrom));
 }

@@ -3,7 +3,7 @@ import {
   csrToCsc,
   type Dataset,
   gradientOnCoords,
-  l1Penalty,
+  l1PenaltySparse,
   lossFromMargins,
   lossResiduals,
   marginsCsc,
@@ -24,12 +24,19 @@ export interface Problem {
   readonly n: number;
   readonly lambda1: number;
   readonly lambda2: number;
+  /** Coordinates j ≥ this are not ℓ1-penalised (the intercept); n when every one is. */
+  readonly unpenalizedFrom: number;
   readonly allCoords: Uint32Array;
   /** m-long scratch for the loss terms. */
   readonly scratch: Float64Array;
 }
 
-export function makeProblem(ds: Dataset, lambda1: number, lambda2: number): Problem {
+export function makeProblem(
+  ds: Dataset,
+  lambda1: number,
+  lambda2: number,
+  unpenalizedFrom = ds.X.cols,
+): Problem {
   const n = ds.X.cols;
   const allCoords = new Uint32Array(n);
   for (let j = 0; j < n; j++) allCoords[j] = j;
@@ -40,6 +47,7 @@ export function makeProblem(ds: Dataset, lambda1: number, lambda2: number): Prob
     n,
     lambda1,
     lambda2,
+    unpenalizedFrom,
     allCoords,
     scratch: new Float64Array(ds.X.rows),
   };
@@ -87,7 +95,7 @@ export function evaluatePoint(P: Problem, w: Float64Array, coords: Uint32Array):
   const z = marginsCsc(P.Xc, s.idx, s.val);
   const loss = lossFromMargins(z, P.y, P.scratch);
   const ridge = 0.5 * P.lambda2 * squaredNorm(s.val);
-  const l1 = l1Penalty(s.val, P.lambda1);
+  const l1 = l1PenaltySparse(s.idx, s.val, P.lambda1, P.unpenalizedFrom);
   const f = loss + ridge;
   return { w, z, loss, ridge, l1, f, F: f + l1 };
 }
@@ -103,7 +111,7 @@ export interface FirstOrder {
 export function firstOrder(P: Problem, p: Point): FirstOrder {
   const r = lossResiduals(p.z, P.y);
   const g = gradientOnCoords(P.Xc, r, P.allCoords, p.w, P.lambda2);
-  const v = minNormSubgradient(g, p.w, P.lambda1);
+  const v = minNormSubgradient(g, p.w, P.lambda1, undefined, P.unpenalizedFrom);
   return { g, v, certificate: normInf(v) };
 }
 

@@ -35,10 +35,12 @@ export function proxNewtonStep(
   const { g } = fo;
   const { lambda1, lambda2 } = P;
   let count = 0;
-  for (let j = 0; j < P.n; j++) if (w[j] !== 0 || Math.abs(g[j]) > lambda1) count++;
+  const l1 = (j: number): number => (j < P.unpenalizedFrom ? lambda1 : 0);
+  const active = (j: number): boolean => w[j] !== 0 || Math.abs(g[j]) > l1(j);
+  for (let j = 0; j < P.n; j++) if (active(j)) count++;
   if (count === 0) return null;
   const W = new Uint32Array(count);
-  for (let j = 0, t = 0; j < P.n; j++) if (w[j] !== 0 || Math.abs(g[j]) > lambda1) W[t++] = j;
+  for (let j = 0, t = 0; j < P.n; j++) if (active(j)) W[t++] = j;
 
   const D = curvatureWeights(p.z, P.y);
   const a = hessianDiagonal(P.Xc, D, lambda2, W);
@@ -54,7 +56,7 @@ export function proxNewtonStep(
       let hd = lambda2 * d[t]; // (H d)_j
       for (let k = ptr[j], end = ptr[j + 1]; k < end; k++) hd += val[k] * D[ind[k]] * q[ind[k]];
       const cur = w[j] + d[t];
-      const next = softThreshold(cur - (g[j] + hd) / a[t], lambda1 / a[t]);
+      const next = softThreshold(cur - (g[j] + hd) / a[t], l1(j) / a[t]);
       const delta = next - cur;
       if (delta === 0) continue;
       d[t] += delta;
@@ -68,7 +70,7 @@ export function proxNewtonStep(
   let delta = 0; // Δ = gᵀd + λ1(‖w + d‖₁ − ‖w‖₁)
   for (let t = 0; t < count; t++) {
     const j = W[t];
-    delta += g[j] * d[t] + lambda1 * (Math.abs(w[j] + d[t]) - Math.abs(w[j]));
+    delta += g[j] * d[t] + l1(j) * (Math.abs(w[j] + d[t]) - Math.abs(w[j]));
   }
   if (!(delta < 0)) return null;
 

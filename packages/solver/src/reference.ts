@@ -54,6 +54,8 @@ export interface SolveOptions {
   readonly maxIter?: number;
   /** Warm start (length n); default 0. */
   readonly w0?: Float64Array;
+  /** Coordinates j ≥ this are not ℓ1-penalised (the intercept column); default n (all penalised). */
+  readonly unpenalizedFrom?: number;
   readonly onProgress?: (info: SolveProgress) => void;
 }
 
@@ -80,6 +82,8 @@ export interface SolveResult {
   readonly n: number;
   readonly lambda1: number;
   readonly lambda2: number;
+  /** n when every coordinate is ℓ1-penalised; n − 1 with an intercept column. */
+  readonly unpenalizedFrom: number;
   readonly method: string;
   /** True when read from the cache (solveCached) instead of solved. */
   readonly cached: boolean;
@@ -103,7 +107,8 @@ export function solveReference(
   const tol = opts.tol ?? 1e-13;
   const maxIter = opts.maxIter ?? 500;
   validate(ds, lambda1, lambda2, tol, opts.w0);
-  const P = makeProblem(ds, lambda1, lambda2);
+  const unpenalizedFrom = Math.min(opts.unpenalizedFrom ?? ds.X.cols, ds.X.cols);
+  const P = makeProblem(ds, lambda1, lambda2, unpenalizedFrom);
   const ista: IstaState = { L: smoothnessLowerBound(P), Lmin: smoothnessLowerBound(P) };
 
   let p: Point = evaluatePoint(P, opts.w0 ? Float64Array.from(opts.w0) : new Float64Array(P.n), P.allCoords);
@@ -175,8 +180,9 @@ export function solveReference(
 
   const w = best.p.w;
   // Final figures from the row-major data, a different summation path than the iterations used.
-  const fstar = compositeObjective(ds.X, ds.y, w, lambda1, lambda2);
-  const v = minNormSubgradient(smoothValueGrad(ds.X, ds.y, w, lambda2).grad, w, lambda1);
+  const fstar = compositeObjective(ds.X, ds.y, w, lambda1, lambda2, unpenalizedFrom);
+  const grad = smoothValueGrad(ds.X, ds.y, w, lambda2).grad;
+  const v = minNormSubgradient(grad, w, lambda1, undefined, unpenalizedFrom);
   const certificate = normInf(v);
   if (!(certificate <= tol)) {
     throw new SodaError(
@@ -206,6 +212,7 @@ export function solveReference(
     n: P.n,
     lambda1,
     lambda2,
+    unpenalizedFrom,
     method: SOLVER_METHOD,
     cached: false,
   };

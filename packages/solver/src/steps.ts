@@ -80,7 +80,7 @@ export function newtonStep(P: Problem, p: Point, fo: FirstOrder, opts: NewtonOpt
     for (let t = 0; t < count; t++) {
       const j = W[t];
       let x = w[j] + alpha * d[t];
-      if (x * sign[t] <= 0) x = 0;
+      if (j < P.unpenalizedFrom && x * sign[t] <= 0) x = 0; // the intercept may change sign
       if (x !== w[j]) moved = true;
       trial[j] = x;
       pred -= b[t] * (x - w[j]);
@@ -125,7 +125,8 @@ export function istaStep(
     let lin = 0;
     let sq = 0;
     for (let j = 0; j < P.n; j++) {
-      const x = softThreshold(w[j] - gamma * g[j], gamma * P.lambda1);
+      const l1 = j < P.unpenalizedFrom ? P.lambda1 : 0;
+      const x = softThreshold(w[j] - gamma * g[j], gamma * l1);
       trial[j] = x;
       const dj = x - w[j];
       lin += g[j] * dj;

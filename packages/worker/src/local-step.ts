@@ -6,6 +6,7 @@ import {
   marginsCsc,
   Rng,
   sampleMask,
+  SodaError,
   sparseToDense,
   squaredNorm,
   type CscMatrix,
@@ -13,7 +14,78 @@ import {
 } from '@soda/core';
 
 // Module-level references: a global lookup per call is slow inside jest's vm sandbox.
-const { exp, abs, log1p } = Math;
+const { exp, abs } = Math;
+
+// The step's loops, each its own small function over fixed array types (monomorphic, int32 indices).
+
+/** z = X w over supp(w), as marginsCsc (same order of operations: bit-for-bit) with int32 pointers. */
+function margins(
+  ptr: Int32Array,
+  ind: Uint32Array,
+  val: Float64Array,
+  widx: Uint32Array,
+  wval: Float64Array,
+  z: Float64Array,
+): void {
+  z.fill(0);
+  for (let t = 0; t < widx.length; t++) {
+    const j = widx[t];
+    const wj = wval[t];
+    const end = ptr[j + 1];
+    for (let k = ptr[j]; k < end; k++) z[ind[k]] += val[k] * wj;
+  }
+}
+
+/** r_i = y_i ℓ'(y_i z_i)/m (the expressions of the former fused loss pass, without the loss). */
+function residuals(z: Float64Array, y: Float64Array, r: Float64Array): void {
+  const m = z.length;
+  for (let i = 0; i < m; i++) {
+    const yi = y[i];
+    const yz = yi * z[i];
+    const e = exp(-abs(yz));
+    r[i] = yz > 0 ? (-yi * (e / (1 + e))) / m : -yi / (1 + e) / m;
+  }
+}
+
+/**
+ * On every j of the mask: w_i[j] ← [w − γ∇f_i(w)]_j, and the non-zero changes into (dIdx, dVal).
+ * Returns their number.
+ */
+function maskedStep(
+  ptr: Int32Array,
+  ind: Uint32Array,
+  val: Float64Array,
+  r: Float64Array,
+  mask: Uint32Array,
+  widx: Uint32Array,
+  wval: Float64Array,
+  wi: Float64Array,
+  lambda2: number,
+  gamma: number,
+  dIdx: Uint32Array,
+  dVal: Float64Array,
+): number {
+  let s = 0; // cursor in w (mask ⊇ supp(w), both sorted)
+  let count = 0;
+  const sn = widx.length;
+  for (let t = 0; t < mask.length; t++) {
+    const j = mask[t];
+    let wj = 0;
+    if (s < sn && widx[s] === j) wj = wval[s++];
+    let g = lambda2 * wj;
+    const end = ptr[j + 1];
+    for (let k = ptr[j]; k < end; k++) g += val[k] * r[ind[k]];
+    const next = wj - gamma * g; // [w − γ∇f_i(w)]_j
+    const d = next - wi[j];
+    wi[j] = next;
+    if (d !== 0) {
+      // Exact zeros carry no information for w̄ += π_i Δ: not sending them saves bytes.
+      dIdx[count] = j;
+      dVal[count++] = d;
+    }
+  }
+  return count;
+}
 
 /** What a worker holds of its shard S_i: the rows column-major, so a step touches only masked columns. */
 export interface LocalShard {
@@ -24,8 +96,6 @@ export interface LocalShard {
 export interface StepResult {
   /** Δ = w_i⁺ − w_i on the mask; a view into reused buffers, valid until the next step. */
   readonly delta: SparseVector;
-  /** f_i at the received w (paper eq. 6, including λ2/2‖w‖²). */
-  readonly fi: number;
   /** |M_p|: coordinates computed and considered for sending. */
   readonly maskSize: number;
 }
@@ -34,7 +104,9 @@ export interface StepResult {
  * The worker side of Algorithm 1, as a pure state machine over typed arrays (no I/O):
  *   M_p ← supp(w) ∪ Bernoulli(p);  w_i⁺ = [w − γ∇f_i(w)]_{M_p} + [w_i]_{M̄_p};  Δ = w_i⁺ − w_i;  w_i ← w_i⁺.
  * One step costs nnz(X_i[:, supp(w)]) for the margins plus nnz(X_i[:, M_p]) for the gradient, plus
- * O(m_i): never nnz of the whole shard unless p = 1.
+ * O(m_i): never nnz of the whole shard unless p = 1. f_i itself is not computed by a step (nobody
+ * reads it; `evaluate` gives it exactly). The hot loops read only Uint32Array/Float64Array (the shard's
+ * column pointers are copied to a Uint32Array once), so they stay monomorphic and integer-indexed.
  */
 export class LocalStep {
   readonly n: number;
@@ -47,6 +119,8 @@ export class LocalStep {
   private readonly maskBuf: Uint32Array;
   private readonly deltaIdx: Uint32Array;
   private readonly deltaVal: Float64Array;
+  /** the shard's column pointers as int32 (X.ptr is a Float64Array): the loops over k stay in int32 */
+  private readonly ptr: Int32Array;
 
   constructor(
     private readonly shard: LocalShard,
@@ -56,6 +130,9 @@ export class LocalStep {
   ) {
     this.n = shard.X.cols;
     this.m = shard.X.rows;
+    if (shard.X.ind.length > 0x7fffffff)
+      throw new SodaError('E_DATA', `a shard of ${shard.X.ind.length} non-zeros is too large for a worker`);
+    this.ptr = Int32Array.from(shard.X.ptr);
     this.wi = sparseToDense(wi0, new Float64Array(this.n));
     this.rng = new Rng(seed);
     this.z = new Float64Array(this.m);
@@ -66,48 +143,28 @@ export class LocalStep {
   }
 
   step(w: SparseVector, gamma: number, p: number): StepResult {
-    const { X, y } = this.shard;
-    const { z, r, wi, lambda2, m } = this;
-    marginsCsc(X, w.idx, w.val, z);
-    // Fused pass: the loss (informational, plain sum) and the residuals r_j = y_j ℓ'(y_j z_j)/m.
-    let loss = 0;
-    for (let i = 0; i < m; i++) {
-      const yz = y[i] * z[i];
-      const e = exp(-abs(yz));
-      if (yz > 0) {
-        loss += log1p(e);
-        r[i] = (-y[i] * (e / (1 + e))) / m;
-      } else {
-        loss += -yz + log1p(e);
-        r[i] = -y[i] / (1 + e) / m;
-      }
-    }
-    const fi = loss / m + 0.5 * lambda2 * squaredNorm(w.val);
-
+    const { ind, val } = this.shard.X;
+    const y = this.shard.y;
+    const { z, r, wi, ptr, deltaIdx, deltaVal } = this;
+    margins(ptr, ind, val, w.idx, w.val, z);
+    residuals(z, y, r);
     const mask = sampleMask(w.idx, this.n, p, this.rng, this.maskBuf);
-    const { ptr, ind, val } = X;
-    const widx = w.idx;
-    const wval = w.val;
-    let s = 0; // cursor in w (mask ⊇ supp(w), both sorted)
-    let count = 0;
-    for (let t = 0; t < mask.length; t++) {
-      const j = mask[t];
-      let wj = 0;
-      if (s < widx.length && widx[s] === j) wj = wval[s++];
-      let g = lambda2 * wj;
-      for (let k = ptr[j], end = ptr[j + 1]; k < end; k++) g += val[k] * r[ind[k]];
-      const next = wj - gamma * g; // [w − γ∇f_i(w)]_j
-      const d = next - wi[j];
-      wi[j] = next;
-      if (d !== 0) {
-        // Exact zeros carry no information for w̄ += π_i Δ: not sending them saves bytes.
-        this.deltaIdx[count] = j;
-        this.deltaVal[count++] = d;
-      }
-    }
+    const count = maskedStep(
+      ptr,
+      ind,
+      val,
+      r,
+      mask,
+      w.idx,
+      w.val,
+      wi,
+      this.lambda2,
+      gamma,
+      deltaIdx,
+      deltaVal,
+    );
     return {
-      delta: { n: this.n, idx: this.deltaIdx.subarray(0, count), val: this.deltaVal.subarray(0, count) },
-      fi,
+      delta: { n: this.n, idx: deltaIdx.subarray(0, count), val: deltaVal.subarray(0, count) },
       maskSize: mask.length,
     };
   }

@@ -95,6 +95,7 @@ export class Worker {
     if (this.stopped) return;
     const ws = new WebSocket(this.cfg.master, {
       maxPayload: this.cfg.maxPayload ?? DEFAULT_MAX_PAYLOAD_WORKER,
+      generateMask: zeroMask,
       ...(this.cfg.tlsCa ? { ca: readFileSync(this.cfg.tlsCa) } : {}),
     });
     this.ws = ws;
@@ -410,12 +411,12 @@ export class Worker {
     const { local, assign, ws } = this;
     if (local === null || assign === null) throw new ProtocolError('E_STATE', 'model before assign', 't');
     const t0 = performance.now();
-    const { delta, fi } = local.step(w, gamma, p);
+    const { delta } = local.step(w, gamma, p);
     const shard = assign.shard;
     const computeMs = performance.now() - t0;
     const extra = (this.cfg.slowdown - 1) * computeMs + this.cfg.delayMs + assign.delayMs;
     // Encode now: delta is a view into buffers the next step reuses.
-    const frame = encode({ t: 'update', shard, k, delta, fi });
+    const frame = encode({ t: 'update', shard, k, delta });
     this.steps++;
     if (extra > 0) await sleep(extra);
     // Only on the connection and assignment it was computed for: after a reconnect or a restart's
@@ -453,6 +454,18 @@ function setReceiverLimit(ws: WebSocket, bytes: number): void {
   if (r === undefined || typeof r._maxPayload !== 'number')
     throw new Error('ws internals changed: WebSocket._receiver._maxPayload is gone (see worker/service.ts)');
   r._maxPayload = bytes;
+}
+
+/**
+ * The WebSocket masking key of every frame this worker sends: all zeros. RFC 6455 masks client frames so
+ * that script in a browser cannot make a proxy cache attacker-chosen bytes; a worker sends only the
+ * msgpack it encoded itself, so the mask protects nothing here, while XOR-ing every update (tens of kB)
+ * on the worker and again on the master cost as much CPU as the step. With a zero key `ws` skips the
+ * work on both sides (and the copy it makes to mask). Frames stay valid WebSocket client frames: the
+ * mask bit is set, the key is simply 0; the master still decodes and validates every frame in full.
+ */
+function zeroMask(mask: Uint8Array): void {
+  mask.fill(0);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,14 +1,20 @@
 import type { Argv, CommandModule } from 'yargs';
-import { LibsvmWriter, SodaError, splitLibsvm, type RowSink } from '@soda/core';
-import { datasetByName, generateMadelon, generateText } from '@soda/datasets';
+import { LibsvmWriter, SodaError, splitLibsvm, writeFileDurable, type RowSink } from '@soda/core';
 import * as v from '../validate';
 
-async function writeWith(out: string, build: (sink: RowSink) => Promise<object>): Promise<void> {
+/** Writes the data, then one JSON line; a vocabulary (spam's terms) goes to `vocab`, one term a line. */
+async function writeWith(
+  out: string,
+  build: (sink: RowSink) => Promise<object>,
+  vocab?: string,
+): Promise<void> {
   const writer = LibsvmWriter.create(out);
   try {
-    const info = await build(writer);
+    const { terms, ...info } = (await build(writer)) as { terms?: readonly string[] };
     await writer.close();
-    process.stdout.write(JSON.stringify({ out, ...info }) + '\n');
+    if (vocab !== undefined && terms) await writeFileDurable(vocab, terms.join('\n') + '\n');
+    const summary = { out, ...info, ...(terms ? { terms: terms.length, vocab: vocab ?? null } : {}) };
+    process.stdout.write(JSON.stringify(summary) + '\n');
   } catch (e) {
     await writer.abort();
     throw e;
@@ -47,14 +53,26 @@ export const dataCommand: CommandModule<object, Record<string, unknown>> = {
       })
       .option('rows', { type: 'number', describe: "number of rows (default: the original's)" })
       .option('seed', { type: 'number', default: 1, describe: 'random seed' })
+      .option('original', {
+        type: 'boolean',
+        default: false,
+        describe:
+          "madelon: Guyon's original coding (values around 480) instead of the centred problem --dataset madelon trains on",
+      })
+      .option('vocab', {
+        type: 'string',
+        describe: 'spam: write the terms here, one a line (line j names feature j)',
+      })
       .example('$0 data gen madelon --out madelon.svm', '')
       .example('$0 data gen text --like rcv1 --rows 5000 --out rcv1-small.svm', '')
-      .example('$0 data spam --out spam.svm', '')
+      .example('$0 data spam --out spam.svm --vocab spam.terms.txt', '')
       .example(
         '$0 data split spam.svm --parts 20 --out-dir shards',
         'shards/part-00000.svm … + manifest.json',
       ) as unknown as Argv<Record<string, unknown>>,
   handler: async (a) => {
+    // loaded here, not at start-up: every `soda` process (a worker too) would otherwise pay for it
+    const { datasetByName, generateMadelon, generateText } = await import('@soda/datasets');
     const seed = v.nonNegativeInt('seed', a.seed);
     if (a.action === 'split') {
       if (typeof a.kind !== 'string' || a.kind === '')
@@ -80,9 +98,17 @@ export const dataCommand: CommandModule<object, Record<string, unknown>> = {
       throw new SodaError('E_CONFIG', `\`soda data ${String(a.action)}\` needs --out FILE`);
     const out = a.out;
     const rows = a.rows === undefined ? undefined : v.positiveInt('rows', a.rows);
-    if (a.action === 'spam') return writeWith(out, (sink) => datasetByName('spam').build(sink, seed));
+    if (a.action === 'spam')
+      return writeWith(out, (sink) => datasetByName('spam').build(sink, seed), v.optionalString(a.vocab));
+    // Without --original: exactly what --dataset madelon trains on (the registry's centred coding).
     if (a.kind === 'madelon')
-      return writeWith(out, (sink) => generateMadelon({ seed, ...(rows ? { rows } : {}) }, sink));
+      return writeWith(out, (sink) =>
+        a.original === true
+          ? generateMadelon({ seed, ...(rows ? { rows } : {}) }, sink)
+          : rows === undefined
+            ? datasetByName('madelon').build(sink, seed)
+            : generateMadelon({ seed, rows, offset: 0 }, sink),
+      );
     if (a.kind === 'text')
       return writeWith(out, (sink) =>
         generateText({ like: a.like as 'rcv1' | 'real-sim', seed, ...(rows ? { rows } : {}) }, sink),

@@ -2,16 +2,10 @@ import { accessSync, constants } from 'node:fs';
 import * as path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { readManifest, SodaError, type SplitManifest } from '@soda/core';
-import { Master, readCheckpoint, type Algo, type MasterConfig } from '@soda/master';
+import type { Algo, MasterConfig } from '@soda/master';
+import type { ResolvedData } from '../data-source';
 import { createLogger } from '../logger';
 import { trainingOptions } from '../options';
-import {
-  dataOptionsFromArgs,
-  FILE_DEFAULT_LAMBDAS,
-  referenceOptimum,
-  resolveData,
-  type ResolvedData,
-} from '../data-source';
 import * as v from '../validate';
 import { isLoopback, resolveToken } from '../token';
 import { exitCodeFor } from '../exit-codes';
@@ -26,6 +20,9 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
   const p = algo === 'soda' ? v.probability('p', a.p) : 1;
   const out = a.out as string;
   const workers = v.positiveInt('workers', a.workers, 100000);
+  // loaded here, not at the top: only a master needs them (see main.ts)
+  const { dataOptionsFromArgs, referenceOptimum, resolveData } = await import('../data-source');
+  const { readCheckpoint } = await import('@soda/master');
   const atWorkers = a.dataAtWorkers === true;
   const d = atWorkers ? await workersData(a) : await resolveData(dataOptionsFromArgs(a, out), logger);
   if (d.data !== null && workers > d.data.X.rows) v.positiveInt('workers', workers, d.data.X.rows); // names the limit: one row per shard at least
@@ -49,12 +46,17 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
   const cfg: MasterConfig = {
     host,
     port: v.port('port', a.port),
+    ...(a.statusPort !== undefined
+      ? { status: { host: a.statusHost as string, port: v.port('status-port', a.statusPort) } }
+      : {}),
     data: d.data,
     dataName: d.name,
     dataHash: d.hash,
     ...(d.scale ? { scale: d.scale } : {}),
     ...('manifest' in d && d.manifest ? { manifest: d.manifest } : {}),
     normalize: a.normalize !== false,
+    ...(d.unpenalizedFrom !== undefined ? { unpenalizedFrom: d.unpenalizedFrom } : {}),
+    ...(d.featureNames ? { featureNames: d.featureNames } : {}),
     workers,
     shuffle: a.shuffle !== false,
     seed: v.nonNegativeInt('seed', a.seed),
@@ -120,9 +122,13 @@ async function workersData(a: Args) {
         `--manifest ${file} has ${manifest.parts.length} parts but --workers is ${String(a.workers)}`,
       );
   }
+  const { FILE_DEFAULT_LAMBDAS } = await import('../data-source');
   return {
     data: null,
     name: manifest ? path.basename(manifest.source) : 'workers',
+    // no intercept yet in this mode: each worker would have to append the constant column itself
+    unpenalizedFrom: undefined,
+    featureNames: undefined,
     // the real identity comes from the stats round (RunState.dataHash)
     hash: '',
     scale: undefined,
@@ -158,6 +164,7 @@ function tlsFiles(
 }
 
 export async function runMaster(cfg: MasterConfig): Promise<number> {
+  const { Master } = await import('@soda/master');
   const master = await Master.start(cfg);
   const onSignal = (sig: string) => void master.stop(`signal ${sig}`);
   process.once('SIGINT', onSignal);

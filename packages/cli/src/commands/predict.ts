@@ -1,21 +1,74 @@
 import type { Argv, CommandModule } from 'yargs';
-import { loadModelFile, readLibsvm } from '@soda/core';
-import { scoreModel } from '../predict';
+import { loadModelFile, SodaError } from '@soda/core';
+import { predictStream, type PredictionFormat } from '../predict';
+import { openRows, rowFormatOptions } from '../rows';
+import * as v from '../validate';
 
 export const predictCommand: CommandModule<object, Record<string, unknown>> = {
   command: 'predict',
-  describe: 'score a LIBSVM dataset with a trained model: accuracy, log-loss and ROC AUC as JSON',
+  describe:
+    'predict with a trained model: one row per example (--out preds.csv|.jsonl), and accuracy, log-loss and ROC AUC as JSON when the data has labels',
   builder: (y: Argv) =>
-    y
-      .option('model', { type: 'string', demandOption: true, describe: 'model.json written by a run' })
-      .option('data', {
-        type: 'string',
-        demandOption: true,
-        describe: 'LIBSVM file to score (raw, unscaled)',
-      }) as unknown as Argv<Record<string, unknown>>,
+    rowFormatOptions(
+      y
+        .option('model', {
+          type: 'string',
+          demandOption: true,
+          describe: 'model file: model.json of a run, or the file of soda solve --out (version 1 or 2)',
+        })
+        .option('data', {
+          type: 'string',
+          demandOption: true,
+          describe: 'LIBSVM or CSV file to predict on (raw, unscaled; labels optional)',
+        })
+        .option('out', {
+          type: 'string',
+          describe: 'write index, probability, label per example here (.csv or .jsonl), streaming',
+        })
+        .option('format', { choices: ['csv', 'jsonl'], describe: 'format of --out (default: from its name)' })
+        .option('threshold', {
+          type: 'number',
+          default: 0.5,
+          describe:
+            'probability above which the predicted label is +1 (ties: −1, as LIBLINEAR and scikit-learn)',
+        }),
+    ) as unknown as Argv<Record<string, unknown>>,
   handler: async (a) => {
+    const threshold = v.num('threshold', a.threshold);
+    if (!(threshold >= 0 && threshold <= 1))
+      throw new SodaError('E_CONFIG', `--threshold ${threshold}: expected a probability in [0, 1]`, {
+        field: 'threshold',
+        value: threshold,
+      });
+    const out = v.optionalString(a.out);
+    let format = a.format as PredictionFormat | undefined;
+    if (out !== undefined && format === undefined) {
+      if (/\.csv$/i.test(out)) format = 'csv';
+      else if (/\.(jsonl|ndjson)$/i.test(out)) format = 'jsonl';
+      else
+        throw new SodaError(
+          'E_CONFIG',
+          `--out ${out}: name it *.csv or *.jsonl, or give --format csv|jsonl`,
+          {
+            field: 'out',
+            value: out,
+          },
+        );
+    }
     const model = await loadModelFile(a.model as string);
-    const ds = await readLibsvm(a.data as string);
-    process.stdout.write(JSON.stringify({ model: a.model, data: a.data, ...scoreModel(model, ds) }) + '\n');
+    const data = a.data as string;
+    const rows = openRows(data, a, { allowUnlabelled: true });
+    const s = await predictStream(model, rows, { threshold, file: data, ...(out ? { out, format } : {}) });
+    const line = {
+      model: a.model,
+      data,
+      m: s.m,
+      labelled: s.labelled,
+      threshold,
+      predictedPositive: s.predictedPositive,
+      ...(s.scores ? { accuracy: s.scores.accuracy, logLoss: s.scores.logLoss, auc: s.scores.auc } : {}),
+      ...(out ? { out } : {}),
+    };
+    process.stdout.write(JSON.stringify(line) + '\n');
   },
 };

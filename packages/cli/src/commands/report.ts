@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { writeReport } from '@soda/report';
 import * as v from '../validate';
 
 export const reportCommand: CommandModule<object, Record<string, unknown>> = {
@@ -16,6 +15,8 @@ export const reportCommand: CommandModule<object, Record<string, unknown>> = {
       })
       .example('$0 report out/run-*.jsonl --out report.html', '') as unknown as Argv<Record<string, unknown>>,
   handler: async (a) => {
+    // vega is loaded by this command only
+    const { writeReport } = await import('@soda/report');
     const info = await writeReport(a.logs as string[], {
       out: a.out as string,
       ...(a.svg !== undefined ? { svgDir: a.svg as string } : {}),

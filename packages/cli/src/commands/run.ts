@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { Argv, CommandModule } from 'yargs';
@@ -10,7 +11,15 @@ import { resolveToken } from '../token';
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'soda.js');
 
 /** Options of `soda run` that are not the master's own: they shape the local worker processes. */
-const RUN_ONLY = new Set(['slow-workers', 'slowdown', 'pretty', 'port', 'token', 'token-file']);
+const RUN_ONLY = new Set([
+  'slow-workers',
+  'slowdown',
+  'pretty',
+  'port',
+  'token',
+  'token-file',
+  'worker-nice',
+]);
 
 /**
  * A local cluster: one master process and M worker processes on this machine, talking real WebSockets
@@ -28,6 +37,7 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
   delete childEnv.SODA_TOKEN;
   delete childEnv.SODA_TOKEN_FILE;
   if (token !== undefined) childEnv.SODA_TOKEN = token;
+  const workerNice = v.nonNegativeInt('worker-nice', a.workerNice ?? 0);
   const masterArgs = [
     BIN,
     'master',
@@ -69,9 +79,12 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
           '60',
         ];
         if (i < slowWorkers) args.push('--slowdown', String(slowdown));
-        children.push(
-          spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env: childEnv }),
-        );
+        const child = spawn(process.execPath, args, {
+          stdio: ['ignore', 'ignore', 'inherit'],
+          env: childEnv,
+        });
+        lowerPriority(child, workerNice);
+        children.push(child);
       }
     }
   });
@@ -87,6 +100,20 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
   process.off('SIGINT', forward);
   process.off('SIGTERM', forward);
   return code;
+}
+
+/**
+ * Run a local worker at a lower priority than the master. On one machine the master is the serial
+ * bottleneck (every update passes through it); when it wakes a worker with a reply, an equal-priority
+ * worker preempts it, and the master waits for a core while holding the replies of the others.
+ */
+function lowerPriority(child: ChildProcess, nice: number): void {
+  if (nice <= 0 || child.pid === undefined) return;
+  try {
+    setPriority(child.pid, nice);
+  } catch {
+    // not permitted here: run at the default priority
+  }
 }
 
 /** The command line minus `run` and the run-only options: everything else goes to the master. */
@@ -123,6 +150,12 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
   builder: (y: Argv) =>
     trainingOptions(y)
       .option('port', { type: 'number', default: 0, describe: 'master port (0: any free port)' })
+      .option('worker-nice', {
+        type: 'number',
+        default: 0,
+        describe:
+          'run the local workers at this nice level (0–19) so the master, the bottleneck, gets a core first',
+      })
       .option('slow-workers', { type: 'number', default: 0, describe: 'how many workers run slowed down' })
       .option('slowdown', {
         type: 'number',

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { SodaError } from '@soda/core';
-import { Worker, type WorkerConfig } from '@soda/worker';
+import type { WorkerConfig } from '@soda/worker';
 import { createLogger } from '../logger';
 import * as v from '../validate';
 import { resolveToken } from '../token';
@@ -75,6 +75,7 @@ export const workerCommand: CommandModule<object, Record<string, unknown>> = {
       livenessMs: 1000 * v.nonNegative('liveness', a.liveness),
       logger: createLogger({ level: a.logLevel as string, name: 'worker' }),
     });
+    const { Worker } = await import('@soda/worker');
     const worker = Worker.start(cfg);
     const onSignal = () => worker.leave('signal');
     process.once('SIGINT', onSignal);

@@ -1,1 +1,2 @@
-export { rocAuc, scoreModel, type Scores } from './score';
+export { logit, marginsOf, rocAuc, scoreModel, scoresOf, sigmoid, type Scores } from './score';
+export { formatOfPath, predictStream, type PredictionFormat, type PredictSummary } from './stream';

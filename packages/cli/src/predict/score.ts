@@ -1,12 +1,11 @@
 import {
-  applyScale,
-  correctFromMargins,
-  lossFromMargins,
-  marginsCsr,
+  denseCoefficients,
+  logLoss,
   SodaError,
+  type CsrMatrix,
   type Dataset,
+  type ModelFile,
 } from '@soda/core';
-import type { ModelFile } from '@soda/core';
 
 /** What `soda predict` prints. AUC is null when the data holds one class only. */
 export interface Scores {
@@ -16,14 +15,49 @@ export interface Scores {
   readonly auc: number | null;
 }
 
+/** σ(z) = 1/(1 + e^{−z}) without overflow. */
+export function sigmoid(z: number): number {
+  if (z >= 0) return 1 / (1 + Math.exp(-z));
+  const e = Math.exp(z);
+  return e / (1 + e);
+}
+
 /**
- * Dense w of length max(n, cols): a feature the model never saw (a column past n) has weight 0,
- * which is exactly what the model predicts with.
+ * The margin above which the label is +1: σ(z) > t ⇔ z > log(t/(1 − t)). Comparing margins, not
+ * rounded probabilities, keeps labels identical to LIBLINEAR's (z > 0) where σ(z) rounds to 0.5.
  */
-function denseWeights(model: ModelFile, cols: number): Float64Array {
-  const w = new Float64Array(Math.max(model.n, cols));
-  for (let t = 0; t < model.idx.length; t++) w[model.idx[t]] = model.val[t];
-  return w;
+export function logit(t: number): number {
+  return t <= 0 ? -Infinity : t >= 1 ? Infinity : Math.log(t / (1 - t));
+}
+
+/**
+ * z_i = Σ_j coef_j x_ij + intercept for raw (unscaled) rows: a v2 model holds its weights in the
+ * original feature space. Features past the model's n were never seen in training: weight 0.
+ * `coef` is denseCoefficients(model) (passed in so a stream computes it once).
+ */
+export function marginsOf(
+  model: ModelFile,
+  X: CsrMatrix,
+  coef: Float64Array = denseCoefficients(model),
+  firstRow = 0,
+  file = 'the data',
+): Float64Array {
+  const z = new Float64Array(X.rows);
+  const n = model.n;
+  for (let i = 0; i < X.rows; i++) {
+    let s = model.intercept;
+    for (let k = X.ptr[i], end = X.ptr[i + 1]; k < end; k++) if (X.ind[k] < n) s += X.val[k] * coef[X.ind[k]];
+    if (!Number.isFinite(s))
+      throw new SodaError(
+        'E_DATA',
+        `${file}: the score of row ${firstRow + i + 1} is ${s}: non-finite data?`,
+        {
+          row: firstRow + i + 1,
+        },
+      );
+    z[i] = s;
+  }
+  return z;
 }
 
 /**
@@ -53,11 +87,26 @@ export function rocAuc(scores: Float64Array, y: Float64Array): number | null {
   return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
 }
 
-/**
- * Scores raw (unscaled) data with a trained model: the model's stored max-abs divisors are applied
- * first, so the data is seen as in training; columns the training data did not have are dropped.
- */
-export function scoreModel(model: ModelFile, ds: Dataset): Scores {
+/** Accuracy (probability > threshold → +1, as LIBLINEAR and scikit-learn break ties), mean log-loss and AUC of labelled margins. */
+export function scoresOf(z: Float64Array, y: Float64Array, threshold = 0.5): Scores {
+  const m = z.length;
+  if (m === 0) throw new SodaError('E_DATA', 'the data to score has no rows');
+  const cut = logit(threshold);
+  let correct = 0;
+  let loss = 0;
+  let c = 0;
+  for (let i = 0; i < m; i++) {
+    if ((z[i] > cut ? 1 : -1) === y[i]) correct++;
+    const v = logLoss(y[i] * z[i]);
+    const t = loss + v;
+    c += Math.abs(loss) >= Math.abs(v) ? loss - t + v : v - t + loss;
+    loss = t;
+  }
+  return { m, accuracy: correct / m, logLoss: (loss + c) / m, auc: rocAuc(z, y) };
+}
+
+/** Scores a labelled raw dataset held in memory (the streaming path is predict/stream.ts). */
+export function scoreModel(model: ModelFile, ds: Dataset, threshold = 0.5): Scores {
   const m = ds.X.rows;
   if (m === 0) throw new SodaError('E_DATA', 'the data to score has no rows');
   if (ds.y.length !== m)
@@ -65,15 +114,5 @@ export function scoreModel(model: ModelFile, ds: Dataset): Scores {
   for (let i = 0; i < m; i++)
     if (ds.y[i] !== 1 && ds.y[i] !== -1)
       throw new SodaError('E_DATA', `label of row ${i + 1} is ${ds.y[i]}; expected +1 or −1`, { row: i + 1 });
-  const X = model.scale ? applyScale(ds.X, Float64Array.from(model.scale), { truncate: true }) : ds.X;
-  const z = marginsCsr(X, denseWeights(model, X.cols));
-  for (let i = 0; i < m; i++)
-    if (!Number.isFinite(z[i]))
-      throw new SodaError('E_DATA', `the score of row ${i + 1} is ${z[i]}: non-finite data?`, { row: i + 1 });
-  return {
-    m,
-    accuracy: correctFromMargins(z, ds.y) / m,
-    logLoss: lossFromMargins(z, ds.y),
-    auc: rocAuc(z, ds.y),
-  };
+  return scoresOf(marginsOf(model, ds.X), ds.y, threshold);
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { csrFromDense, maxAbsScale, Rng, SodaError, type Dataset } from '@soda/core';
-import { loadModelFile, modelFileOf, type ModelFile } from '@soda/core';
+import { loadModelFile, modelFileOf, validateModelFile, type ModelFile } from '@soda/core';
 import { rocAuc, scoreModel } from '../../src/predict';
 
 /** Brute force: the fraction of (positive, negative) pairs ranked right, a tie counting ½. */
@@ -26,7 +26,12 @@ function randomDense(rng: Rng, m: number, n: number, density: number): number[][
   );
 }
 
+/** A version-1 model (scaled-space weights + divisors), loaded as version 2 the way soda predict reads it. */
 function model(n: number, w: number[], scale?: number[]): ModelFile {
+  return validateModelFile(modelV1(n, w, scale), 'v1.json');
+}
+
+function modelV1(n: number, w: number[], scale?: number[]): Record<string, unknown> {
   const idx: number[] = [];
   const val: number[] = [];
   w.forEach((v, j) => {
@@ -91,7 +96,7 @@ describe('scoreModel', () => {
     const z = rows.map((row, i) => {
       let s = 0;
       for (let j = 0; j < n; j++) s += (w[j] * row[j]) / (scale ? scale[j] : 1);
-      if (y[i] * s > 0) correct++;
+      if ((s > 0 ? 1 : -1) === y[i]) correct++; // a tie (s = 0) is −1, as in LIBLINEAR
       loss += Math.log(1 + Math.exp(-y[i] * s));
       return s;
     });
@@ -169,13 +174,44 @@ describe('loadModelFile', () => {
     return f;
   };
 
+  const goodV1 = modelV1(5, [0, 0.5, 0, -2, 0], [1, 2, 3, 4, 5]);
+
   test('reads back what the master writes', async () => {
     expect(await loadModelFile(write('good.json', good))).toEqual(good);
   });
 
+  test('version 2 holds raw-space weights: w_j / scale_j; a version-1 file loads as the same model', async () => {
+    expect(good.version).toBe(2);
+    expect(good.val).toEqual([0.5 / 2, -2 / 4]);
+    expect(good.intercept).toBe(0);
+    expect(good.fitIntercept).toBe(false);
+    const v1 = await loadModelFile(write('v1.json', goodV1));
+    expect(v1).toEqual({ ...good, dataName: 't', dataHash: 'h', objective: null });
+  });
+
+  test('the intercept is the coordinate from unpenalizedFrom on, kept out of the coefficients', () => {
+    const m2 = modelFileOf(
+      { n: 4, idx: Uint32Array.from([0, 2, 3]), val: Float64Array.from([1, 3, -0.7]) },
+      {
+        lambda1: 0,
+        lambda2: 1,
+        dataName: 'd',
+        dataHash: 'h',
+        objective: null,
+        unpenalizedFrom: 3,
+        scale: [2, 1, 4],
+      },
+    );
+    expect(m2).toMatchObject({ n: 3, idx: [0, 2], val: [0.5, 0.75], intercept: -0.7, fitIntercept: true });
+  });
+
   const cases: [string, Record<string, unknown>, string][] = [
     ['format', { format: 'other' }, 'format'],
-    ['version', { version: 2 }, 'version'],
+    ['version', { version: 3 }, 'version'],
+    ['intercept', { intercept: 'x' }, 'intercept'],
+    ['fitIntercept', { fitIntercept: 1 }, 'fitIntercept'],
+    ['featureNames', { featureNames: ['a'] }, 'featureNames'],
+    ['training', { training: { a: [1] } }, 'training.a'],
     ['n', { n: 0 }, 'n'],
     ['lambda1', { lambda1: -1 }, 'lambda1'],
     ['dataHash', { dataHash: 3 }, 'dataHash'],
@@ -184,9 +220,21 @@ describe('loadModelFile', () => {
     ['idx ≥ n', { idx: [1, 5] }, 'idx[1]'],
     ['val length', { val: [1] }, 'val'],
     ['val NaN-like', { val: [1, null] }, 'val[1]'],
+  ];
+  const casesV1: [string, Record<string, unknown>, string][] = [
     ['scale length', { scale: [1, 2] }, 'scale'],
     ['scale zero', { scale: [1, 2, 0, 4, 5] }, 'scale[2]'],
+    ['idx ≥ n', { idx: [1, 5] }, 'idx[1]'],
   ];
+  test.each(casesV1)(
+    'a wrong field of a version-1 file (%s) is an E_MODEL naming it',
+    async (_, patch, field) => {
+      const f = write(`bad1-${field}.json`, { ...goodV1, ...patch });
+      const err = await loadModelFile(f).catch((e: unknown) => e);
+      expect((err as SodaError).code).toBe('E_MODEL');
+      expect((err as SodaError).message).toContain(`${f}: field "${field}"`);
+    },
+  );
   test.each(cases)(
     'a wrong field (%s) is an E_MODEL naming the field and the file',
     async (_, patch, field) => {

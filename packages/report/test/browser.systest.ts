@@ -13,7 +13,7 @@ import { fakeLog, type FakeRun } from './fixtures';
  */
 
 const CHROMIUM = '/usr/bin/chromium';
-const APT_LINE = 'apt-get update && apt-get install -y chromium';
+const APT_LINE = 'apt-get update && apt-get install -y chromium (or run .ci/run)';
 
 const FIG1_RUNS: FakeRun[] = [
   { algo: 'dave-pg', p: 1, evals: 30, rate: 0.6, dataset: 'rcv1' },

@@ -1,0 +1,36 @@
+import type { Argv } from 'yargs';
+import { streamDataFile, type DataFileOptions, type DataFormat, type RowBatch } from '@soda/core';
+
+/** The options every command that reads a data file shares: its format and, for CSV, its layout. */
+export function rowFormatOptions<T>(y: Argv<T>): Argv<T> {
+  return y
+    .option('input-format', {
+      choices: ['libsvm', 'csv'],
+      describe: 'format of the data files (default: csv for *.csv, *.tsv (.gz), else libsvm)',
+    })
+    .option('label-column', {
+      type: 'string',
+      describe: 'CSV: the label column, by header name or 1-based position (default: "label", else column 1)',
+    })
+    .option('header', {
+      type: 'boolean',
+      describe: 'CSV: the first row is a header (default: when one of its fields is not a number)',
+    }) as unknown as Argv<T>;
+}
+
+/** DataFileOptions from parsed arguments. */
+export function dataFileOptions(a: Record<string, unknown>): DataFileOptions {
+  return {
+    ...(a.inputFormat !== undefined ? { format: a.inputFormat as DataFormat } : {}),
+    ...(a.labelColumn !== undefined ? { labelColumn: String(a.labelColumn) } : {}),
+    ...(a.header !== undefined ? { header: a.header as boolean } : {}),
+  };
+}
+
+export function openRows(
+  file: string,
+  a: Record<string, unknown>,
+  extra: { allowUnlabelled?: boolean } = {},
+): AsyncGenerator<RowBatch> {
+  return streamDataFile(file, { ...dataFileOptions(a), ...extra });
+}

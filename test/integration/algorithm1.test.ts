@@ -1,6 +1,5 @@
 import {
   compositeObjective,
-  csrFromDense,
   csrToCsc,
   proxL1,
   Rng,
@@ -11,23 +10,15 @@ import {
 } from '@soda/core';
 import { ModelState } from '@soda/master';
 import { LocalStep } from '@soda/worker';
+import { plantedProblem } from '../helpers/problems';
 
 /*
  * Algorithm 1's two halves together, without sockets: the worker's LocalStep and the master's
  * ModelState, driven in sequence, against plain proximal gradient on the whole data.
  */
 
-function problem(seed: number, m: number, n: number) {
-  const rng = new Rng(seed);
-  const rows = Array.from({ length: m }, () =>
-    Array.from({ length: n }, () => (rng.next() < 0.3 ? rng.normal() : 0)),
-  );
-  const truth = Array.from({ length: n }, (_, j) => (j < 4 ? 2 * rng.normal() : 0));
-  const y = Float64Array.from(rows, (r) =>
-    r.reduce((s, v, j) => s + v * truth[j], 0) + 0.3 * rng.normal() > 0 ? 1 : -1,
-  );
-  return { X: csrFromDense(rows, n), y };
-}
+/** 4 planted weights of scale 2, label noise 0.3 */
+const problem = (seed: number, m: number, n: number) => plantedProblem(seed, m, n, 4, 2, 0.3);
 
 describe('Algorithm 1: LocalStep (worker) and ModelState (master) together', () => {
   it('with M = 1 and p = 1 and no delay, SODA is plain proximal gradient (to 1e−12)', () => {

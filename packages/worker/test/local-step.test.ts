@@ -1,26 +1,16 @@
 import {
-  csrFromDense,
   csrToCsc,
   gradientCsr,
   lossResiduals,
   marginsCsr,
-  Rng,
   smoothObjective,
   sparseFromDense,
 } from '@soda/core';
 import { LocalStep } from '@soda/worker';
+import { plantedProblem } from '../../../test/helpers/problems';
 
-function problem(seed: number, m: number, n: number) {
-  const rng = new Rng(seed);
-  const rows = Array.from({ length: m }, () =>
-    Array.from({ length: n }, () => (rng.next() < 0.3 ? rng.normal() : 0)),
-  );
-  const truth = Array.from({ length: n }, (_, j) => (j < 4 ? 2 * rng.normal() : 0));
-  const y = Float64Array.from(rows, (r) =>
-    r.reduce((s, v, j) => s + v * truth[j], 0) + 0.3 * rng.normal() > 0 ? 1 : -1,
-  );
-  return { X: csrFromDense(rows, n), y };
-}
+/** 4 planted weights of scale 2, label noise 0.3 */
+const problem = (seed: number, m: number, n: number) => plantedProblem(seed, m, n, 4, 2, 0.3);
 
 describe('LocalStep: the worker side of Algorithm 1', () => {
   it('Δ is [w − γ∇f_i(w)]_M − [w_i]_M on the mask and nothing elsewhere', () => {

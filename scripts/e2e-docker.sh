@@ -307,6 +307,8 @@ services:
       SODA_DATA: /shards/part-{shard}.svm
     volumes:
       - $WORK/shards:/shards:ro
+    deploy:
+      replicas: $((SHARDS + 1))
 EOF3
 log "docker stack deploy $STACK: $SHARDS shards, workers scaled to $((SHARDS + 1))"
 # ipvs may be missing (no VIP): workers reach the master's task by DNS; the swarm publishes a port
@@ -314,7 +316,8 @@ log "docker stack deploy $STACK: $SHARDS shards, workers scaled to $((SHARDS + 1
 (cd "$ROOT" && SODA_WORKERS="$SHARDS" SODA_MASTER="ws://tasks.master:7070" SODA_DATA='' SODA_DATASET='' \
   SODA_PUBLISH=17070 timeout 120 docker stack deploy -c docker-compose.yml -c "$WORK/stack-shards.yml" \
   "$STACK") >"$WORK/stack.log" 2>&1 || { cat "$WORK/stack.log" >&2; fail "docker stack deploy failed"; }
-docker service scale "${STACK}_worker=$((SHARDS + 1))" >/dev/null 2>&1 || fail "docker service scale failed"
+# (the replicas come from the override, not `docker service scale`: that waits for every task to be
+# running, and workers that finished their run never are again)
 STATE=""
 for _ in $(seq 1 "$RUN_TIMEOUT"); do
   STATE="$(docker service ps --format '{{.CurrentState}}' "${STACK}_master" 2>/dev/null | head -1)"

@@ -78,7 +78,9 @@ describe('protocol version', () => {
       code: 'E_VERSION',
       message: `hello.version = 99 is not supported; this side speaks protocol version ${PROTOCOL_VERSION}`,
     });
-    expect(master.msg('frame rejected')[0]).toMatchObject({ code: 'E_VERSION', field: 'version' });
+    // the client sees the close before the master's log line reaches us: wait for it
+    const rejected = await master.waitFor((l) => l.msg === 'frame rejected', 10000, 'frame rejected');
+    expect(rejected).toMatchObject({ code: 'E_VERSION', field: 'version' });
     master.signal('SIGTERM');
     expect((await master.exited).code).toBe(0);
   });

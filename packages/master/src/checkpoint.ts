@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { removeStaleTemps, SodaError, writeFileDurable } from '@soda/core';
+import { SodaError, writeFileDurable } from '@soda/core';
 import type { Algo } from './algo';
 
 /**
@@ -186,8 +186,6 @@ export function checkCompatible(meta: CheckpointMeta, run: RunIdentity, file: st
 export function writeCheckpointFile(file: string, data: Uint8Array): Promise<void> {
   return writeFileDurable(file, data, { code: 'E_CHECKPOINT', what: 'checkpoint' });
 }
-
-export { removeStaleTemps };
 
 function align8(x: number): number {
   return (x + 7) & ~7;

@@ -1,4 +1,11 @@
-import { logisticSmoothness, type CsrMatrix, type SparseVector } from '@soda/core';
+import {
+  logisticSmoothness,
+  smoothObjective,
+  sparseToDense,
+  squaredNorm,
+  type CsrMatrix,
+  type SparseVector,
+} from '@soda/core';
 
 /**
  * Numbers a worker reports that the master can check or bound, and the named reason to refuse one.
@@ -119,27 +126,15 @@ export function spotCheck(claimed: number, computed: number, relTol = ROUNDING):
   return OK;
 }
 
-/** f_i(w) = (1/m) Σ_r log(1 + exp(−y_r x_r·w)) + λ2/2 ‖w‖², from CSR rows (the master's copy). */
+/**
+ * f_i(w) = (1/m) Σ_r log(1 + exp(−y_r x_r·w)) + λ2/2 ‖w‖², from CSR rows (the master's copy): core's
+ * smoothObjective, the same compensated kernel the reference solver uses, on w made dense (O(n) once a round).
+ */
 export function shardObjective(X: CsrMatrix, y: Float64Array, w: SparseVector, lambda2: number): number {
-  const dense = new Map<number, number>();
-  let sq = 0;
-  for (let k = 0; k < w.idx.length; k++) {
-    dense.set(w.idx[k], w.val[k]);
-    sq += w.val[k] * w.val[k];
-  }
-  let loss = 0;
-  for (let r = 0; r < X.rows; r++) {
-    let z = 0;
-    for (let k = X.ptr[r]; k < X.ptr[r + 1]; k++) z += X.val[k] * (dense.get(X.ind[k]) ?? 0);
-    const t = y[r] * z;
-    loss += t > 0 ? Math.log1p(Math.exp(-t)) : -t + Math.log1p(Math.exp(t));
-  }
-  return loss / X.rows + 0.5 * lambda2 * sq;
+  return smoothObjective(X, y, sparseToDense(w), lambda2);
 }
 
 /** ‖w‖₂² of a sparse vector. */
 export function normSq(w: SparseVector): number {
-  let s = 0;
-  for (let k = 0; k < w.val.length; k++) s += w.val[k] * w.val[k];
-  return s;
+  return squaredNorm(w.val);
 }

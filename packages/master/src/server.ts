@@ -9,7 +9,8 @@ import {
   type ListeningRecord,
   type SummaryRecord,
 } from '@soda/protocol';
-import { removeStaleTemps, type Checkpoint } from './checkpoint';
+import { removeStaleTemps } from '@soda/core';
+import type { Checkpoint } from './checkpoint';
 import { Checkpointer } from './checkpointer';
 import type { MasterConfig } from './config';
 import { Connections } from './connections';

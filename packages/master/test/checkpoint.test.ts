@@ -1,13 +1,12 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Rng } from '@soda/core';
+import { removeStaleTemps, Rng } from '@soda/core';
 import {
   checkCompatible,
   decodeCheckpoint,
   encodeCheckpoint,
   readCheckpoint,
-  removeStaleTemps,
   writeCheckpointFile,
   type Checkpoint,
   type RunIdentity,

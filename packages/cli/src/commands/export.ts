@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
-import { liblinearOf, loadModelFile, onnxOf, sklearnOf, SodaError, writeFileDurable } from '@soda/core';
+import { liblinearOf, loadModelFile, onnxOf, sklearnOf, writeFileDurable } from '@soda/core';
+import * as v from '../validate';
 
 const FORMATS = ['liblinear', 'onnx', 'sklearn'] as const;
 type Format = (typeof FORMATS)[number];
@@ -26,9 +27,7 @@ export const exportCommand: CommandModule<object, Record<string, unknown>> = {
         '',
       ) as unknown as Argv<Record<string, unknown>>,
   handler: async (a) => {
-    const format = a.format as Format;
-    if (!FORMATS.includes(format))
-      throw new SodaError('E_CONFIG', `--format ${String(a.format)}: expected one of ${FORMATS.join(', ')}`);
+    const format: Format = v.oneOf('format', a.format, FORMATS);
     const model = await loadModelFile(a.model as string);
     const out = a.out as string;
     await writeFileDurable(out, render(format, model), { what: `${format} export` });

@@ -1,19 +1,20 @@
 import { SodaError } from './errors';
-import { logLoss, marginsCsr, sumAccurate } from './logistic';
+import { compositeObjective, logLoss, marginsCsr, proxCoordinate, sigmoid, sumAccurate } from './logistic';
 import type { CscMatrix, CsrMatrix } from './matrix';
 import type { SparseVector } from './sparse';
 
 // Module-level references: a global lookup per call is slow inside jest's vm sandbox.
-const { exp, abs } = Math;
+const { abs } = Math;
 
 /*
  * A certified stopping rule without F*: the Fenchel duality gap of
- *   F(w) = (1/m) Σ_j ℓ(y_j x_jᵀw) + (λ2/2)‖w‖² + Σ_k λ1_k |w_k|,   ℓ(z) = log(1 + e^{−z}).
+ *   F(w) = (1/m) Σ_j ℓ(y_j x_jᵀw) + (λ2/2)‖w‖² + λ1 Σ_{k<u} |w_k|,   ℓ(z) = log(1 + e^{−z}).
  * Writing ℓ(z) = max_{θ∈[0,1]} −θz − H(θ), H(θ) = θ log θ + (1−θ) log(1−θ), and minimising over w gives
- *   D(θ) = −(1/m) Σ_j H(θ_j) − Σ_k S_{λ1_k}(v_k)² / (2λ2),   v = (1/m) Σ_j θ_j y_j x_j,
+ *   D(θ) = −(1/m) Σ_j H(θ_j) − Σ_k S_{λ1_k}(v_k)² / (2λ2),   v = (1/m) Σ_j θ_j y_j x_j,   λ1_k = λ1 [k < u],
  * with S_t the soft-threshold, and D(θ) ≤ F* ≤ F(w) for every θ ∈ [0,1]^m (λ2 > 0). The residual point
  * θ_j = σ(−y_j x_jᵀw) = −ℓ'(y_j x_jᵀw) is optimal at w = w*, so gap = F(w) − D(θ(w)) → 0 there.
- * A coordinate with λ1_k = 0 (an unpenalised intercept column) is simply not thresholded.
+ * A coordinate k ≥ u = `unpenalizedFrom` (an unpenalised intercept column, λ1_k = 0) is simply not
+ * thresholded: the loss module's one encoding of the intercept's ℓ1 rule (proxCoordinate).
  *
  * Distributed form: each worker i returns the raw sums over its rows (entropySum_i = Σ_{j∈S_i} H(θ_j)
  * and u_i = Σ_{j∈S_i} θ_j y_j x_j, sparse); the master adds them (m = Σ m_i, π_i = m_i/m), so
@@ -30,48 +31,13 @@ export interface GapPart {
   readonly u: SparseVector;
 }
 
-/** Per-coordinate ℓ1 weights: one λ1 for all, or a vector (0 for unpenalised coordinates). */
-export type L1Weights = number | Float64Array;
-
-/**
- * λ1 for every coordinate except `unpenalized` ones (e.g. an intercept column), which get 0. Used by
- * the gap and by l1PenaltyWeighted so that F and D agree on which coordinates are penalised.
- */
-export function l1Weights(n: number, lambda1: number, unpenalized: readonly number[] = []): L1Weights {
-  if (unpenalized.length === 0) return lambda1;
-  const out = new Float64Array(n).fill(lambda1);
-  for (const k of unpenalized) {
-    if (!(Number.isInteger(k) && k >= 0 && k < n))
-      throw new SodaError('E_CONFIG', `unpenalized index ${k} is not a coordinate in [0, ${n})`, {
-        index: k,
-      });
-    out[k] = 0;
-  }
-  return out;
-}
-
-/** Σ_k λ1_k |w_k|, compensated. */
-export function l1PenaltyWeighted(w: ArrayLike<number>, lambda1: L1Weights): number {
-  const terms = new Float64Array(w.length);
-  for (let k = 0; k < w.length; k++)
-    terms[k] = abs(w[k]) * (typeof lambda1 === 'number' ? lambda1 : lambda1[k]);
-  return sumAccurate(terms);
-}
-
 /**
  * H(θ) at θ = σ(−z), written through log-losses so it never forms log 0:
  * log θ = −ℓ(−z), log(1−θ) = −ℓ(z), hence H = −θ ℓ(−z) − (1−θ) ℓ(z). Exact at |z| = 1000 (→ 0⁻).
  */
 export function entropyAtMargin(z: number): number {
-  const e = exp(-abs(z));
-  const theta = z >= 0 ? e / (1 + e) : 1 / (1 + e); // σ(−z)
+  const theta = sigmoid(-z);
   return -(theta * logLoss(-z) + (1 - theta) * logLoss(z));
-}
-
-/** θ = σ(−z) without overflow. */
-export function dualResidual(z: number): number {
-  const e = exp(-abs(z));
-  return z >= 0 ? e / (1 + e) : 1 / (1 + e);
 }
 
 /**
@@ -86,7 +52,7 @@ export function gapPartCsc(X: CscMatrix, y: Float64Array, z: Float64Array, scrat
   const h = scratch ?? new Float64Array(m);
   for (let j = 0; j < m; j++) h[j] = entropyAtMargin(y[j] * z[j]);
   const entropySum = sumAccurate(h, m);
-  for (let j = 0; j < m; j++) h[j] = dualResidual(y[j] * z[j]) * y[j]; // θ_j y_j
+  for (let j = 0; j < m; j++) h[j] = sigmoid(-(y[j] * z[j])) * y[j]; // θ_j y_j
   const { ptr, ind, val } = X;
   let count = 0;
   const idxBuf = new Uint32Array(X.cols);
@@ -111,7 +77,7 @@ export function gapPartCsr(X: CsrMatrix, y: Float64Array, w: Float64Array): GapP
   const entropySum = sumAccurate(h, m);
   const u = new Float64Array(X.cols);
   for (let j = 0; j < m; j++) {
-    const ty = dualResidual(y[j] * z[j]) * y[j];
+    const ty = sigmoid(-(y[j] * z[j])) * y[j];
     for (let q = X.ptr[j], end = X.ptr[j + 1]; q < end; q++) u[X.ind[q]] += X.val[q] * ty;
   }
   const idx: number[] = [];
@@ -163,8 +129,8 @@ export class GapAccumulator {
     this.parts++;
   }
 
-  /** D and the gap at F = F(w) (the objective of the same round). */
-  result(objective: number, lambda1: L1Weights, lambda2: number): GapResult {
+  /** D and the gap at F = F(w) (the objective of the same round); coordinates ≥ unpenalizedFrom unthresholded. */
+  result(objective: number, lambda1: number, lambda2: number, unpenalizedFrom = this.n): GapResult {
     if (this.rows === 0) throw new SodaError('E_STATE', 'duality gap of an empty round');
     return dualityGapFrom(
       objective,
@@ -173,6 +139,7 @@ export class GapAccumulator {
       this.rows,
       lambda1,
       lambda2,
+      unpenalizedFrom,
     );
   }
 }
@@ -186,18 +153,15 @@ export function dualityGapFrom(
   entropySum: number,
   u: Float64Array,
   m: number,
-  lambda1: L1Weights,
+  lambda1: number,
   lambda2: number,
+  unpenalizedFrom = u.length,
 ): GapResult {
   if (!(lambda2 > 0))
     throw new SodaError('E_CONFIG', `the duality gap needs λ2 > 0 (strong convexity), got λ2 = ${lambda2}`);
-  if (typeof lambda1 !== 'number' && lambda1.length !== u.length)
-    throw new SodaError('E_CONFIG', `λ1 has ${lambda1.length} weights for dimension ${u.length}`);
   const sq = new Float64Array(u.length);
   for (let k = 0; k < u.length; k++) {
-    const vk = u[k] / m;
-    const t = typeof lambda1 === 'number' ? lambda1 : lambda1[k];
-    const s = vk > t ? vk - t : vk < -t ? vk + t : 0;
+    const s = proxCoordinate(k, u[k] / m, lambda1, unpenalizedFrom); // S_{λ1_k}(v_k)
     sq[k] = s * s;
   }
   const dual = -entropySum / m - sumAccurate(sq) / (2 * lambda2);
@@ -210,17 +174,13 @@ export function dualityGap(
   X: CsrMatrix,
   y: Float64Array,
   w: Float64Array,
-  lambda1: L1Weights,
+  lambda1: number,
   lambda2: number,
+  unpenalizedFrom = w.length,
 ): GapResult & { objective: number } {
-  const z = marginsCsr(X, w);
-  const terms = new Float64Array(X.rows);
-  for (let j = 0; j < X.rows; j++) terms[j] = logLoss(y[j] * z[j]);
-  let sq = 0;
-  for (let k = 0; k < w.length; k++) sq += w[k] * w[k];
-  const objective = sumAccurate(terms) / X.rows + 0.5 * lambda2 * sq + l1PenaltyWeighted(w, lambda1);
+  const objective = compositeObjective(X, y, w, lambda1, lambda2, unpenalizedFrom);
   const part = gapPartCsr(X, y, w);
   const acc = new GapAccumulator(X.cols);
   acc.add(part);
-  return { objective, ...acc.result(objective, lambda1, lambda2) };
+  return { objective, ...acc.result(objective, lambda1, lambda2, unpenalizedFrom) };
 }

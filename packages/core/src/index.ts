@@ -8,7 +8,6 @@ export * from './libsvm';
 export * from './scale';
 export * from './shard';
 export * from './logistic';
-export * from './prox';
 export * from './gap';
 export * from './smoothness';
 export * from './mask';

@@ -5,25 +5,40 @@ import type { CscMatrix, CsrMatrix } from './matrix';
 const { exp, log1p, abs } = Math;
 
 /*
- * The smooth part of the paper's objective (eq. 6) for logistic regression:
- *   f(w) = (1/m) Σ_j ℓ(y_j x_jᵀw) + (λ2/2)‖w‖²,   ℓ(z) = log(1 + e^{−z}).
+ * THE loss module (as scikit-learn's LinearModelLoss serves every solver): the paper's objective
+ * (eq. 1 with eq. 6) for ℓ1+ℓ2 logistic regression,
+ *   F(w) = f(w) + λ1 Σ_{j < u} |w_j|,   f(w) = (1/m) Σ_j ℓ(y_j x_jᵀw) + (λ2/2)‖w‖²,   ℓ(z) = log(1 + e^{−z}),
+ * and every piece of it the solver, the workers, the master, the gap and `soda predict` use: σ, ℓ, ℓ', ℓ'',
+ * the margins kernels, the gradient, the soft-threshold (the prox of the ℓ1 term), the intercept's ℓ1
+ * rule (coordinates j ≥ u = `unpenalizedFrom` are not penalised), F and the suboptimality. A second
+ * loss, or a change to this one, is a change to this file. `npm run lint:copies` refuses a copy.
  * Every kernel is a plain loop over typed arrays. Sums that feed the reported objective use Neumaier
  * compensated summation, because suboptimalities down to 1e−15 are only meaningful if F(w) itself is
  * accurate to a few ulps.
  */
+
+/** σ(z) = 1/(1 + e^{−z}), without overflow for any z. σ(−z) = −ℓ'(z) is the residual of a margin. */
+export function sigmoid(z: number): number {
+  if (z >= 0) return 1 / (1 + exp(-z));
+  const e = exp(z);
+  return e / (1 + e);
+}
 
 /** ℓ(z) = log(1 + e^{−z}), exact for any z (no overflow at |z| = 1000). */
 export function logLoss(z: number): number {
   return z > 0 ? log1p(exp(-z)) : -z + log1p(exp(z));
 }
 
-/** ℓ'(z) = −1/(1 + e^{z}) = −σ(−z), without overflow. */
+/** ℓ'(z) = −σ(−z), without overflow. */
 export function logLossDeriv(z: number): number {
-  if (z >= 0) {
-    const e = exp(-z);
-    return -e / (1 + e);
-  }
-  return -1 / (1 + exp(z));
+  return -sigmoid(-z);
+}
+
+/** ℓ''(z) = σ(z)σ(−z) = e^{−|z|}/(1 + e^{−|z|})², without overflow for any z. */
+export function logLossSecond(z: number): number {
+  const e = exp(-abs(z));
+  const s = 1 + e;
+  return e / (s * s);
 }
 
 /** Compensated sum of a[0..len). */
@@ -163,9 +178,45 @@ export function smoothValueGrad(
 }
 
 /*
- * The intercept (a constant column appended last, see intercept.ts) is not ℓ1-penalised: coordinates
- * j ≥ `unpenalizedFrom` are left out of λ1‖w‖₁ and of its prox. The default (length of w) penalises all.
+ * The ℓ1 term and the intercept's rule, in one encoding: the intercept (a constant column appended last,
+ * see intercept.ts) is not ℓ1-penalised, so coordinates j ≥ `unpenalizedFrom` (u) are left out of
+ * λ1‖w‖₁ and of its prox. The default (length of w) penalises all.
  */
+
+/** Soft-threshold of one scalar: sign(v)·max(|v| − t, 0), the prox of t|·|. */
+export function softThreshold(v: number, t: number): number {
+  if (v > t) return v - t;
+  if (v < -t) return v + t;
+  return 0;
+}
+
+/** λ1 on coordinate j, 0 on the unpenalised ones (j ≥ u): the intercept's ℓ1 rule. */
+export function l1Weight(j: number, lambda1: number, unpenalizedFrom: number): number {
+  return j < unpenalizedFrom ? lambda1 : 0;
+}
+
+/** prox_{γλ1|·|} on coordinate j: the soft-threshold at t = γλ1, the identity on j ≥ u. */
+export function proxCoordinate(j: number, v: number, t: number, unpenalizedFrom: number): number {
+  return j < unpenalizedFrom ? softThreshold(v, t) : v;
+}
+
+/** out = prox_{t‖·‖₁}(v) for dense vectors (out may alias v), the identity on j ≥ u. */
+export function proxL1(
+  v: Float64Array,
+  t: number,
+  out: Float64Array = new Float64Array(v.length),
+  unpenalizedFrom = v.length,
+): Float64Array {
+  for (let j = 0; j < v.length; j++) out[j] = proxCoordinate(j, v[j], t, unpenalizedFrom);
+  return out;
+}
+
+/** Count of non-zeros of a dense vector. */
+export function countNonZeros(w: ArrayLike<number>): number {
+  let c = 0;
+  for (let j = 0; j < w.length; j++) if (w[j] !== 0) c++;
+  return c;
+}
 
 /** λ1 Σ_{j < unpenalizedFrom} |w_j|, compensated. */
 export function l1Penalty(w: ArrayLike<number>, lambda1: number, unpenalizedFrom = w.length): number {
@@ -197,4 +248,9 @@ export function compositeObjective(
   unpenalizedFrom = w.length,
 ): number {
   return smoothObjective(X, y, w, lambda2) + l1Penalty(w, lambda1, unpenalizedFrom);
+}
+
+/** (F − F*)/|F*|: the paper's suboptimality (F* > 0 for the logistic loss, so this is (F − F*)/F*). */
+export function suboptimality(F: number, fstar: number): number {
+  return (F - fstar) / abs(fstar);
 }

@@ -5,8 +5,15 @@ import {
   gradientCsr,
   gradientOnCoords,
   l1Penalty,
+  l1Weight,
   logLoss,
   logLossDeriv,
+  logLossSecond,
+  proxCoordinate,
+  proxL1,
+  sigmoid,
+  softThreshold,
+  suboptimality,
   lossFromMargins,
   lossResiduals,
   marginsCsc,
@@ -53,6 +60,58 @@ describe('logistic loss ℓ(z) = log(1 + e^{−z})', () => {
       const h = 1e-6;
       expect(logLossDeriv(z)).toBeCloseTo((logLoss(z + h) - logLoss(z - h)) / (2 * h), 8);
     }
+  });
+});
+
+describe("σ, ℓ'' and the ℓ1 rule of the loss module", () => {
+  it('σ(z) = 1/(1 + e^{−z}) where the naive formula is accurate, in (0, 1) and exact at the extremes', () => {
+    for (const z of [-30, -2, -0.3, 0, 0.7, 5, 30])
+      expect(sigmoid(z)).toBeCloseTo(1 / (1 + Math.exp(-z)), 15);
+    for (const z of [-3, 0.5, 8]) expect(sigmoid(z) + sigmoid(-z)).toBeCloseTo(1, 15);
+    expect(sigmoid(0)).toBe(0.5);
+    expect(sigmoid(1000)).toBe(1);
+    expect(sigmoid(-1000)).toBe(0);
+    expect(Number.isNaN(sigmoid(NaN))).toBe(true);
+  });
+  it("ℓ' = −σ(−z) and ℓ'' = σ(z)σ(−z) match finite differences of ℓ and ℓ'", () => {
+    for (const z of [-30, -2, -0.3, 0, 0.7, 5, 30]) {
+      expect(logLossDeriv(z)).toBe(-sigmoid(-z));
+      const h = 1e-5;
+      expect(logLossSecond(z)).toBeCloseTo((logLossDeriv(z + h) - logLossDeriv(z - h)) / (2 * h), 9);
+      expect(logLossSecond(z)).toBeCloseTo(sigmoid(z) * sigmoid(-z), 15);
+    }
+    expect(logLossSecond(1000)).toBe(0);
+  });
+  it('soft-threshold is the prox of t|·|: argmin_x ½(x − v)² + t|x| by a grid search', () => {
+    for (const [v, t] of [
+      [3, 1],
+      [-3, 1],
+      [0.5, 1],
+      [-0.2, 0.1],
+      [0.05, 0],
+    ]) {
+      let best = Infinity;
+      let arg = NaN;
+      for (let x = -5; x <= 5; x += 1e-4) {
+        const f = 0.5 * (x - v) ** 2 + t * Math.abs(x);
+        if (f < best) [best, arg] = [f, x];
+      }
+      expect(softThreshold(v, t)).toBeCloseTo(arg, 3);
+    }
+  });
+  it('coordinates j ≥ unpenalizedFrom get no ℓ1 weight and an identity prox (the intercept)', () => {
+    expect(l1Weight(2, 0.3, 3)).toBe(0.3);
+    expect(l1Weight(3, 0.3, 3)).toBe(0);
+    expect(proxCoordinate(2, 0.2, 0.5, 3)).toBe(0);
+    expect(proxCoordinate(3, 0.2, 0.5, 3)).toBe(0.2);
+    expect(Array.from(proxL1(Float64Array.of(1, -1, 0.2, 0.2), 0.5, undefined, 3))).toEqual([
+      0.5, -0.5, 0, 0.2,
+    ]);
+    expect(l1Penalty(Float64Array.of(1, -2, 5), 0.1, 2)).toBeCloseTo(0.3, 15);
+  });
+  it('suboptimality is (F − F*)/F*', () => {
+    expect(suboptimality(1.5, 1)).toBe(0.5);
+    expect(suboptimality(0.3, 0.2)).toBe((0.3 - 0.2) / 0.2);
   });
 });
 

@@ -1,5 +1,6 @@
 import {
   logisticSmoothness,
+  logLoss,
   smoothObjective,
   sparseToDense,
   squaredNorm,
@@ -99,7 +100,7 @@ export function checkEvalClaim(
     return refuse('negative-fi', `fi = ${fi} < 0: a logistic loss plus a square cannot be negative`);
   const reg = 0.5 * lambda2 * wNormSq;
   const reach = facts.maxRowNorm * Math.sqrt(wNormSq); // the largest |margin| any row can have
-  const lo = Math.log1p(Math.exp(-reach)) + reg;
+  const lo = logLoss(reach) + reg; // ℓ(R‖w‖) = log(1 + e^{−R‖w‖})
   if (fi < lo * (1 - ROUNDING))
     return refuse('fi-below-bound', `fi = ${fi} < log(1 + e^(-R‖w‖)) + λ2/2 ‖w‖² = ${lo}`);
   const hi = Math.LN2 + reach + reg;

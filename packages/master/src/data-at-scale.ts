@@ -2,9 +2,9 @@ import {
   combineColumnMaxima,
   GapAccumulator,
   SodaError,
+  suboptimality,
   type SparseVector,
   type GapResult,
-  type L1Weights,
   type SplitManifest,
 } from '@soda/core';
 import type { EvalResult, Ready, Stats } from '@soda/protocol';
@@ -160,10 +160,10 @@ export class GapRound {
     return true;
   }
 
-  result(objective: number, lambda1: L1Weights, lambda2: number): GapResult {
+  result(objective: number, lambda1: number, lambda2: number, unpenalizedFrom?: number): GapResult {
     if (!this.complete)
       throw new SodaError('E_STATE', `gap round incomplete: ${this.acc.count} of ${this.shards.length}`);
-    return this.acc.result(objective, lambda1, lambda2);
+    return this.acc.result(objective, lambda1, lambda2, unpenalizedFrom);
   }
 }
 
@@ -208,5 +208,5 @@ export function chooseStopRule(o: { fstar?: number; tol: number; tolGap?: number
 export function stopReached(rule: StopRule, objective: number, gapRel: number | undefined): boolean {
   const byGap = (t: number | undefined) => t !== undefined && gapRel !== undefined && gapRel <= t;
   if (rule.kind === 'gap') return byGap(rule.tolGap);
-  return (objective - rule.fstar) / Math.abs(rule.fstar) <= rule.tol || byGap(rule.tolGap);
+  return suboptimality(objective, rule.fstar) <= rule.tol || byGap(rule.tolGap);
 }

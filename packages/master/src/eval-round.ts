@@ -106,8 +106,3 @@ export class EvalRound {
     return c / m;
   }
 }
-
-/** (F − F*)/F*: the paper's suboptimality. */
-export function suboptimality(F: number, fstar: number): number {
-  return (F - fstar) / fstar;
-}

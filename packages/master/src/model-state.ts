@@ -1,4 +1,4 @@
-import { CompensatedSum, SodaError, softThreshold, type SparseVector } from '@soda/core';
+import { CompensatedSum, proxCoordinate, SodaError, type SparseVector } from '@soda/core';
 
 /**
  * The master side of Algorithm 1 as a pure state machine (no I/O):
@@ -231,7 +231,7 @@ export class ModelState {
 
   /** prox_{γλ1} on coordinate j, the identity on the unpenalised ones. */
   private prox(j: number, v: number): number {
-    return j < this.unpenalizedFrom ? softThreshold(v, this.threshold) : v;
+    return proxCoordinate(j, v, this.threshold, this.unpenalizedFrom);
   }
 
   private setW(j: number, v: number): void {

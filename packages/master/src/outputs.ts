@@ -1,5 +1,5 @@
-import type { SparseVector } from '@soda/core';
-import { suboptimality, type EvalRound } from './eval-round';
+import { suboptimality, type SparseVector } from '@soda/core';
+import type { EvalRound } from './eval-round';
 import type { Holdout } from './holdout';
 import type { Logger } from 'pino';
 import type { ProgressRecord, StartRecord, SummaryRecord } from '@soda/protocol';

@@ -1,4 +1,4 @@
-import { type CscMatrix, gradientOnCoords, marginsCsc } from '@soda/core';
+import { type CscMatrix, gradientOnCoords, logLossSecond, marginsCsc } from '@soda/core';
 
 /*
  * Second-order pieces of the smooth part f(w) = (1/m) Σ_j ℓ(y_j x_jᵀw) + (λ2/2)‖w‖²:
@@ -6,13 +6,6 @@ import { type CscMatrix, gradientOnCoords, marginsCsc } from '@soda/core';
  * restricted to a working set W of coordinates (the Newton step never forms the matrix: it only needs
  * products H_WW v, each costing two passes over the columns X[:, W]).
  */
-
-/** ℓ''(z) = σ(z)σ(−z) = e^{−|z|}/(1 + e^{−|z|})², without overflow for any z. */
-export function logLossSecond(z: number): number {
-  const e = Math.exp(-Math.abs(z));
-  const s = 1 + e;
-  return e / (s * s);
-}
 
 /** D_j = ℓ''(y_j z_j)/m: the diagonal weights of the logistic Hessian. */
 export function curvatureWeights(

@@ -1,4 +1,4 @@
-import { softThreshold } from '@soda/core';
+import { l1Weight, softThreshold } from '@soda/core';
 import { curvatureWeights, hessianDiagonal } from './curvature';
 import type { FirstOrder, Point, Problem } from './problem';
 import { evaluatePoint } from './problem';
@@ -35,7 +35,7 @@ export function proxNewtonStep(
   const { g } = fo;
   const { lambda1, lambda2 } = P;
   let count = 0;
-  const l1 = (j: number): number => (j < P.unpenalizedFrom ? lambda1 : 0);
+  const l1 = (j: number): number => l1Weight(j, lambda1, P.unpenalizedFrom);
   const active = (j: number): boolean => w[j] !== 0 || Math.abs(g[j]) > l1(j);
   for (let j = 0; j < P.n; j++) if (active(j)) count++;
   if (count === 0) return null;

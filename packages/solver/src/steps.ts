@@ -1,4 +1,4 @@
-import { softThreshold } from '@soda/core';
+import { l1Weight, softThreshold } from '@soda/core';
 import { conjugateGradient, curvatureWeights, hessianDiagonal, hessianVector } from './curvature';
 import type { FirstOrder, Point, Problem } from './problem';
 import { evaluatePoint } from './problem';
@@ -125,7 +125,7 @@ export function istaStep(
     let lin = 0;
     let sq = 0;
     for (let j = 0; j < P.n; j++) {
-      const l1 = j < P.unpenalizedFrom ? P.lambda1 : 0;
+      const l1 = l1Weight(j, P.lambda1, P.unpenalizedFrom);
       const x = softThreshold(w[j] - gamma * g[j], gamma * l1);
       trial[j] = x;
       const dj = x - w[j];

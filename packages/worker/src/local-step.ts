@@ -3,6 +3,7 @@ import {
   gapPartCsc,
   type GapPart,
   lossFromMargins,
+  lossResiduals,
   marginsCsc,
   Rng,
   sampleMask,
@@ -13,39 +14,8 @@ import {
   type SparseVector,
 } from '@soda/core';
 
-// Module-level references: a global lookup per call is slow inside jest's vm sandbox.
-const { exp, abs } = Math;
-
-// The step's loops, each its own small function over fixed array types (monomorphic, int32 indices).
-
-/** z = X w over supp(w), as marginsCsc (same order of operations: bit-for-bit) with int32 pointers. */
-function margins(
-  ptr: Int32Array,
-  ind: Uint32Array,
-  val: Float64Array,
-  widx: Uint32Array,
-  wval: Float64Array,
-  z: Float64Array,
-): void {
-  z.fill(0);
-  for (let t = 0; t < widx.length; t++) {
-    const j = widx[t];
-    const wj = wval[t];
-    const end = ptr[j + 1];
-    for (let k = ptr[j]; k < end; k++) z[ind[k]] += val[k] * wj;
-  }
-}
-
-/** r_i = y_i ℓ'(y_i z_i)/m (the expressions of the former fused loss pass, without the loss). */
-function residuals(z: Float64Array, y: Float64Array, r: Float64Array): void {
-  const m = z.length;
-  for (let i = 0; i < m; i++) {
-    const yi = y[i];
-    const yz = yi * z[i];
-    const e = exp(-abs(yz));
-    r[i] = yz > 0 ? (-yi * (e / (1 + e))) / m : -yi / (1 + e) / m;
-  }
-}
+// The step's loop over the mask is its own small function over fixed array types (monomorphic, int32
+// indices); the margins and the residuals σ(−y_i z_i) are the loss module's (@soda/core), one copy.
 
 /**
  * On every j of the mask: w_i[j] ← [w − γ∇f_i(w)]_j, and the non-zero changes into (dIdx, dVal).
@@ -105,8 +75,8 @@ export interface StepResult {
  *   M_p ← supp(w) ∪ Bernoulli(p);  w_i⁺ = [w − γ∇f_i(w)]_{M_p} + [w_i]_{M̄_p};  Δ = w_i⁺ − w_i;  w_i ← w_i⁺.
  * One step costs nnz(X_i[:, supp(w)]) for the margins plus nnz(X_i[:, M_p]) for the gradient, plus
  * O(m_i): never nnz of the whole shard unless p = 1. f_i itself is not computed by a step (nobody
- * reads it; `evaluate` gives it exactly). The hot loops read only Uint32Array/Float64Array (the shard's
- * column pointers are copied to a Uint32Array once), so they stay monomorphic and integer-indexed.
+ * reads it; `evaluate` gives it exactly). The masked loop reads only Int32Array/Uint32Array/Float64Array
+ * (the shard's column pointers are copied to an Int32Array once), so it stays monomorphic and int32-indexed.
  */
 export class LocalStep {
   readonly n: number;
@@ -144,10 +114,9 @@ export class LocalStep {
 
   step(w: SparseVector, gamma: number, p: number): StepResult {
     const { ind, val } = this.shard.X;
-    const y = this.shard.y;
     const { z, r, wi, ptr, deltaIdx, deltaVal } = this;
-    margins(ptr, ind, val, w.idx, w.val, z);
-    residuals(z, y, r);
+    marginsCsc(this.shard.X, w.idx, w.val, z);
+    lossResiduals(z, this.shard.y, r); // r_i = y_i ℓ'(y_i z_i)/m
     const mask = sampleMask(w.idx, this.n, p, this.rng, this.maskBuf);
     const count = maskedStep(
       ptr,

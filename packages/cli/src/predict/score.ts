@@ -1,6 +1,7 @@
 import {
   denseCoefficients,
   logLoss,
+  sigmoid,
   SodaError,
   type CsrMatrix,
   type Dataset,
@@ -15,12 +16,8 @@ export interface Scores {
   readonly auc: number | null;
 }
 
-/** σ(z) = 1/(1 + e^{−z}) without overflow. */
-export function sigmoid(z: number): number {
-  if (z >= 0) return 1 / (1 + Math.exp(-z));
-  const e = Math.exp(z);
-  return e / (1 + e);
-}
+/** σ is the loss module's (@soda/core), re-exported for the streaming scorer. */
+export { sigmoid };
 
 /**
  * The margin above which the label is +1: σ(z) > t ⇔ z > log(t/(1 − t)). Comparing margins, not

@@ -15,6 +15,19 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware, on the packages' sources only (their tsconfig projects), and only the rules that need
+    // types: a switch over a union must name every member, even with a default (assertNever) — so a
+    // message, command, event or algorithm added to its union without a handler fails `npm run lint`.
+    files: ['packages/*/src/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: false, requireDefaultForNonUnion: false },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     languageOptions: {
       sourceType: 'commonjs',

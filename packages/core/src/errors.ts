@@ -18,3 +18,13 @@ export class SodaError extends Error {
 export function isSodaError(e: unknown): e is SodaError {
   return e instanceof SodaError;
 }
+
+/**
+ * The default branch of a switch over a union: with every case handled, `x` has type never and this
+ * compiles; a case forgotten (or a member added to the union) is a compile error at the call. Reached
+ * at run time only through a cast or an unchecked value: an internal error, never a peer's fault.
+ */
+export function assertNever(x: never, what: string): never {
+  const tag = (x as { type?: unknown; t?: unknown; kind?: unknown } | null) ?? {};
+  throw new SodaError('E_INTERNAL', `unhandled ${what}: ${String(tag.type ?? tag.t ?? tag.kind ?? x)}`);
+}

@@ -13,9 +13,9 @@ import {
   verifySession,
   type SessionParams,
   type FromMaster,
-  type FromWorker,
   type Hello,
 } from '@soda/protocol';
+import type { ShardMessage } from './events';
 import type { RunStats } from './stats';
 import { defaultAdmissionLimits, refusals, type AdmissionLimits } from './admission';
 
@@ -73,7 +73,7 @@ export interface Conn {
 
 export interface ConnectionHandlers {
   /** a frame that passed validation (type, fields, ranges, n) and, for the first one, the hello checks */
-  onMessage(conn: Conn, msg: Exclude<FromWorker, Hello>): void;
+  onMessage(conn: Conn, msg: ShardMessage): void;
   onHello(conn: Conn): void;
   onClose(conn: Conn, code: number): void;
   /** the run is over: the reason to give a newcomer, or null while it goes on */

@@ -1,4 +1,4 @@
-import { defaultStepSize } from '@soda/core';
+import { assertNever, defaultStepSize } from '@soda/core';
 import { LOG_MSG, type EvalResult, type Ready, type Update } from '@soda/protocol';
 import { withEvaluated } from './checkpoint';
 import { finishCommand } from './completion';
@@ -143,6 +143,8 @@ export class Coordinator {
       case 'stop':
         this.finish(e.reason);
         break;
+      default:
+        assertNever(e, 'event');
     }
     return this.out.take();
   }

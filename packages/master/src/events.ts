@@ -1,15 +1,43 @@
-import type { SparseVector } from '@soda/core';
+import { assertNever, type SparseVector } from '@soda/core';
 import {
   ProtocolError,
-  type EvalResult,
+  type ErrorMsg,
   type FromMaster,
+  type FromWorker,
+  type Hello,
   type ProtocolErrorCode,
-  type Ready,
-  type Stats,
   type SummaryRecord,
-  type Update,
 } from '@soda/protocol';
 import type { Checkpoint } from './checkpoint';
+
+/**
+ * The worker frames the coordinator handles once the handshake is over: each is declared once, in
+ * @soda/protocol's FromWorker (with its schema in SCHEMAS), and becomes the event of the same name
+ * (hello and error are the connection layer's). A new message type is a new member of this union, and
+ * every switch over it (messageEvent, Coordinator.handle) fails to compile until it is handled.
+ */
+export type ShardMessage = Exclude<FromWorker, Hello | ErrorMsg>;
+
+/** The event of a shard message `M`: its type is the message's `t`. */
+export type MessageEvent<M extends ShardMessage = ShardMessage> = M extends ShardMessage
+  ? { readonly type: M['t']; readonly now: number; readonly conn: number; readonly msg: M }
+  : never;
+
+/** A decoded, authenticated frame from connection `conn` as the coordinator's event. */
+export function messageEvent(msg: ShardMessage, now: number, conn: number): MessageEvent {
+  switch (msg.t) {
+    case 'ready':
+      return { type: 'ready', now, conn, msg };
+    case 'update':
+      return { type: 'update', now, conn, msg };
+    case 'evalResult':
+      return { type: 'evalResult', now, conn, msg };
+    case 'stats':
+      return { type: 'stats', now, conn, msg };
+    default:
+      return assertNever(msg, "worker's message");
+  }
+}
 
 /**
  * What the coordinator hears. Every event carries `now`, a monotonic clock in ms (the coordinator
@@ -25,17 +53,12 @@ export type CoordinatorEvent =
       /** the shard a pinned worker (--shard) insists on */
       readonly shard?: number;
     }
-  | { readonly type: 'ready'; readonly now: number; readonly conn: number; readonly msg: Ready }
-  | { readonly type: 'update'; readonly now: number; readonly conn: number; readonly msg: Update }
-  | { readonly type: 'evalResult'; readonly now: number; readonly conn: number; readonly msg: EvalResult }
-  | { readonly type: 'stats'; readonly now: number; readonly conn: number; readonly msg: Stats }
+  | MessageEvent
   | { readonly type: 'close'; readonly now: number; readonly conn: number; readonly code: number }
   /** time passes: deadlines (max time, checkpoints, the final evaluation's timeout) are checked */
   | { readonly type: 'tick'; readonly now: number }
   /** stop the run (a signal, the API) */
   | { readonly type: 'stop'; readonly now: number; readonly reason: string };
-
-export type EventType = CoordinatorEvent['type'];
 
 /** The run's outcome, as the wiring resolves it. */
 export interface Outcome {
@@ -72,8 +95,6 @@ export type Command =
       readonly checkpoint: Checkpoint | null;
       readonly summary: SummaryRecord;
     };
-
-export type CommandType = Command['type'];
 
 /** Where a handler's commands collect, in order, until the event is handled. */
 export class Outbox {

@@ -9,13 +9,13 @@ import {
   type ListeningRecord,
   type SummaryRecord,
 } from '@soda/protocol';
-import { removeStaleTemps } from '@soda/core';
+import { assertNever, removeStaleTemps } from '@soda/core';
 import type { Checkpoint } from './checkpoint';
 import { Checkpointer } from './checkpointer';
 import type { MasterConfig } from './config';
 import { Connections } from './connections';
 import { Coordinator } from './coordinator';
-import type { Command, CoordinatorEvent, Outcome } from './events';
+import { messageEvent, type Command, type CoordinatorEvent, type Outcome } from './events';
 import { defaultAdmissionLimits, outputFailures } from './admission';
 import { createHttpServer, createStatusServer } from './http';
 import { writeModel } from './outputs';
@@ -81,13 +81,7 @@ export class Master {
             worker: c.workerId!,
             ...(c.shard !== undefined ? { shard: c.shard } : {}),
           }),
-        onMessage: (c, msg) => {
-          if (msg.t === 'error') return; // handled by Connections
-          if (msg.t === 'ready') return this.handle({ type: 'ready', now: now(), conn: c.id, msg });
-          if (msg.t === 'update') return this.handle({ type: 'update', now: now(), conn: c.id, msg });
-          if (msg.t === 'stats') return this.handle({ type: 'stats', now: now(), conn: c.id, msg });
-          return this.handle({ type: 'evalResult', now: now(), conn: c.id, msg });
-        },
+        onMessage: (c, msg) => this.handle(messageEvent(msg, now(), c.id)),
         onClose: (c, code) => this.handle({ type: 'close', now: now(), conn: c.id, code }),
         finishedReason: () => this.coord.finishedReason(),
       },
@@ -180,6 +174,8 @@ export class Master {
         return this.log[cmd.level](cmd.fields, cmd.msg);
       case 'finish':
         return void this.finish(cmd);
+      default:
+        return assertNever(cmd, 'command');
     }
   }
 

@@ -194,25 +194,28 @@ export type FromMaster = Challenge | Welcome | Assign | Scale | Standby | Model 
 export type Message = FromWorker | FromMaster;
 export type MessageType = Message['t'];
 
-export const WORKER_TYPES: readonly FromWorker['t'][] = [
-  'hello',
-  'ready',
-  'stats',
-  'update',
-  'evalResult',
-  'error',
-];
-export const MASTER_TYPES: readonly FromMaster['t'][] = [
-  'challenge',
-  'welcome',
-  'assign',
-  'scale',
-  'standby',
-  'model',
-  'eval',
-  'stop',
-  'error',
-];
+// Keyed by every member's `t`: a type added to FromWorker/FromMaster and not listed here does not compile.
+const WORKER_TYPE_SET: { readonly [T in FromWorker['t']]: true } = {
+  hello: true,
+  ready: true,
+  stats: true,
+  update: true,
+  evalResult: true,
+  error: true,
+};
+const MASTER_TYPE_SET: { readonly [T in FromMaster['t']]: true } = {
+  challenge: true,
+  welcome: true,
+  assign: true,
+  scale: true,
+  standby: true,
+  model: true,
+  eval: true,
+  stop: true,
+  error: true,
+};
+export const WORKER_TYPES = Object.keys(WORKER_TYPE_SET) as readonly FromWorker['t'][];
+export const MASTER_TYPES = Object.keys(MASTER_TYPE_SET) as readonly FromMaster['t'][];
 
 /** Largest frame the master accepts (updates and eval results are small; 64 MiB is ~5M non-zeros). */
 export const DEFAULT_MAX_PAYLOAD_MASTER = 64 * 1024 * 1024;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
-import { csrToCsc, logisticSmoothness, SodaError, type CsrMatrix } from '@soda/core';
+import { assertNever, csrToCsc, logisticSmoothness, SodaError, type CsrMatrix } from '@soda/core';
 import {
   closeReason,
   decodeFromMaster,
@@ -301,6 +301,8 @@ export class Worker {
       case 'error':
         this.log.error({ code: msg.code, message: msg.message }, 'the master reported an error');
         return;
+      default:
+        return assertNever(msg, "master's message");
     }
   }
 

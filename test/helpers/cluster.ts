@@ -1,7 +1,7 @@
 import pino, { type Logger } from 'pino';
 import { Writable } from 'node:stream';
 import type { Dataset } from '@soda/core';
-import { Master, type MasterConfig } from '@soda/master';
+import { Master, type MasterOptions } from '@soda/master';
 import { Worker, type WorkerConfig } from '@soda/worker';
 
 /** A logger whose JSON lines are kept in memory, for assertions on what a user would read. */
@@ -16,7 +16,10 @@ export function memoryLogger(): { logger: Logger; lines: Record<string, unknown>
   return { logger: pino({ level: 'info' }, sink), lines };
 }
 
-export function masterConfig(data: Dataset, over: Partial<MasterConfig> & { logger: Logger }): MasterConfig {
+export function masterConfig(
+  data: Dataset,
+  over: Partial<MasterOptions> & { logger: Logger },
+): MasterOptions {
   return {
     host: '127.0.0.1',
     port: 0,
@@ -27,7 +30,7 @@ export function masterConfig(data: Dataset, over: Partial<MasterConfig> & { logg
     shuffle: false,
     seed: 1,
     algo: 'soda',
-    p: 0.5,
+    ...((over.algo ?? 'soda') === 'soda' ? { p: 0.5 } : {}), // dave-pg and sync-pg fix p = 1
     lambda1: 0.01,
     lambda2: 0.05,
     tol: 1e-10,
@@ -57,7 +60,7 @@ export function workerConfig(port: number, over: Partial<WorkerConfig> = {}): Wo
 }
 
 /** Master plus M in-process workers over real loopback sockets; resolves with the master's result and logs. */
-export async function runCluster(data: Dataset, over: Partial<MasterConfig>, M = over.workers ?? 4) {
+export async function runCluster(data: Dataset, over: Partial<MasterOptions>, M = over.workers ?? 4) {
   const { logger, lines } = memoryLogger();
   const master = await Master.start(masterConfig(data, { ...over, workers: M, logger }));
   const workers = Array.from({ length: M }, () => Worker.start(workerConfig(master.port)));

@@ -7,7 +7,7 @@ import {
   writeLibsvm,
   type Dataset,
 } from '@soda/core';
-import { Master, readCheckpoint, type MasterConfig } from '@soda/master';
+import { Master, readCheckpoint, type MasterOptions } from '@soda/master';
 import { Worker } from '@soda/worker';
 import { masterConfig, memoryLogger, runCluster, workerConfig } from '../helpers/cluster';
 import { plantedProblem, proxGradientOptimum } from '../helpers/problems';
@@ -54,7 +54,7 @@ describe('divergence, in process', () => {
       p: 0.001,
       gamma: 6 * g,
       checkpoint: { file, everyMs: 0 },
-    } as Partial<MasterConfig>);
+    } as Partial<MasterOptions>);
     const detected = warnings(run.lines, 'divergence detected');
     expect(detected).toHaveLength(1);
     // detected as a real climb: the objective is far above the best of a full round before
@@ -100,7 +100,7 @@ describe('divergence, in process', () => {
       gamma: 6 * g,
       evalEveryUpdates: 50,
       onDivergence: 'stop',
-    } as Partial<MasterConfig>);
+    } as Partial<MasterOptions>);
     expect(run.result.reason).toBe('diverged');
     expect(warnings(run.lines, 'divergence detected')[0].msg).toMatch(/; stopping$/);
     expect(run.lines.find((l) => l.msg === 'summary')).toMatchObject({ restarts: 0, p: 0.001 });

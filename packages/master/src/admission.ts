@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
  * workers and /healthz out.
  */
 export interface AdmissionLimits {
-  /** largest frame before hello is accepted; a legal hello is < 9 KiB (caps 32 × 64 chars, id 128) */
+  /** largest frame before hello is accepted; a legal hello is well under 1 KiB (id ≤ 128 chars, 32-byte nonce and proof) */
   readonly preAuthMaxPayload: number;
   /** a connection (TCP or WebSocket) that has not sent an accepted hello by then is closed */
   readonly helloTimeoutMs: number;
@@ -19,7 +19,7 @@ export interface AdmissionLimits {
   readonly maxSockets: number;
   /**
    * authenticated workers at once: the run's M plus the spares (standbys) worth keeping; a hello
-   * beyond it is answered close 1013 (try again later). Set by the coordinator to M + spares.
+   * beyond it is answered close 1013 (try again later). resolveMasterConfig sets 2M + 8 by default.
    */
   readonly maxAuthenticated: number;
 }
@@ -59,16 +59,17 @@ export type RefusalReason =
 /**
  * Counts every refusal (for soda_connections_refused_total) and logs it at most once per source
  * and reason per `windowMs`, with how many were suppressed: an attack must not become a log flood.
- * One per master process (the metric registry and the connection layer share it).
+ * One per master (server.ts makes it; the socket guard, the connection layer and /metrics share it).
  */
 export class Refusals {
   readonly counts = new Map<RefusalReason, number>();
   private readonly lastLog = new Map<string, { at: number; suppressed: number }>();
 
-  /** set by the connection layer, which has the master's logger */
-  log: Logger | undefined;
-
-  constructor(private readonly windowMs = 10_000) {}
+  constructor(
+    /** the master's logger (undefined: count only) */
+    private readonly log: Logger | undefined,
+    private readonly windowMs = 10_000,
+  ) {}
 
   total(): number {
     let s = 0;
@@ -93,12 +94,3 @@ export class Refusals {
     if (this.lastLog.size > 4096) this.lastLog.clear();
   }
 }
-
-/** The refusals of this process's master. */
-export const refusals = new Refusals();
-
-/**
- * Outputs that could not be written (the model, the final checkpoint): soda_output_write_failures_total.
- * The code that writes them adds one per failure, next to `summary.writeErrors` and exit code 5.
- */
-export const outputFailures = { count: 0 };

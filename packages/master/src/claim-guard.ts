@@ -31,6 +31,8 @@ export class ClaimGuard {
     private readonly n: number,
     private readonly lambda2: number,
     private readonly fstar: number | undefined,
+    /** makes the spot-checked shard of each round unpredictable; set in the config (tests fix it) */
+    private readonly salt: number,
   ) {
     this.facts = rows.map(() => null);
   }
@@ -105,8 +107,6 @@ export class ClaimGuard {
     // a multiplicative hash of the round id: cheap, spread over the shards, not predictable from outside
     return (Math.imul(roundId ^ this.salt, 0x9e3779b1) >>> 0) % this.rows.length;
   }
-
-  private readonly salt = (Math.random() * 0x7fffffff) | 0;
 
   private recompute(shard: number, w: SparseVector): number {
     const r = this.rows[shard]!;

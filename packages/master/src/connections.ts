@@ -17,7 +17,7 @@ import {
 } from '@soda/protocol';
 import type { ShardMessage } from './events';
 import type { RunStats } from './stats';
-import { defaultAdmissionLimits, refusals, type AdmissionLimits } from './admission';
+import type { AdmissionLimits, Refusals } from './admission';
 
 /**
  * A peer whose unsent output exceeds this is not keeping up (stalled, or reading slower than we
@@ -88,8 +88,10 @@ export interface ConnectionOptions {
   readonly stats: RunStats;
   /** the run id the session proofs are bound to (default '') */
   readonly runId?: string;
-  /** what a peer may cost before its hello is accepted (default: defaultAdmissionLimits()) */
-  readonly admission?: AdmissionLimits;
+  /** what a peer may cost before its hello is accepted (the config's, complete) */
+  readonly admission: AdmissionLimits;
+  /** this master's refusal counter and rate-limited log */
+  readonly refusals: Refusals;
 }
 
 /**
@@ -110,8 +112,7 @@ export class Connections {
     private readonly opts: ConnectionOptions,
     private readonly handlers: ConnectionHandlers,
   ) {
-    this.limits = opts.admission ?? defaultAdmissionLimits();
-    refusals.log = opts.log;
+    this.limits = opts.admission;
   }
 
   /** Authenticated workers (hello accepted): what soda_workers_connected reports. */
@@ -157,7 +158,7 @@ export class Connections {
     if (this.strangers.size >= this.limits.maxUnauthenticated) {
       const oldest = this.strangers.values().next().value as Conn;
       this.strangers.delete(oldest);
-      refusals.note('unauthenticated-evicted', oldest.source);
+      this.opts.refusals.note('unauthenticated-evicted', oldest.source);
       oldest.ws.close(1013, 'too many connections without hello; try again later');
       oldest.ws.terminate();
     }
@@ -165,7 +166,7 @@ export class Connections {
     conn.helloTimer = setTimeout(() => {
       conn.helloTimer = null;
       if (conn.workerId !== null) return;
-      refusals.note('hello-timeout', conn.source);
+      this.opts.refusals.note('hello-timeout', conn.source);
       this.strangers.delete(conn);
       ws.close(1008, `no hello within ${this.limits.helloTimeoutMs} ms`);
       // a peer that does not answer the close frame either is cut after a second, not ws's 30 s
@@ -204,7 +205,7 @@ export class Connections {
         { conn: conn.id, worker: conn.workerId, buffered: conn.ws.bufferedAmount },
         'peer is not reading what we send; dropping it',
       );
-      refusals.note('slow-consumer', conn.source);
+      this.opts.refusals.note('slow-consumer', conn.source);
       conn.ws.terminate();
       return;
     }
@@ -279,7 +280,7 @@ export class Connections {
         const session = this.checkHello(conn, msg);
         if (this.size >= this.limits.maxAuthenticated) {
           // enough workers and spares already: a bounded set of standbys, not every comer
-          refusals.note('too-many-workers', conn.source);
+          this.opts.refusals.note('too-many-workers', conn.source);
           conn.ws.close(1013, `${this.size} workers connected; try again later`);
           return;
         }
@@ -345,7 +346,7 @@ export class Connections {
     if (err.code?.startsWith('WS_ERR_')) {
       this.opts.stats.rejectedFrames++;
       if (conn.workerId === null && err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        refusals.note('pre-auth-too-big', conn.source);
+        this.opts.refusals.note('pre-auth-too-big', conn.source);
         // ws has queued close 1009 but would keep reading (and discarding) the stranger's stream until
         // the close handshake ends: cut the socket now, so a flood costs neither memory nor CPU
         conn.ws.terminate();

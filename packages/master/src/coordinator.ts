@@ -14,7 +14,8 @@ import { evaluatedOf, progressLine, startLine, type Evaluated } from './outputs'
 import type { RunState } from './run-state';
 import { ownerOf, type Shard } from './shards';
 import { StatsPhase } from './stats-phase';
-import { strategyFor, type ApplyStrategy } from './strategies';
+import { algorithm } from './algo';
+import type { ApplyStrategy } from './strategies';
 
 export type Phase = 'waiting' | 'running' | 'finishing' | 'done';
 
@@ -69,7 +70,7 @@ export class Coordinator {
     guard?: ClaimGuard,
   ) {
     this.now = now;
-    this.strategy = strategyFor(cfg.algo, run);
+    this.strategy = algorithm(cfg.algo).strategy(run);
     this.detector = new DivergenceDetector(cfg.divergence);
     this.holdout = cfg.test ? new Holdout(cfg.test) : null;
     this.checkpointEvery = cfg.checkpoint ? cfg.checkpoint.everyMs : null;
@@ -81,6 +82,7 @@ export class Coordinator {
         run.n ?? 0,
         cfg.lambda2,
         cfg.fstar,
+        cfg.spotCheckSalt,
       );
     this.gap = new GapEvaluation(cfg);
     this.statsPhase = StatsPhase.forRun(cfg, run, this.out);
@@ -378,13 +380,13 @@ export class Coordinator {
   private onDivergence(objective: number, what = `F = ${objective}`): void {
     if (this.phaseValue !== 'running') return;
     const { run, cfg } = this;
-    const restart = (cfg.onDivergence ?? 'restart') === 'restart';
+    const restart = cfg.onDivergence === 'restart';
     const reference = this.detector.referenceObjective;
     const at = { k: this.model.k, objective, reference, p: run.p, gamma: this.model.gamma };
     this.out.warn(at, `divergence detected (${what}); ${restart ? 'restarting' : 'stopping'}`);
     if (!restart) return this.finish('diverged');
     const next = escalate(run.p, this.model.gamma, defaultStepSize(cfg.lambda2, this.shards.maxL()));
-    if (next === null || run.restarts >= (cfg.maxRestarts ?? 10)) return this.finish('diverged');
+    if (next === null || run.restarts >= cfg.maxRestarts) return this.finish('diverged');
     run.restart(next);
     this.round = null;
     this.strategy.reset();

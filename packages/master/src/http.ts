@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Registry } from 'prom-client';
 import { createMetrics } from './metrics';
 import type { RunState } from './run-state';
-import { defaultAdmissionLimits, outputFailures, refusals, type AdmissionLimits } from './admission';
+import type { AdmissionLimits, Refusals } from './admission';
 
 export interface HealthSource {
   phase(): string;
@@ -28,8 +28,7 @@ export function readiness(health: HealthSource, stallMs: number) {
       movedAt = now;
     }
     const phase = health.phase();
-    // 'running' today; 'training' is accepted for the coordinator's naming
-    if (phase !== 'running' && phase !== 'training') return { ready: false, why: `phase ${phase}` };
+    if (phase !== 'running') return { ready: false, why: `phase ${phase}` };
     const idle = now - movedAt;
     if (idle > stallMs) return { ready: false, why: `no update for ${Math.round(idle)} ms` };
     return { ready: true, why: 'training' };
@@ -76,12 +75,15 @@ export function httpHandler(health: HealthSource, metrics: Registry, stallMs = 3
   };
 }
 
-/** The Prometheus metrics of a run (read at scrape time; staleness observed per update via stats). */
+/**
+ * The Prometheus metrics of a run, read at scrape time; the staleness histogram is fed by the caller
+ * (the run's delay observer, see server.ts) through the returned observeStaleness.
+ */
 export function runMetrics(
   run: RunState,
-  connected: () => number,
-  last: () => { objective: number; subopt: number | null } | null,
-): Registry {
+  live: LiveSource,
+): { registry: Registry; observeStaleness(d: number): void } {
+  const { connected, last } = live;
   const { stats, shards } = run;
   // no model yet (the workers hold the data and the stats round is not over): zeros
   const model = () =>
@@ -106,11 +108,10 @@ export function runMetrics(
     workersReady: () => shards.readyCount(),
     rejectedFrames: () => stats.rejectedFrames,
     departures: () => stats.departures,
-    connectionsRefused: () => refusals.total(),
-    outputWriteFailures: () => outputFailures.count,
+    connectionsRefused: () => live.refused(),
+    outputWriteFailures: () => live.outputFailures(),
   });
-  stats.onDelay = metrics.observeStaleness;
-  return metrics.registry;
+  return metrics;
 }
 
 /** What the HTTP endpoints read from the master besides the run state. */
@@ -118,6 +119,10 @@ export interface LiveSource {
   phase(): string;
   connected(): number;
   last(): { objective: number; subopt: number | null } | null;
+  /** connections refused or evicted before authentication (this master's Refusals) */
+  refused(): number;
+  /** outputs (model, final checkpoint) that could not be written */
+  outputFailures(): number;
 }
 
 /**
@@ -125,13 +130,22 @@ export interface LiveSource {
  * port (http.createServer(statusHandler(run, live)).listen(port, host)), so the run's state need not
  * be reachable by whoever can reach the workers' port.
  */
-export function statusHandler(run: RunState, live: LiveSource) {
+export function statusHandler(run: RunState, live: LiveSource, metrics: Registry) {
   const health = {
     phase: live.phase,
     workers: () => run.shards.readyCount(),
     k: () => (run.hasModel ? run.model.k : 0),
   };
-  return httpHandler(health, runMetrics(run, live.connected, live.last));
+  return httpHandler(health, metrics);
+}
+
+/** What the master's listeners share: the run, the live sources, the metrics, the socket guard's limits. */
+export interface StatusContext {
+  readonly run: RunState;
+  readonly live: LiveSource;
+  readonly metrics: Registry;
+  readonly limits: AdmissionLimits;
+  readonly refusals: Refusals;
 }
 
 /**
@@ -141,22 +155,21 @@ export function statusHandler(run: RunState, live: LiveSource) {
  */
 export function createHttpServer(
   tls: { readonly cert: string; readonly key: string } | undefined,
-  run: RunState,
-  live: LiveSource,
+  ctx: StatusContext,
   serveStatus = true,
 ): http.Server {
-  const handler = serveStatus ? statusHandler(run, live) : elsewhere;
+  const handler = serveStatus ? statusHandler(ctx.run, ctx.live, ctx.metrics) : elsewhere;
   const server = !tls
     ? http.createServer(handler)
     : https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler);
-  guardSockets(server, defaultAdmissionLimits());
+  guardSockets(server, ctx.limits, ctx.refusals);
   return server;
 }
 
 /** /healthz, /readyz and /metrics on a listener of their own (--status-host/--status-port). */
-export function createStatusServer(run: RunState, live: LiveSource): http.Server {
-  const server = http.createServer(statusHandler(run, live));
-  guardSockets(server, defaultAdmissionLimits());
+export function createStatusServer(ctx: StatusContext): http.Server {
+  const server = http.createServer(statusHandler(ctx.run, ctx.live, ctx.metrics));
+  guardSockets(server, ctx.limits, ctx.refusals);
   return server;
 }
 
@@ -172,7 +185,7 @@ function elsewhere(_req: http.IncomingMessage, res: http.ServerResponse): void {
  * cannot then lock out a worker or a health probe, which need milliseconds). TCP keepalive is on so
  * a peer behind a dead link is found even when no frame is due.
  */
-export function guardSockets(server: http.Server, limits: AdmissionLimits): void {
+export function guardSockets(server: http.Server, limits: AdmissionLimits, refusals: Refusals): void {
   const open = new Set<Socket>();
   /** sockets that have said nothing yet, oldest first (Set keeps insertion order) */
   const idle = new Set<Socket>();

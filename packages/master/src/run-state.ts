@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { shardContiguous, shardShuffled, SodaError, sparseFromDense, type SparseVector } from '@soda/core';
 import type { Assign } from '@soda/protocol';
-import type { MasterConfig } from './config';
+import { MASTER_DEFAULTS, type MasterConfig } from './config';
 import { checkCompatible, type Checkpoint, type RunIdentity } from './checkpoint';
 import { ModelState } from './model-state';
 import { ShardTable, type Shard } from './shards';
@@ -27,7 +27,7 @@ export class RunState {
   private modelValue: ModelState | null = null;
   /** what the stats round learnt (workers hold the data), else null */
   private learnt: { m: number; n: number; scale?: Float64Array; dataHash: string } | null = null;
-  readonly stats = new RunStats();
+  readonly stats: RunStats;
   /** updates applied per shard: full rounds for the divergence rule */
   readonly shardUpdates: Uint32Array;
   /** current mask probability (restarts raise it) */
@@ -39,7 +39,12 @@ export class RunState {
   /** training time of the process(es) before this one (resumed runs) */
   elapsedBefore = 0;
 
-  constructor(private readonly cfg: MasterConfig) {
+  constructor(
+    private readonly cfg: MasterConfig,
+    /** observer of each update's staleness (the /metrics histogram) */
+    onDelay?: (d: number) => void,
+  ) {
+    this.stats = new RunStats(onDelay);
     this.shardUpdates = new Uint32Array(cfg.workers);
     this.p = cfg.p;
     if (cfg.data === null) {
@@ -50,7 +55,13 @@ export class RunState {
     const parts = cfg.shuffle ? shardShuffled(m, cfg.workers, cfg.seed) : shardContiguous(m, cfg.workers);
     this.shards = new ShardTable(cfg.data, parts);
     const pi = this.shards.shards.map((s) => s.pi);
-    this.modelValue = new ModelState(cfg.data.X.cols, pi, cfg.gamma ?? 1, cfg.lambda1, cfg.unpenalizedFrom);
+    this.modelValue = new ModelState(
+      cfg.data.X.cols,
+      pi,
+      cfg.gamma ?? MASTER_DEFAULTS.gammaUntilStart,
+      cfg.lambda1,
+      cfg.unpenalizedFrom,
+    );
   }
 
   /** Algorithm 1's state; it exists once n and the π_i are known (at once, or after the stats round). */
@@ -96,7 +107,12 @@ export class RunState {
       r.shards.map((f) => f.m),
       r.pi,
     );
-    this.modelValue = new ModelState(r.n, Array.from(r.pi), this.cfg.gamma ?? 1, this.cfg.lambda1);
+    this.modelValue = new ModelState(
+      r.n,
+      Array.from(r.pi),
+      this.cfg.gamma ?? MASTER_DEFAULTS.gammaUntilStart,
+      this.cfg.lambda1,
+    );
     const h = createHash('sha256');
     for (const f of r.shards) h.update(`${f.hash ?? `m=${f.m},nnz=${f.nnz}`}\n`);
     const dataHash = this.cfg.manifest?.sourceSha256 ?? h.digest('hex');

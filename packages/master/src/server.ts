@@ -12,12 +12,12 @@ import {
 import { assertNever, removeStaleTemps } from '@soda/core';
 import type { Checkpoint } from './checkpoint';
 import { Checkpointer } from './checkpointer';
-import type { MasterConfig } from './config';
+import { resolveMasterConfig, type MasterConfig, type MasterOptions } from './config';
 import { Connections } from './connections';
 import { Coordinator } from './coordinator';
 import { messageEvent, type Command, type CoordinatorEvent, type Outcome } from './events';
-import { defaultAdmissionLimits, outputFailures } from './admission';
-import { createHttpServer, createStatusServer } from './http';
+import { Refusals } from './admission';
+import { createHttpServer, createStatusServer, runMetrics, type LiveSource } from './http';
 import { writeModel } from './outputs';
 import { RunState } from './run-state';
 
@@ -46,10 +46,17 @@ export class Master {
   private readonly coord: Coordinator;
   private readonly checkpointer: Checkpointer | null;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** this master's refused connections (socket guard, connection layer, /metrics) */
+  private readonly refusals: Refusals;
+  /** outputs (model, final checkpoint) that could not be written: soda_output_write_failures_total */
+  private outputFailures = 0;
 
   private constructor(private readonly cfg: MasterConfig) {
     this.log = cfg.logger;
-    this.run = new RunState(cfg);
+    this.refusals = new Refusals(this.log);
+    // the staleness histogram exists once the metrics do, which read the run: a late-bound observer
+    let observeStaleness: (d: number) => void = () => {};
+    this.run = new RunState(cfg, (d) => observeStaleness(d));
     if (cfg.resume) {
       const { checkpoint: ck, file } = cfg.resume;
       this.run.restore(ck, file);
@@ -69,8 +76,8 @@ export class Master {
         log: this.log,
         stats: this.run.stats,
         runId: this.run.runId,
-        // the run's M workers plus as many spares again: a flood of valid-token peers stays bounded
-        admission: { ...defaultAdmissionLimits(), ...cfg.admission, maxAuthenticated: 2 * cfg.workers + 8 },
+        admission: cfg.admission,
+        refusals: this.refusals,
       },
       {
         onHello: (c) =>
@@ -86,19 +93,32 @@ export class Master {
         finishedReason: () => this.coord.finishedReason(),
       },
     );
-    const live = {
+    const live: LiveSource = {
       phase: () => this.coord.phase,
       connected: () => this.conns.size,
       last: () => this.coord.lastResult,
+      refused: () => this.refusals.total(),
+      outputFailures: () => this.outputFailures,
     };
-    this.server = createHttpServer(cfg.tls, this.run, live, cfg.status === undefined);
-    this.statusServer = cfg.status === undefined ? null : createStatusServer(this.run, live);
+    const metrics = runMetrics(this.run, live);
+    observeStaleness = metrics.observeStaleness;
+    const ctx = {
+      run: this.run,
+      live,
+      metrics: metrics.registry,
+      limits: cfg.admission,
+      refusals: this.refusals,
+    };
+    this.server = createHttpServer(cfg.tls, ctx, cfg.status === undefined);
+    this.statusServer = cfg.status === undefined ? null : createStatusServer(ctx);
     const maxPayload = cfg.maxPayload ?? DEFAULT_MAX_PAYLOAD_MASTER;
     this.wss = new WebSocketServer({ server: this.server, maxPayload });
     this.wss.on('connection', (ws) => this.conns.attach(ws));
   }
 
-  static async start(cfg: MasterConfig): Promise<Master> {
+  /** Resolves the options (resolveMasterConfig: defaults, checks, frozen), listens, waits for workers. */
+  static async start(options: MasterOptions): Promise<Master> {
+    const cfg = resolveMasterConfig(options);
     const master = new Master(cfg);
     if (cfg.checkpoint) await removeStaleTemps(cfg.checkpoint.file);
     await listen(master.server, cfg.port, cfg.host);
@@ -187,7 +207,7 @@ export class Master {
       const ckErr = await this.checkpointer.write(stamped(cmd.checkpoint));
       if (ckErr !== null) writeErrors.push(`checkpoint: ${ckErr}`);
     }
-    outputFailures.count += writeErrors.length;
+    this.outputFailures += writeErrors.length;
     const summary: SummaryRecord =
       writeErrors.length === 0
         ? cmd.summary

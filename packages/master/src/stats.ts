@@ -24,8 +24,9 @@ export class RunStats {
   private delaySum = 0;
   private delayCount = 0;
   private delayMaxValue = 0;
-  /** Called with every recorded delay (the /metrics staleness histogram). */
-  onDelay: ((d: number) => void) | undefined;
+
+  /** `onDelay` is called with every recorded delay (the /metrics staleness histogram). */
+  constructor(private readonly onDelay?: (d: number) => void) {}
 
   /** delay = number of master updates between the model a worker used and the update it sent. */
   recordDelay(d: number): void {

@@ -1,9 +1,8 @@
 import type { Update } from '@soda/protocol';
-import type { Algo } from './algo';
 import type { RunState } from './run-state';
 
 /**
- * How the master applies the Δ it receives: the algorithm variants differ only here.
+ * How the master applies the Δ it receives: the algorithm variants (algo.ts's registry) differ here.
  *   soda, dave-pg: asynchronous — apply each Δ as it arrives, answer its worker alone.
  *   sync-pg:       a barrier — keep every shard's Δ computed at the same w^k, apply them all at
  *                  once, then broadcast the new w (synchronous proximal gradient).
@@ -65,8 +64,4 @@ export class SyncBarrier implements ApplyStrategy {
   reset(): void {
     this.deltas.fill(null);
   }
-}
-
-export function strategyFor(algo: Algo, run: RunState): ApplyStrategy {
-  return algo === 'sync-pg' ? new SyncBarrier(run) : new AsyncApply(run);
 }

@@ -10,7 +10,7 @@ import {
   writeCheckpointFile,
   type Checkpoint,
   type RunIdentity,
-} from '@soda/master';
+} from '../src/checkpoint';
 
 const identity: RunIdentity = {
   dataName: 'planted.svm',

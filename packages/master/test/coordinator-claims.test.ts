@@ -70,9 +70,10 @@ describe('Coordinator: claims checked against the rows the master holds', () => 
 
   it('evalResult: a plausible but false f_i is caught by the spot check on the shard the round recomputes', () => {
     let caught = 0;
-    // the spot-checked shard changes with the round; over a few runs both shards are checked
+    // the spot-checked shard depends on the round and the run's salt (random in production, set
+    // here): over runs with 20 salts both shards are checked
     for (let run = 0; run < 20; run++) {
-      const h = new Harness({ evalEveryUpdates: 1 }, true);
+      const h = new Harness({ evalEveryUpdates: 1, spotCheckSalt: 7919 * run }, true);
       const start = startHonestly(h);
       const id = evalId(start);
       h.answer(1, 0, id, trueFi(h, 0, id, start));
@@ -91,6 +92,28 @@ describe('Coordinator: claims checked against the rows the master holds', () => 
     }
     expect(caught).toBeGreaterThan(0); // over 20 rounds both shards were checked at some point
     expect(caught).toBeLessThan(20);
+  });
+
+  it('the spot-checked shard is a function of the config: the same salt checks the same shard', () => {
+    const checked = (salt: number): number[] => {
+      const h = new Harness({ evalEveryUpdates: 1, spotCheckSalt: salt }, true);
+      const start = startHonestly(h);
+      const id = evalId(start);
+      h.answer(1, 0, id, trueFi(h, 0, id, start));
+      h.answer(2, 1, id, trueFi(h, 1, id, start));
+      const next = h.update(1, 0, 0, { 0: 0.7, 2: -0.4 }); // w ≠ 0: only a recomputation tells
+      const id2 = evalId(next);
+      const out = [
+        ...h.answer(1, 0, id2, trueFi(h, 0, id2, next) * (1 - 1e-6)),
+        ...h.answer(2, 1, id2, trueFi(h, 1, id2, next) * (1 - 1e-6)),
+      ];
+      return only(out, 'reject').map((r) => r.conn);
+    };
+    for (const salt of [1, 2, 99]) {
+      expect(checked(salt)).toHaveLength(1);
+      expect(checked(salt)).toEqual(checked(salt));
+    }
+    expect(checked(1)).not.toEqual(checked(2)); // the lowest bit of the salt picks between 2 shards
   });
 
   it('a round total below F* is refused, the liars found by recomputing every shard, the round repeated', () => {

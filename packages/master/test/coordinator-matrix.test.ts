@@ -1,4 +1,4 @@
-import type { Command } from '@soda/master';
+import type { Command } from '../src/events';
 import { Harness, evalId, only, sends } from './harness';
 
 type PhaseName = 'waiting' | 'running' | 'finishing' | 'done';

@@ -1,4 +1,4 @@
-import { FINAL_EVAL_TIMEOUT_MS } from '@soda/master';
+import { FINAL_EVAL_TIMEOUT_MS } from '../src/coordinator';
 import { Harness, evalId, logs, only, rejects, sends, soft } from './harness';
 
 // γ = 2/(λ2 + L) = 2/(0.5 + 2) with L = 2; prox threshold γλ1

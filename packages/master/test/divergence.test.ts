@@ -1,4 +1,4 @@
-import { DivergenceDetector, escalate } from '@soda/master';
+import { DivergenceDetector, escalate } from '../src/divergence';
 
 /** Shard update counts after `rounds` full rounds of M shards (each round: two updates per shard). */
 const after = (rounds: number, M = 3) => new Uint32Array(M).fill(2 * rounds);

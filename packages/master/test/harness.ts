@@ -1,14 +1,11 @@
 import pino from 'pino';
 import { csrFromDense, type Dataset } from '@soda/core';
 import type { FromMaster, SparseVector } from '@soda/protocol';
-import {
-  ClaimGuard,
-  Coordinator,
-  RunState,
-  type Command,
-  type CoordinatorEvent,
-  type MasterConfig,
-} from '@soda/master';
+import { ClaimGuard } from '../src/claim-guard';
+import { resolveMasterConfig, type MasterConfig, type MasterOptions } from '../src/config';
+import { Coordinator } from '../src/coordinator';
+import type { Command, CoordinatorEvent } from '../src/events';
+import { RunState } from '../src/run-state';
 
 /** A tiny dataset: 6 rows, 4 columns; with 2 workers, shards of 3 rows (π = 1/2 each). */
 export function tinyData(m = 6): Dataset {
@@ -16,8 +13,9 @@ export function tinyData(m = 6): Dataset {
   return { X: csrFromDense(rows), y: Float64Array.from(rows, (_, r) => (r % 2 === 0 ? 1 : -1)) };
 }
 
-export function config(over: Partial<MasterConfig> = {}): MasterConfig {
-  return {
+/** A resolved config (resolveMasterConfig, as Master.start does) of the tiny run, with `over` on top. */
+export function config(over: Partial<MasterOptions> = {}): MasterConfig {
+  return resolveMasterConfig({
     host: '127.0.0.1',
     port: 0,
     data: tinyData(),
@@ -27,7 +25,7 @@ export function config(over: Partial<MasterConfig> = {}): MasterConfig {
     shuffle: false,
     seed: 1,
     algo: 'soda',
-    p: 0.5,
+    ...((over.algo ?? 'soda') === 'soda' ? { p: 0.5 } : {}), // dave-pg and sync-pg fix p = 1
     lambda1: 0.1,
     lambda2: 0.5,
     tol: 1e-10,
@@ -39,8 +37,9 @@ export function config(over: Partial<MasterConfig> = {}): MasterConfig {
     delayMs: 0,
     heartbeatMs: 5000,
     logger: pino({ level: 'silent' }),
+    spotCheckSalt: 12345, // the spot-check's shard per round is reproducible
     ...over,
-  };
+  });
 }
 
 export function vec(n: number, entries: Record<number, number>): SparseVector {
@@ -67,7 +66,7 @@ export class Harness {
    * and spot-checked f_i must be the true ones. Without it, the event-logic tests may send round
    * numbers: claims are checked only as for rows the master never sees (finite, f_i ≥ λ2/2‖w‖²).
    */
-  constructor(over: Partial<MasterConfig> = {}, checkRows = false) {
+  constructor(over: Partial<MasterOptions> = {}, checkRows = false) {
     this.cfg = config(over);
     this.run = new RunState(this.cfg);
     const M = this.run.shards.size;
@@ -78,6 +77,7 @@ export class Harness {
           this.run.n ?? 0, // a master without data learns n in the stats round
           this.cfg.lambda2,
           this.cfg.fstar,
+          this.cfg.spotCheckSalt,
         );
     this.c = new Coordinator(this.cfg, this.run, this.now, guard);
   }

@@ -1,5 +1,5 @@
 import { Rng, softThreshold, type SparseVector } from '@soda/core';
-import { ModelState } from '@soda/master';
+import { ModelState } from '../src/model-state';
 
 function randomDelta(rng: Rng, n: number, density: number): SparseVector {
   const idx: number[] = [];

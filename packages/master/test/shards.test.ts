@@ -1,4 +1,5 @@
-import { RunStats, ShardTable } from '@soda/master';
+import { ShardTable } from '../src/shards';
+import { RunStats } from '../src/stats';
 import { tinyData } from './harness';
 
 describe('ShardTable: one explicit state per shard', () => {

@@ -2,7 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import * as path from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { readManifest, SodaError, type SplitManifest } from '@soda/core';
-import type { Algo, MasterConfig } from '@soda/master';
+import type { MasterConfig, MasterOptions } from '@soda/master';
 import type { ResolvedData } from '../data-source';
 import { createLogger } from '../logger';
 import { trainingOptions } from '../options';
@@ -12,17 +12,22 @@ import { exitCodeFor } from '../exit-codes';
 
 type Args = ArgumentsCamelCase<Record<string, unknown>>;
 
-/** Build the frozen master configuration from parsed options; loads data and F* (slow steps, logged). */
+/**
+ * The master's options from parsed CLI options (and their SODA_* environment variables); loads data and
+ * F* (slow steps, logged). @soda/master's resolveMasterConfig applies the defaults and the algorithm's
+ * p rule, and freezes the result.
+ */
 export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
   const pretty = (a.pretty as boolean | undefined) ?? process.stdout.isTTY;
   const logger = createLogger({ level: a.logLevel as string, pretty });
-  const algo = v.oneOf<Algo>('algo', a.algo, ['soda', 'dave-pg', 'sync-pg']);
-  const p = algo === 'soda' ? v.probability('p', a.p) : 1;
+  // loaded here, not at the top: only a master needs them (see main.ts)
+  const { ALGO_NAMES, algorithm, readCheckpoint, resolveMasterConfig } = await import('@soda/master');
+  const algo = v.oneOf('algo', a.algo, ALGO_NAMES);
+  // --p has a default, so it is only read where it means something: DAve-PG and sync-PG fix p = 1
+  const p = algorithm(algo).fixedP === null ? v.probability('p', a.p) : undefined;
   const out = a.out as string;
   const workers = v.positiveInt('workers', a.workers, 100000);
-  // loaded here, not at the top: only a master needs them (see main.ts)
   const { dataOptionsFromArgs, referenceOptimum, resolveData } = await import('../data-source');
-  const { readCheckpoint } = await import('@soda/master');
   const atWorkers = a.dataAtWorkers === true;
   const d = atWorkers ? await workersData(a) : await resolveData(dataOptionsFromArgs(a, out), logger);
   if (d.data !== null && workers > d.data.X.rows) v.positiveInt('workers', workers, d.data.X.rows); // names the limit: one row per shard at least
@@ -43,7 +48,7 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
   const checkpointFile = v.optionalString(a.checkpoint) ?? path.join(out, 'checkpoint.soda');
   const heartbeat = v.positive('heartbeat', a.heartbeat);
   const tls = tlsFiles(v.optionalString(a.tlsCert), v.optionalString(a.tlsKey));
-  const cfg: MasterConfig = {
+  const options: MasterOptions = {
     host,
     port: v.port('port', a.port),
     ...(a.statusPort !== undefined
@@ -61,7 +66,7 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
     shuffle: a.shuffle !== false,
     seed: v.nonNegativeInt('seed', a.seed),
     algo,
-    p,
+    ...(p !== undefined ? { p } : {}),
     lambda1: d.lambda1,
     lambda2: d.lambda2,
     ...(a.gamma !== undefined ? { gamma: v.positive('gamma', a.gamma) } : {}),
@@ -73,7 +78,6 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
     maxTimeMs: 1000 * v.nonNegative('max-time', a.maxTime),
     evalEveryMs: 1000 * v.nonNegative('eval-every', a.evalEvery),
     evalEveryUpdates: v.nonNegativeInt('eval-every-updates', a.evalEveryUpdates),
-    resumEvery: 10000,
     delayMs: v.nonNegative('delay-ms', a.delayMs),
     modelOut: v.optionalString(a.modelOut) ?? path.join(out, 'model.json'),
     ...(token ? { token } : {}),
@@ -91,7 +95,7 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
     ...(tls ? { tls } : {}),
     logger,
   };
-  return Object.freeze(cfg);
+  return resolveMasterConfig(options);
 }
 
 /**
@@ -163,7 +167,7 @@ function tlsFiles(
   return { cert, key };
 }
 
-export async function runMaster(cfg: MasterConfig): Promise<number> {
+export async function runMaster(cfg: MasterOptions): Promise<number> {
   const { Master } = await import('@soda/master');
   const master = await Master.start(cfg);
   const onSignal = (sig: string) => void master.stop(`signal ${sig}`);

@@ -120,23 +120,6 @@ export class ModelState {
     return this.liveView;
   }
 
-  /**
-   * For code that writes w, suppList and suppPos directly instead of through setW (a bulk restore):
-   * forget the sorted order; the next view() sorts supp(w) from scratch. Not needed after setW.
-   */
-  invalidateView(): void {
-    for (let t = 0; t < this.sorted.length; t++) this.sortedPos[this.sorted[t]] = -1;
-    for (let t = 0; t < this.addedCount; t++) this.inAdded[this.added[t]] = 0;
-    this.sorted = new Uint32Array(0);
-    this.addedCount = 0;
-    for (let t = 0; t < this.suppCount; t++) {
-      const j = this.suppList[t];
-      this.inAdded[j] = 1;
-      this.added[this.addedCount++] = j;
-    }
-    this.dirty = true;
-  }
-
   /** Merge the old order (minus what left the support) with the sorted new coordinates: O(s + a log a). */
   private rebuildSorted(): void {
     const { w, sortedPos, sortedVal, inAdded } = this;

@@ -14,8 +14,6 @@ export type ShardState =
   | { readonly kind: 'resetting'; readonly owner: number; readonly owes: number }
   | { readonly kind: 'ready'; readonly owner: number };
 
-export type ShardKind = ShardState['kind'];
-
 const FREE: ShardState = Object.freeze({ kind: 'free' });
 
 /** One part S_i of the data and who computes on it. */

@@ -38,11 +38,6 @@ export class StatsPhase {
     return this.factsValue !== null;
   }
 
-  /** Each shard's m_i, nnz_i and file hash, once the round is over. */
-  get facts(): readonly OwnShardFacts[] | null {
-    return this.factsValue;
-  }
-
   /** A `stats` from `conn`, the owner of `shard` (the coordinator checked that it is). */
   offer(conn: number, shard: Shard, msg: Stats): void {
     if (this.complete)

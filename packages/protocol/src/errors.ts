@@ -54,10 +54,6 @@ export class ProtocolError extends SodaError {
   }
 }
 
-export function isProtocolError(e: unknown): e is ProtocolError {
-  return e instanceof ProtocolError;
-}
-
 /** The frame to send before closing the connection for `err`. */
 export function errorFrame(err: ProtocolError): ErrorMsg {
   return { t: 'error', code: err.code, message: truncateChars(err.message, LIMITS.errorMessage) };

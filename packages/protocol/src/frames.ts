@@ -140,7 +140,6 @@ const assign: Schema<'assign'> = (o, ctx) => {
     rows: null,
   };
   const hasRows = req(o, 'rows', w) !== null;
-  if (!absent(o, 'path')) msg.path = str(o, 'path', w, 1, LIMITS.path);
   if (absent(o, 'n')) {
     // the stats round: the worker reads its own file and reports; n, w_i and the scale come later
     if (hasRows) fail(w, 'n', 'is missing'); // rows need their dimension

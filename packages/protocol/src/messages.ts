@@ -77,8 +77,6 @@ export interface Assign {
   readonly delayMs: number;
   /** the shard's rows, or null when the worker holds or reads them itself */
   readonly rows: ShardRows | null;
-  /** where the worker should read the shard (overrides its own --data) */
-  readonly path?: string;
   /** the shard's current local variable w_i (w̄⁰ for a fresh run) */
   readonly wi?: SparseVector;
   /** max-abs divisors (length n, positive) for a worker that reads its own file */
@@ -235,7 +233,6 @@ export const LIMITS = Object.freeze({
   reason: 1024,
   errorCode: 64,
   errorMessage: 4096,
-  path: 4096,
   nonceBytes: 32,
   proofBytes: 32,
   /** msgpack nesting depth; our deepest message is 3 (assign.rows.ptr) */

@@ -151,7 +151,7 @@ describe('message types', () => {
 
 /** Fields a message may leave out (the first sample of each type is the one edited). */
 const OPTIONAL: Readonly<Record<string, readonly string[]>> = {
-  assign: ['path', 'scale', 'n', 'wi'],
+  assign: ['scale', 'n', 'wi'],
   ready: ['n', 'nnz', 'hash'],
   stats: ['hash'],
   scale: ['scale'],
@@ -198,7 +198,6 @@ describe('fields', () => {
       new Float64Array(500),
       'assign.scale must be absent when rows are sent (they arrive scaled)',
     ],
-    ['assign', 'path', '', 'assign.path has 0 characters; it must have 1 to 4096'],
     ['ready', 'L', 0, 'ready.L = 0 must be in (0, ∞)'],
     ['ready', 'm', 0, 'ready.m = 0 must be ≥ 1'],
     ['hello', 'workerId', '', 'hello.workerId has 0 characters; it must have 1 to 128'],

@@ -79,7 +79,6 @@ export function sampleMessages(rng: Rng, n = 50, nnz = 8): Message[] {
       seed: 0,
       delayMs: 12.5,
       rows: null,
-      path: '/data/shard-0.svm',
       wi: { n, idx: new Uint32Array(0), val: new Float64Array(0) },
     },
     // a spare taking over a shard it reads itself: the run's divisors come with it

@@ -330,7 +330,7 @@ export class Worker {
       const L = logisticSmoothness(X, msg.lambda2);
       held = { shard: msg.shard, runId: msg.runId, data: { X: csrToCsc(X), y }, L };
     } else if (!holds) {
-      const template = msg.path ?? this.cfg.data;
+      const template = this.cfg.data;
       if (template === undefined)
         throw new ProtocolError(
           'E_FIELD',

@@ -89,8 +89,7 @@ export class ModelState {
       const d = val[t];
       wi[j] += d;
       const b = (wbar[j] += pi * d);
-      // prox_{γλ1}(b) inlined: soft-threshold, except on the unpenalised intercept (j ≥ u)
-      const v = j >= u ? b : b > thr ? b - thr : b < -thr ? b + thr : 0;
+      const v = proxCoordinate(j, b, thr, u); // prox_{γλ1}(b): identity on the intercept (j ≥ u)
       if (v !== 0 && suppPos[j] >= 0) {
         // still in the support (the common case): only the value changes
         w[j] = v;

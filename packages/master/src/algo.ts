@@ -1,22 +1,9 @@
-import type { RunState } from './run-state';
-import type { ApplyStrategy } from './strategies';
+import type { Algorithm } from './algorithm';
 import { davePg } from './algorithms/dave-pg';
 import { soda } from './algorithms/soda';
 import { syncPg } from './algorithms/sync-pg';
 
-/**
- * One algorithm the master can run: everything that differs between variants, in one value. Adding
- * one is a file in algorithms/ exporting an Algorithm, plus its line in ALGORITHMS below; the config
- * (its p rule), the coordinator (its strategy), the checkpoint and the logs then know it.
- */
-export interface Algorithm {
-  /** one line for --help and errors */
-  readonly describe: string;
-  /** the mask probability it runs at whatever the user says (DAve-PG and sync-PG: p = 1), or null */
-  readonly fixedP: number | null;
-  /** how the master applies the Δ it receives (strategies.ts) */
-  strategy(run: RunState): ApplyStrategy;
-}
+export type { Algorithm };
 
 /** The registry: name → algorithm. */
 export const ALGORITHMS = {

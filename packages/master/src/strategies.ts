@@ -1,5 +1,5 @@
 import type { Update } from '@soda/protocol';
-import type { RunState } from './run-state';
+import type { SparseVector } from '@soda/core';
 
 /**
  * How the master applies the Δ it receives: the algorithm variants (algo.ts's registry) differ here.
@@ -19,9 +19,18 @@ export interface ApplyStrategy {
   reset(): void;
 }
 
+/** What a strategy reads and changes of the run (RunState has it; named here so no import cycle forms). */
+export interface StrategyHost {
+  readonly model: { readonly k: number };
+  readonly shards: { readonly size: number };
+  readonly stats: { recordDelay(d: number): void };
+  /** w̄ += π_i Δ, w_i += Δ, w = prox(w̄) */
+  apply(shard: number, delta: SparseVector): void;
+}
+
 /** Algorithm 1 as in the paper: w̄ ← w̄ + π_i Δ at once, whatever model number Δ was computed from. */
 export class AsyncApply implements ApplyStrategy {
-  constructor(private readonly run: RunState) {}
+  constructor(private readonly run: StrategyHost) {}
 
   update(msg: Update): readonly number[] {
     this.run.stats.recordDelay(this.run.model.k - msg.k);
@@ -40,7 +49,7 @@ export class AsyncApply implements ApplyStrategy {
 export class SyncBarrier implements ApplyStrategy {
   private readonly deltas: (Update | null)[];
 
-  constructor(private readonly run: RunState) {
+  constructor(private readonly run: StrategyHost) {
     this.deltas = Array.from({ length: run.shards.size }, () => null);
   }
 

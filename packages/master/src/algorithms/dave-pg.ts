@@ -1,4 +1,4 @@
-import type { Algorithm } from '../algo';
+import type { Algorithm } from '../algorithm';
 import { AsyncApply } from '../strategies';
 
 /** DAve-PG: Algorithm 1 with p = 1 (every coordinate computed and sent). */

@@ -1,4 +1,4 @@
-import type { Algorithm } from '../algo';
+import type { Algorithm } from '../algorithm';
 import { AsyncApply } from '../strategies';
 
 /** Algorithm 1 of the paper: asynchronous, each worker's step on a random mask of probability p. */

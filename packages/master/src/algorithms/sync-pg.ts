@@ -1,4 +1,4 @@
-import type { Algorithm } from '../algo';
+import type { Algorithm } from '../algorithm';
 import { SyncBarrier } from '../strategies';
 
 /** Synchronous proximal gradient: every shard's Δ at the same w^k, applied together (p = 1). */

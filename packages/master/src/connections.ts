@@ -16,7 +16,7 @@ import {
   type Hello,
 } from '@soda/protocol';
 import type { ShardMessage } from './events';
-import type { RunStats } from './stats';
+import type { WireCounters } from './stats';
 import type { AdmissionLimits, Refusals } from './admission';
 
 /**
@@ -85,7 +85,8 @@ export interface ConnectionOptions {
   /** the run's n, once known (undefined: frames' vectors are checked against their own n only) */
   readonly n: () => number | undefined;
   readonly log: Logger;
-  readonly stats: RunStats;
+  /** the traffic counters this layer keeps (the run reads them) */
+  readonly wire: WireCounters;
   /** the run id the session proofs are bound to (default '') */
   readonly runId?: string;
   /** what a peer may cost before its hello is accepted (the config's, complete) */
@@ -210,13 +211,13 @@ export class Connections {
       return;
     }
     const buf = encodeFor(msg, conn.mac);
-    this.opts.stats.bytesDown += buf.length;
+    this.opts.wire.bytesDown += buf.length;
     conn.ws.send(buf);
   }
 
   /** Refuse a frame: error frame, warning, counter, close with the error's code. */
   reject(conn: Conn, err: ProtocolError): void {
-    this.opts.stats.rejectedFrames++;
+    this.opts.wire.rejectedFrames++;
     conn.condemned = true;
     this.opts.log.warn(
       { conn: conn.id, worker: conn.workerId, code: err.code, field: err.field, err: err.message },
@@ -259,7 +260,7 @@ export class Connections {
 
   private onFrame(conn: Conn, data: RawData, isBinary: boolean): void {
     if (conn.condemned) {
-      this.opts.stats.rejectedFrames++;
+      this.opts.wire.rejectedFrames++;
       return;
     }
     if (!isBinary)
@@ -273,7 +274,7 @@ export class Connections {
       ...(conn.mac ? { mac: conn.mac } : {}),
     });
     if (!decoded.ok) return this.reject(conn, decoded.error);
-    this.opts.stats.bytesUp += frameLength(data);
+    this.opts.wire.bytesUp += frameLength(data);
     try {
       const msg = decoded.msg;
       if (msg.t === 'hello') {
@@ -344,7 +345,7 @@ export class Connections {
   /** Faults `ws` catches itself (oversize frame, bad opcode, …): it closes with the right code. */
   private onSocketError(conn: Conn, err: Error & { code?: string }): void {
     if (err.code?.startsWith('WS_ERR_')) {
-      this.opts.stats.rejectedFrames++;
+      this.opts.wire.rejectedFrames++;
       if (conn.workerId === null && err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
         this.opts.refusals.note('pre-auth-too-big', conn.source);
         // ws has queued close 1009 but would keep reading (and discarding) the stranger's stream until

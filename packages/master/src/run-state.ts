@@ -6,7 +6,7 @@ import { checkCompatible, type Checkpoint, type RunIdentity } from './checkpoint
 import { ModelState } from './model-state';
 import { ShardTable, type Shard } from './shards';
 import type { StatsRoundResult } from './data-at-scale';
-import { RunStats } from './stats';
+import { RunStats, type WireCounters } from './stats';
 
 /** The best evaluated point: where a divergence restart goes back to. */
 export interface BestPoint {
@@ -41,10 +41,14 @@ export class RunState {
 
   constructor(
     private readonly cfg: MasterConfig,
-    /** observer of each update's staleness (the /metrics histogram) */
-    onDelay?: (d: number) => void,
+    wiring: {
+      /** observer of each update's staleness (the /metrics histogram) */
+      readonly onDelay?: (d: number) => void;
+      /** the connection layer's traffic counters, which the run reads */
+      readonly wire?: WireCounters;
+    } = {},
   ) {
-    this.stats = new RunStats(onDelay);
+    this.stats = new RunStats(wiring.onDelay, wiring.wire);
     this.shardUpdates = new Uint32Array(cfg.workers);
     this.p = cfg.p;
     if (cfg.data === null) {

@@ -20,6 +20,7 @@ import { Refusals } from './admission';
 import { createHttpServer, createStatusServer, runMetrics, type LiveSource } from './http';
 import { writeModel } from './outputs';
 import { RunState } from './run-state';
+import { WireCounters } from './stats';
 
 export interface MasterResult extends Outcome {
   readonly summary: SummaryRecord;
@@ -56,7 +57,8 @@ export class Master {
     this.refusals = new Refusals(this.log);
     // the staleness histogram exists once the metrics do, which read the run: a late-bound observer
     let observeStaleness: (d: number) => void = () => {};
-    this.run = new RunState(cfg, (d) => observeStaleness(d));
+    const wire = new WireCounters();
+    this.run = new RunState(cfg, { onDelay: (d) => observeStaleness(d), wire });
     if (cfg.resume) {
       const { checkpoint: ck, file } = cfg.resume;
       this.run.restore(ck, file);
@@ -74,7 +76,7 @@ export class Master {
         // frames are checked against n once it is known (after the stats round without data)
         n: () => this.run.n,
         log: this.log,
-        stats: this.run.stats,
+        wire,
         runId: this.run.runId,
         admission: cfg.admission,
         refusals: this.refusals,

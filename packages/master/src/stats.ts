@@ -12,21 +12,52 @@ export const COUNTERS = [
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 
-/** Counters of what crossed the network and how stale the updates were. */
+/** The counters the connection layer keeps (it owns this object; the run only reads it). */
+type WireCounter = 'bytesUp' | 'bytesDown' | 'rejectedFrames';
+
+/** What crossed the wire in this process: written by Connections alone, read by RunStats. */
+export class WireCounters {
+  bytesUp = 0;
+  bytesDown = 0;
+  rejectedFrames = 0;
+}
+
+const isWire = (k: Counter): k is WireCounter =>
+  k === 'bytesUp' || k === 'bytesDown' || k === 'rejectedFrames';
+
+/**
+ * Counters of what crossed the network and how stale the updates were. The run's own counters change
+ * through the coordinator; the wire's are the connection layer's (WireCounters), added to what a
+ * checkpoint had counted before this process.
+ */
 export class RunStats {
   updates = 0;
   coordsUp = 0;
   coordsDown = 0;
-  bytesUp = 0;
-  bytesDown = 0;
-  rejectedFrames = 0;
   departures = 0;
+  /** the wire's counts of the processes before this one (a resumed run) */
+  private readonly before: Record<WireCounter, number> = { bytesUp: 0, bytesDown: 0, rejectedFrames: 0 };
   private delaySum = 0;
   private delayCount = 0;
   private delayMaxValue = 0;
 
   /** `onDelay` is called with every recorded delay (the /metrics staleness histogram). */
-  constructor(private readonly onDelay?: (d: number) => void) {}
+  constructor(
+    private readonly onDelay?: (d: number) => void,
+    private readonly wire: Readonly<WireCounters> = new WireCounters(),
+  ) {}
+
+  get bytesUp(): number {
+    return this.before.bytesUp + this.wire.bytesUp;
+  }
+
+  get bytesDown(): number {
+    return this.before.bytesDown + this.wire.bytesDown;
+  }
+
+  get rejectedFrames(): number {
+    return this.before.rejectedFrames + this.wire.rejectedFrames;
+  }
 
   /** delay = number of master updates between the model a worker used and the update it sent. */
   recordDelay(d: number): void {
@@ -63,7 +94,8 @@ export class RunStats {
       const v = o[key] ?? 0;
       if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
         throw new SodaError('E_STATE', `checkpoint stats.${key} = ${String(v)} is not a count`, { key });
-      this[key] = v;
+      if (isWire(key)) this.before[key] = v;
+      else this[key] = v;
     }
   }
 

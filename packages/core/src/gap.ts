@@ -1,5 +1,5 @@
 import { SodaError } from './errors';
-import { logLoss, marginsCsr, sumAccurate } from './logistic';
+import { compositeObjective, logLoss, marginsCsr, sumAccurate } from './logistic';
 import type { CscMatrix, CsrMatrix } from './matrix';
 import type { SparseVector } from './sparse';
 
@@ -7,13 +7,17 @@ import type { SparseVector } from './sparse';
 const { exp, abs } = Math;
 
 /*
- * A certified stopping rule without F*: the Fenchel duality gap of
- *   F(w) = (1/m) Σ_j ℓ(y_j x_jᵀw) + (λ2/2)‖w‖² + Σ_k λ1_k |w_k|,   ℓ(z) = log(1 + e^{−z}).
- * Writing ℓ(z) = max_{θ∈[0,1]} −θz − H(θ), H(θ) = θ log θ + (1−θ) log(1−θ), and minimising over w gives
- *   D(θ) = −(1/m) Σ_j H(θ_j) − Σ_k S_{λ1_k}(v_k)² / (2λ2),   v = (1/m) Σ_j θ_j y_j x_j,
+ * A certified stopping rule without F*: the Fenchel duality gap of the problem as it is solved,
+ *   F(w) = (1/m) Σ_j ℓ(y_j x_jᵀw) + (λ2/2)‖w‖² + λ1 Σ_{k<u} |w_k|,   ℓ(z) = log(1 + e^{−z}),
+ * on the max-abs scaled rows, whose columns k ≥ u (u = `unpenalizedFrom`: the intercept's constant
+ * column, appended after scaling; u = n without one) carry λ2 but no λ1. Writing
+ * ℓ(z) = max_{θ∈[0,1]} −θz − H(θ), H(θ) = θ log θ + (1−θ) log(1−θ), and minimising over w gives
+ *   D(θ) = −(1/m) Σ_j H(θ_j) − (1/(2λ2)) [Σ_{k<u} S_{λ1}(v_k)² + Σ_{k≥u} v_k²],   v = (1/m) Σ_j θ_j y_j x_j,
  * with S_t the soft-threshold, and D(θ) ≤ F* ≤ F(w) for every θ ∈ [0,1]^m (λ2 > 0). The residual point
  * θ_j = σ(−y_j x_jᵀw) = −ℓ'(y_j x_jᵀw) is optimal at w = w*, so gap = F(w) − D(θ(w)) → 0 there.
- * A coordinate with λ1_k = 0 (an unpenalised intercept column) is simply not thresholded.
+ * Derivation in DESIGN.md ("The duality gap"). `soda solve`, the central evaluation rounds and the
+ * data-at-workers rounds all end in dualityGapFrom, with the run's u: thresholding the intercept's v_u
+ * too would make D too large (above F*) and the gap negative.
  *
  * Distributed form: each worker i returns the raw sums over its rows (entropySum_i = Σ_{j∈S_i} H(θ_j)
  * and u_i = Σ_{j∈S_i} θ_j y_j x_j, sparse); the master adds them (m = Σ m_i, π_i = m_i/m), so
@@ -30,32 +34,13 @@ export interface GapPart {
   readonly u: SparseVector;
 }
 
-/** Per-coordinate ℓ1 weights: one λ1 for all, or a vector (0 for unpenalised coordinates). */
-export type L1Weights = number | Float64Array;
-
-/**
- * λ1 for every coordinate except `unpenalized` ones (e.g. an intercept column), which get 0. Used by
- * the gap and by l1PenaltyWeighted so that F and D agree on which coordinates are penalised.
- */
-export function l1Weights(n: number, lambda1: number, unpenalized: readonly number[] = []): L1Weights {
-  if (unpenalized.length === 0) return lambda1;
-  const out = new Float64Array(n).fill(lambda1);
-  for (const k of unpenalized) {
-    if (!(Number.isInteger(k) && k >= 0 && k < n))
-      throw new SodaError('E_CONFIG', `unpenalized index ${k} is not a coordinate in [0, ${n})`, {
-        index: k,
-      });
-    out[k] = 0;
-  }
-  return out;
-}
-
-/** Σ_k λ1_k |w_k|, compensated. */
-export function l1PenaltyWeighted(w: ArrayLike<number>, lambda1: L1Weights): number {
-  const terms = new Float64Array(w.length);
-  for (let k = 0; k < w.length; k++)
-    terms[k] = abs(w[k]) * (typeof lambda1 === 'number' ? lambda1 : lambda1[k]);
-  return sumAccurate(terms);
+/** `unpenalizedFrom` must be a coordinate index in [0, n] (n: every coordinate is ℓ1-penalised). */
+function checkUnpenalizedFrom(unpenalizedFrom: number, n: number): void {
+  if (!(Number.isSafeInteger(unpenalizedFrom) && unpenalizedFrom >= 0 && unpenalizedFrom <= n))
+    throw new SodaError('E_CONFIG', `unpenalizedFrom = ${unpenalizedFrom} is not in [0, ${n}]`, {
+      unpenalizedFrom,
+      n,
+    });
 }
 
 /**
@@ -163,8 +148,8 @@ export class GapAccumulator {
     this.parts++;
   }
 
-  /** D and the gap at F = F(w) (the objective of the same round). */
-  result(objective: number, lambda1: L1Weights, lambda2: number): GapResult {
+  /** D and the gap at F = F(w) (the objective of the same round); coordinates ≥ unpenalizedFrom carry no λ1. */
+  result(objective: number, lambda1: number, lambda2: number, unpenalizedFrom: number): GapResult {
     if (this.rows === 0) throw new SodaError('E_STATE', 'duality gap of an empty round');
     return dualityGapFrom(
       objective,
@@ -173,54 +158,68 @@ export class GapAccumulator {
       this.rows,
       lambda1,
       lambda2,
+      unpenalizedFrom,
     );
   }
 }
 
 /**
- * D(θ) and the gap from totals: entropySum = Σ_j H(θ_j), u = Σ_j θ_j y_j x_j (dense), m rows.
- * Needs λ2 > 0: with λ2 = 0 the dual is only feasible when ‖v‖∞ ≤ λ1, which a residual point is not in general.
+ * D(θ) = −(1/m) Σ_j H(θ_j) − (1/(2λ2)) [Σ_{k<u} S_{λ1}(v_k)² + Σ_{k≥u} v_k²], v = u/m, from the totals
+ * entropySum = Σ_j H(θ_j) and u = Σ_j θ_j y_j x_j (dense) over m rows; u = unpenalizedFrom.
+ */
+export function dualObjective(
+  entropySum: number,
+  u: Float64Array,
+  m: number,
+  lambda1: number,
+  lambda2: number,
+  unpenalizedFrom: number,
+): number {
+  checkUnpenalizedFrom(unpenalizedFrom, u.length);
+  const sq = new Float64Array(u.length);
+  for (let k = 0; k < u.length; k++) {
+    const vk = u[k] / m;
+    // S_{λ1}(v_k): the minimiser of (λ2/2)w² − v_k w + λ1|w| is S_{λ1}(v_k)/λ2; with λ1 = 0 it is v_k/λ2
+    const s = k >= unpenalizedFrom ? vk : vk > lambda1 ? vk - lambda1 : vk < -lambda1 ? vk + lambda1 : 0;
+    sq[k] = s * s;
+  }
+  return -entropySum / m - sumAccurate(sq) / (2 * lambda2);
+}
+
+/**
+ * D(θ) and the gap F − D from totals (see dualObjective). Needs λ2 > 0: with λ2 = 0 the dual is only
+ * feasible when ‖v_{<u}‖∞ ≤ λ1 and v_{≥u} = 0, which a residual point is not in general.
  */
 export function dualityGapFrom(
   objective: number,
   entropySum: number,
   u: Float64Array,
   m: number,
-  lambda1: L1Weights,
+  lambda1: number,
   lambda2: number,
+  unpenalizedFrom: number,
 ): GapResult {
   if (!(lambda2 > 0))
     throw new SodaError('E_CONFIG', `the duality gap needs λ2 > 0 (strong convexity), got λ2 = ${lambda2}`);
-  if (typeof lambda1 !== 'number' && lambda1.length !== u.length)
-    throw new SodaError('E_CONFIG', `λ1 has ${lambda1.length} weights for dimension ${u.length}`);
-  const sq = new Float64Array(u.length);
-  for (let k = 0; k < u.length; k++) {
-    const vk = u[k] / m;
-    const t = typeof lambda1 === 'number' ? lambda1 : lambda1[k];
-    const s = vk > t ? vk - t : vk < -t ? vk + t : 0;
-    sq[k] = s * s;
-  }
-  const dual = -entropySum / m - sumAccurate(sq) / (2 * lambda2);
+  const dual = dualObjective(entropySum, u, m, lambda1, lambda2, unpenalizedFrom);
   const gap = objective - dual;
   return { dual, gap, gapRel: gap / abs(dual) };
 }
 
-/** The whole gap from row-major data and a dense w, with F(w) computed here too (central use, tests). */
+/**
+ * The whole gap from row-major data and a dense w, with F(w) (compositeObjective, the same u)
+ * computed here too: `soda solve`'s certificate, and tests.
+ */
 export function dualityGap(
   X: CsrMatrix,
   y: Float64Array,
   w: Float64Array,
-  lambda1: L1Weights,
+  lambda1: number,
   lambda2: number,
+  unpenalizedFrom: number,
 ): GapResult & { objective: number } {
-  const z = marginsCsr(X, w);
-  const terms = new Float64Array(X.rows);
-  for (let j = 0; j < X.rows; j++) terms[j] = logLoss(y[j] * z[j]);
-  let sq = 0;
-  for (let k = 0; k < w.length; k++) sq += w[k] * w[k];
-  const objective = sumAccurate(terms) / X.rows + 0.5 * lambda2 * sq + l1PenaltyWeighted(w, lambda1);
-  const part = gapPartCsr(X, y, w);
+  const objective = compositeObjective(X, y, w, lambda1, lambda2, unpenalizedFrom);
   const acc = new GapAccumulator(X.cols);
-  acc.add(part);
-  return { objective, ...acc.result(objective, lambda1, lambda2) };
+  acc.add(gapPartCsr(X, y, w));
+  return { objective, ...acc.result(objective, lambda1, lambda2, unpenalizedFrom) };
 }

@@ -318,7 +318,7 @@ export class Coordinator {
     });
     this.round = round;
     this.roundNormSq = normSq(round.w);
-    this.gap.open(this.model.n, this.shards.shards);
+    this.gap.open(this.model.n, this.model.unpenalizedFrom, this.shards.shards);
     const frame = this.gap.frame(round.id, round.w);
     for (const [, owner] of this.shards.readyOwners()) this.out.send(owner, frame);
   }

@@ -4,7 +4,6 @@ import {
   SodaError,
   type SparseVector,
   type GapResult,
-  type L1Weights,
   type SplitManifest,
 } from '@soda/core';
 import type { EvalResult, Ready, Stats } from '@soda/protocol';
@@ -160,10 +159,11 @@ export class GapRound {
     return true;
   }
 
-  result(objective: number, lambda1: L1Weights, lambda2: number): GapResult {
+  /** D and the gap at F = `objective`; coordinates ≥ unpenalizedFrom (the intercept) carry no λ1. */
+  result(objective: number, lambda1: number, lambda2: number, unpenalizedFrom: number): GapResult {
     if (!this.complete)
       throw new SodaError('E_STATE', `gap round incomplete: ${this.acc.count} of ${this.shards.length}`);
-    return this.acc.result(objective, lambda1, lambda2);
+    return this.acc.result(objective, lambda1, lambda2, unpenalizedFrom);
   }
 }
 

@@ -12,6 +12,8 @@ import type { Shard } from './shards';
 export class GapEvaluation {
   private readonly stop: { rule: StopRule; describe: string };
   private round: GapRound | null = null;
+  /** the first coordinate without λ1 (the intercept's; n without one), fixed with the round */
+  private unpenalizedFrom = 0;
 
   constructor(private readonly cfg: MasterConfig) {
     this.stop = chooseStopRule({
@@ -27,8 +29,13 @@ export class GapEvaluation {
     return this.stop.describe;
   }
 
-  /** A new evaluation round over `shards` (their m_i weigh the parts). */
-  open(n: number, shards: readonly Shard[]): void {
+  /**
+   * A new evaluation round over `shards` (their m_i weigh the parts), for the problem of dimension n
+   * whose coordinates ≥ unpenalizedFrom (the intercept) are not ℓ1-penalised: ModelState's, the same
+   * split the round's F uses, so F and D are of one problem.
+   */
+  open(n: number, unpenalizedFrom: number, shards: readonly Shard[]): void {
+    this.unpenalizedFrom = unpenalizedFrom;
     this.round =
       this.cfg.lambda2 > 0
         ? new GapRound(
@@ -54,7 +61,7 @@ export class GapEvaluation {
 
   /** D and the gap at the round's w (undefined without λ2); the round must be complete. */
   result(objective: number): GapResult | undefined {
-    return this.round?.result(objective, this.cfg.lambda1, this.cfg.lambda2);
+    return this.round?.result(objective, this.cfg.lambda1, this.cfg.lambda2, this.unpenalizedFrom);
   }
 
   /** The summary reason when the round's figures stop the run, else null. */

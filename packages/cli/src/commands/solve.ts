@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { dualityGap, l1Weights, modelFileOf, SodaError, sparseFromDense, writeModelFile } from '@soda/core';
+import { dualityGap, modelFileOf, SodaError, sparseFromDense, writeModelFile } from '@soda/core';
 import { rowFormatOptions } from '../rows';
 import * as v from '../validate';
 
@@ -36,8 +36,8 @@ export const solveCommand: CommandModule<object, Record<string, unknown>> = {
     const u = d.unpenalizedFrom;
     const nnz = u !== undefined && r.w[u] !== 0 ? r.nnz - 1 : r.nnz;
     // the certified duality gap at w*, the bound a run without F* stops on (needs λ2 > 0)
-    const lambda1 = u !== undefined ? l1Weights(r.n, d.lambda1, [u]) : d.lambda1;
-    const dual = d.lambda2 > 0 ? dualityGap(d.data.X, d.data.y, r.w, lambda1, d.lambda2) : undefined;
+    const dual =
+      d.lambda2 > 0 ? dualityGap(d.data.X, d.data.y, r.w, d.lambda1, d.lambda2, u ?? r.n) : undefined;
     const line = {
       dataset: d.name,
       fstar: r.fstar,

@@ -117,14 +117,24 @@ export class StatsRound {
   }
 }
 
-/** A `ready` for shard i after the stats round (its first owner, or a spare that re-read the file). */
-export function checkReady(r: Ready, facts: OwnShardFacts, n: number): StatsVerdict {
+/**
+ * A `ready` for shard i after the stats round (its first owner, or a spare that re-read the file). n is
+ * the run's dimension; with an intercept the worker's rows hold its constant column too, so one more
+ * non-zero per row than the file.
+ */
+export function checkReady(r: Ready, facts: OwnShardFacts, n: number, intercept = false): StatsVerdict {
   if (r.m !== facts.m)
     return { ok: false, reason: `shard ${r.shard}: ready.m = ${r.m}, the shard has ${facts.m}` };
   if (r.n !== undefined && r.n !== n)
     return { ok: false, reason: `shard ${r.shard}: ready.n = ${r.n}, the run has ${n}` };
-  if (r.nnz !== undefined && r.nnz !== facts.nnz)
-    return { ok: false, reason: `shard ${r.shard}: ready.nnz = ${r.nnz}, the shard has ${facts.nnz}` };
+  const nnz = intercept ? facts.nnz + facts.m : facts.nnz;
+  if (r.nnz !== undefined && r.nnz !== nnz)
+    return {
+      ok: false,
+      reason:
+        `shard ${r.shard}: ready.nnz = ${r.nnz}, the shard has ${nnz}` +
+        (intercept ? ' with the intercept' : ''),
+    };
   if (facts.hash !== undefined && r.hash !== facts.hash)
     return {
       ok: false,

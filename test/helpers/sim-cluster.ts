@@ -63,12 +63,16 @@ export function centralProblem(raw: Dataset, intercept: boolean): { data: Datase
     : { data: scaled, unpenalizedFrom: X.cols };
 }
 
-/** Contiguous parts of the raw rows, as `soda data split --no-shuffle` would cut them. */
+/**
+ * Contiguous parts of the raw rows of unequal sizes, 1 : 2 : … : M (a user's own files need not be
+ * balanced), so π_i = m_i/m really differ: the gap's m and the objective's π_i are put to the test.
+ */
 function ownParts(raw: Dataset, M: number): OwnShard[] {
   const m = raw.X.rows;
+  const cut = (i: number) => Math.floor((m * i * (i + 1)) / (M * (M + 1)));
   return Array.from({ length: M }, (_, i) => {
-    const a = Math.floor((i * m) / M);
-    const b = Math.floor(((i + 1) * m) / M);
+    const a = cut(i);
+    const b = cut(i + 1);
     const rows = Uint32Array.from({ length: b - a }, (_, r) => a + r);
     return {
       file: `part-${i}.svm`,

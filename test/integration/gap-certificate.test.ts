@@ -10,7 +10,9 @@ import { centralProblem, simulateRun, type Mode } from '../helpers/sim-cluster';
  * intercept on (the default) and off; sync-pg, dave-pg and soda; the data on the master (central) and
  * at the workers (stats round, each worker scaling its own part and appending the intercept's column).
  * Each run is the real Coordinator with in-process workers and the wire codec (helpers/sim-cluster.ts),
- * stopping on --tol-gap without F*. Against the reference solver's F* of the same problem:
+ * stopping on --tol-gap without F*. Row counts are not multiples of M and the workers' own parts are
+ * of sizes 1 : 2 : 3, so π_i and m are put to the test. Against the reference solver's F* of the same
+ * problem:
  *   - every progress line's gap ≥ F − F* − 1e−13·|F*| (the dual never passes F*);
  *   - a run stopped by `tol-gap` has true suboptimality (F − F*)/F* ≤ its target.
  * The real processes (sockets, `soda master`/`soda worker`) are exercised for a subset in
@@ -25,9 +27,9 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'soda-gap-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 beforeAll(async () => {
-  problems.push({ name: 'madelon', data: await madelonSmall(4, 120, 24), lambda1: 1e-3, lambda2: 1e-2 });
-  problems.push({ name: 'digits-like', data: digitsLike(5, 150), lambda1: 2e-3, lambda2: 1e-2 });
-  const csv = await csvSet(dir, 6, 150);
+  problems.push({ name: 'madelon', data: await madelonSmall(4, 119, 24), lambda1: 1e-3, lambda2: 1e-2 });
+  problems.push({ name: 'digits-like', data: digitsLike(5, 151), lambda1: 2e-3, lambda2: 1e-2 });
+  const csv = await csvSet(dir, 6, 149);
   problems.push({ name: 'csv', data: csv.data, lambda1: 1e-3, lambda2: 1e-2 });
 });
 

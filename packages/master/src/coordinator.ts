@@ -328,8 +328,8 @@ export class Coordinator {
     const claim = this.guard.evalResult(round.id, shard.id, fi, round.w, this.roundNormSq);
     // the forger is expelled; its shard's replacement is asked again (the round waits for it)
     if (!claim.ok) return this.refuseClaim(conn, claim, 'fi');
-    if (this.gap.lacksParts(msg))
-      return this.out.reject(conn, 'E_FIELD', `evalResult without the gap's parts (entropy, u)`, 'entropy');
+    const parts = this.gap.refusal(msg);
+    if (parts !== null) return this.out.reject(conn, 'E_FIELD', parts.reason, parts.field);
     if (round.has(shard.id)) return; // a replacement's second answer
     this.gap.add(msg);
     if (!round.record(shard.id, fi, correct)) return;

@@ -160,6 +160,37 @@ export class GapRound {
     return this.acc.count === this.shards.length;
   }
 
+  /**
+   * Why shard `shard`'s parts cannot be true, or null. Every θ_j is in [0, 1], so Σ_j H(θ_j) is in
+   * [−m_i log 2, 0]; on max-abs scaled rows (`unitRows`: |x_jk| ≤ 1, the intercept's 1 included) also
+   * |u_k| = |Σ_j θ_j y_j x_jk| ≤ m_i. A worker can still shade its parts inside these bounds: the gap
+   * certifies honest workers (authenticate them); these bounds only stop a wild number from stopping
+   * a run by itself.
+   */
+  implausible(
+    shard: number,
+    entropy: number,
+    u: SparseVector,
+    unitRows: boolean,
+  ): { reason: string; field: 'entropy' | 'u' } | null {
+    const m = this.shards[shard]?.m;
+    if (m === undefined) return { reason: `shard ${shard} does not exist`, field: 'entropy' };
+    const slack = 1 + 1e-12;
+    if (!(entropy >= -m * Math.LN2 * slack))
+      return {
+        reason: `gap part of shard ${shard}: entropy ${entropy} < −m_i log 2 = ${-m * Math.LN2} (m_i = ${m})`,
+        field: 'entropy',
+      };
+    if (unitRows)
+      for (let t = 0; t < u.val.length; t++)
+        if (!(Math.abs(u.val[t]) <= m * slack))
+          return {
+            reason: `gap part of shard ${shard}: |u[${u.idx[t]}]| = ${Math.abs(u.val[t])} > m_i = ${m} on scaled rows`,
+            field: 'u',
+          };
+    return null;
+  }
+
   /** Adds a result's parts; false when it carries none or its shard was already counted. */
   add(r: EvalResult): boolean {
     if (r.entropy === undefined || r.u === undefined || r.shard >= this.shards.length || this.seen[r.shard])

@@ -50,9 +50,17 @@ export class GapEvaluation {
     return { t: 'eval', id, w, ...(this.round ? { gap: true } : {}) } as const;
   }
 
-  /** Whether `r` lacks the parts this round asked for (the worker is then refused). */
-  lacksParts(r: EvalResult): boolean {
-    return this.round !== null && (r.entropy === undefined || r.u === undefined);
+  /**
+   * Why `r` is refused (its worker then expelled): it lacks the parts this round asked for, or they
+   * cannot be true (GapRound.implausible); null when they are fine or no gap was asked for.
+   */
+  refusal(r: EvalResult): { reason: string; field: 'entropy' | 'u' } | null {
+    if (this.round === null) return null;
+    if (r.entropy === undefined || r.u === undefined)
+      return { reason: `evalResult without the gap's parts (entropy, u)`, field: 'entropy' };
+    // the rows are max-abs scaled (|x| ≤ 1): the master's own when it has a scale, else the stats round's
+    const unitRows = this.cfg.data === null ? this.cfg.normalize !== false : this.cfg.scale !== undefined;
+    return this.round.implausible(r.shard, r.entropy, r.u, unitRows);
   }
 
   add(r: EvalResult): void {

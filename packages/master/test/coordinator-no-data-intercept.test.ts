@@ -1,6 +1,6 @@
 import { combineColumnMaxima } from '@soda/core';
 import type { Stats } from '@soda/protocol';
-import { Harness, logs, rejects, sends, vec } from './harness';
+import { Harness, evalId, logs, rejects, sends, vec } from './harness';
 
 /*
  * A master without data fitting the intercept (the default of soda master --data-at-workers): the
@@ -71,5 +71,31 @@ describe('Coordinator without data, with the intercept', () => {
     expect(h.run.model.n).toBe(4);
     expect(h.run.model.unpenalizedFrom).toBe(4);
     for (const s of sends(out, 'scale')) expect(s.msg).not.toHaveProperty('intercept');
+  });
+
+  it('refuses gap parts no shard of m_i scaled rows can have (entropy < −m_i log 2, |u_k| > m_i)', () => {
+    const h = new Harness({ data: null, dataName: 'workers', dataHash: '', intercept: true });
+    h.hello(1);
+    h.hello(2);
+    h.handle({ type: 'stats', conn: 1, msg: stats(0) });
+    h.handle({ type: 'stats', conn: 2, msg: stats(1) });
+    ready(h, 1, 0, 10);
+    const id = evalId(ready(h, 2, 1, 10));
+    const part = (entropy: number, u: Record<number, number>) => ({ entropy, u: vec(5, u) });
+    // m_i = 3: Σ H(θ_j) ≥ −3 log 2 ≈ −2.079, and |u_k| ≤ 3 on rows scaled into [−1, 1]
+    expect(rejects(h.answer(1, 0, id, 1, 0, part(-2.1, {})))).toEqual([
+      { conn: 1, code: 'E_FIELD', field: 'entropy' },
+    ]);
+    expect(rejects(h.answer(2, 1, id, 1, 0, part(-2, { 4: 3.5 })))).toEqual([
+      { conn: 2, code: 'E_FIELD', field: 'u' },
+    ]);
+    h.close(1, 1008); // the refused worker's connection closes; a spare takes shard 0
+    h.hello(3);
+    h.handle({
+      type: 'ready',
+      conn: 3,
+      msg: { t: 'ready', shard: 0, m: 3, L: 2, n: 5, nnz: 10, hash: HASH[0] },
+    });
+    expect(rejects(h.answer(3, 0, id, 1, 0, part(-3 * Math.LN2, { 4: -3 })))).toEqual([]);
   });
 });

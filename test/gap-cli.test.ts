@@ -52,6 +52,7 @@ describe('the duality gap through the CLI, on a CSV file', () => {
 
   test.each([
     ['soda', 'on', []],
+    ['dave-pg', 'on', []],
     ['sync-pg', 'off', ['--no-intercept']],
   ] as const)(
     'soda run --algo %s, intercept %s: the gap bounds F − F*; tol-gap stops truthfully',

@@ -8,8 +8,8 @@ import { centralProblem } from './helpers/sim-cluster';
 
 /*
  * Issue 16's report, replayed as a user would: a small CSV file with a header, `soda solve` and
- * `soda run --tol-gap 1e-6` with the defaults (the intercept on), then with --no-intercept and
- * another algorithm. F* comes from the reference solver run here on the problem as the CLI builds it
+ * `soda run --tol-gap 1e-6` with the defaults (the intercept on) under soda and dave-pg, then sync-pg
+ * with --no-intercept. F* comes from the reference solver run here on the problem as the CLI builds it
  * (max-abs scaled, intercept column appended after scaling, not ℓ1-penalised): every progress line's
  * gap must bound F − F*, and the `tol-gap` stop must be a true suboptimality ≤ 1e−6 (it was 2.9e−5).
  */

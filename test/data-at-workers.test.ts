@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { maxAbsScale, readLibsvm, writeLibsvm } from '@soda/core';
+import { maxAbsScale, readLibsvm, withIntercept, writeLibsvm } from '@soda/core';
 import { solveReference } from '@soda/solver';
 import { plantedProblem } from './helpers/problems';
 
@@ -11,7 +11,9 @@ import { plantedProblem } from './helpers/problems';
  * master --data-at-workers` (no data, no F*) runs the stats round with M `soda worker --data
  * …/part-{shard}.svm`, trains, and stops on the certified duality gap. Checked against the reference
  * solver's F* on the whole file: the final objective, and the gap bounding F − F* on every progress
- * line. A worker killed mid-run is replaced by a spare that re-reads its shard.
+ * line. A worker killed mid-run is replaced by a spare that re-reads its shard. Both modes run with
+ * the defaults, so with the intercept (each worker appends its constant column after scaling): the
+ * two must reach the same F, and write the same model, intercept included.
  */
 
 const BIN = path.resolve(__dirname, '..', 'packages', 'cli', 'bin', 'soda.js');
@@ -50,6 +52,12 @@ class Proc {
     return new Promise((resolve) => this.waiters.push({ test, resolve }));
   }
 }
+
+/**
+ * How far from w* a run stopped at (F − F*)/F* ≤ 1e−12 can be: F is λ2-strongly convex, so
+ * ‖w − w*‖² ≤ 2(F(w) − F*)/λ2 (λ2 = 0.01 here).
+ */
+const wTol = (fstar: number) => Math.sqrt((2 * 1e-12 * fstar) / 0.01);
 
 describe('soda master --data-at-workers (the workers hold the data)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'soda-at-workers-'));
@@ -91,6 +99,8 @@ describe('soda master --data-at-workers (the workers hold the data)', () => {
   let noDataModel: RawModel | undefined;
   let finalNoData = NaN;
   let fstarRef = NaN;
+  /** the max-abs divisors (the model file's weights are w_k / s_k) */
+  let divisors = new Float64Array(0);
 
   it('splits, trains without data or F*, stops on the gap, survives a killed worker', async () => {
     const M = 3;
@@ -106,10 +116,14 @@ describe('soda master --data-at-workers (the workers hold the data)', () => {
     );
     expect(split.status).toBe(0);
 
-    // the independent answer: the reference solver on the whole file, scaled as the master would
+    // the independent answer: the reference solver on the whole file, scaled as the master would,
+    // with the intercept's column appended after scaling and left out of the ℓ1 term
     const full = await readLibsvm(file);
     const central = maxAbsScale(full.X);
-    const ref = solveReference({ X: central.X, y: full.y }, lambda1, lambda2);
+    divisors = central.scale;
+    const ref = solveReference(withIntercept({ X: central.X, y: full.y }), lambda1, lambda2, {
+      unpenalizedFrom: central.X.cols,
+    });
     const fstar = ref.fstar;
 
     const modelOut = path.join(dir, 'model.json');
@@ -176,7 +190,7 @@ describe('soda master --data-at-workers (the workers hold the data)', () => {
     expect(master.stderr).toBe('');
     expect(code).toBe(0);
     const startLine = master.lines.find((l) => l.msg === 'start')!;
-    expect(startLine).toMatchObject({ m: 360, fstar: null, workers: M });
+    expect(startLine).toMatchObject({ m: 360, n: 30, intercept: true, fstar: null, workers: M });
     expect(String(startLine.stopRule)).toContain('gap');
     const summary = master.lines.find((l) => l.msg === 'summary')!;
     expect(summary.reason).toBe('tol-gap');
@@ -197,9 +211,11 @@ describe('soda master --data-at-workers (the workers hold the data)', () => {
     expect(last.gapRel as number).toBeLessThanOrEqual(1e-12);
     expect(Math.abs((last.objective as number) - fstar) / fstar).toBeLessThanOrEqual(1e-12);
 
-    // the model is in the original feature space (the stats round's scale folded in), no intercept
+    // the model is in the original feature space (the stats round's scale folded in), with the intercept
     noDataModel = JSON.parse(fs.readFileSync(modelOut, 'utf8')) as RawModel;
-    expect(noDataModel).toMatchObject({ version: 2, fitIntercept: false, intercept: 0 });
+    expect(noDataModel).toMatchObject({ version: 2, fitIntercept: true });
+    expect(Math.abs(noDataModel.intercept - ref.w[30])).toBeLessThanOrEqual(wTol(fstar));
+    expect(ref.w[30]).not.toBe(0);
     expect(noDataModel.idx.length).toBeGreaterThan(0);
     await Promise.all(procs.filter((p) => p !== victim).map((p) => p.exited));
   }, 60000);
@@ -235,7 +251,6 @@ describe('soda master --data-at-workers (the workers hold the data)', () => {
       dir,
       '--model-out',
       path.join(dir, 'central.json'),
-      '--no-intercept', // the same problem as the workers' (no intercept in that mode yet)
     ]);
     const listening = await master.waitFor((l) => l.event === 'listening');
     for (let i = 0; i < M; i++)
@@ -253,9 +268,14 @@ describe('soda master --data-at-workers (the workers hold the data)', () => {
     expect(Math.abs(F - finalNoData) / fstarRef).toBeLessThanOrEqual(1e-12);
     // the same weights in the original space: the stats round's scale is the central max-abs scale
     const model = JSON.parse(fs.readFileSync(path.join(dir, 'central.json'), 'utf8')) as RawModel;
+    expect(model.fitIntercept).toBe(true);
+    // both within wTol of w* (scaled space), so within 2·wTol of each other; w_k / s_k in the file
+    expect(Math.abs(model.intercept - noDataModel!.intercept)).toBeLessThanOrEqual(2 * wTol(fstarRef));
     expect(model.idx).toEqual(noDataModel!.idx);
     model.val.forEach((v, t) =>
-      expect(Math.abs(v - noDataModel!.val[t])).toBeLessThanOrEqual(1e-6 * Math.abs(v)),
+      expect(Math.abs(v - noDataModel!.val[t])).toBeLessThanOrEqual(
+        (2 * wTol(fstarRef)) / divisors[model.idx[t]],
+      ),
     );
   }, 60000);
 });

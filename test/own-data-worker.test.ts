@@ -159,9 +159,9 @@ describe('soda worker --data (own shards, stats round, gap parts, a spare re-rea
       let l1 = 0;
       for (const v of w) l1 += Math.abs(v);
       F += lambda1 * l1;
-      return { F, ...acc.result(F, lambda1, lambda2) };
+      return { F, ...acc.result(F, lambda1, lambda2, n) };
     };
-    const whole = dualityGap(central.X, full.y, w, lambda1, lambda2);
+    const whole = dualityGap(central.X, full.y, w, lambda1, lambda2, n);
     const first = await evalRound(workers);
     expect(first.F).toBeCloseTo(whole.objective, 13);
     expect(Math.abs(first.gap - whole.gap)).toBeLessThan(1e-13);

@@ -150,7 +150,7 @@ describe('data at scale: the master’s bookkeeping', () => {
       let l1 = 0;
       for (const v of w.val) l1 += Math.abs(v);
       F += lambda1 * l1;
-      const g = gr.result(F, lambda1, lambda2);
+      const g = gr.result(F, lambda1, lambda2, n);
       lines++;
       expect(g.gap).toBeGreaterThanOrEqual(F - sol.fstar - 1e-15 * sol.fstar);
       expect(Math.abs(F - compositeObjective(central.X, full.y, model.w, lambda1, lambda2))).toBeLessThan(

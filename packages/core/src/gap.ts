@@ -7,14 +7,17 @@ import type { SparseVector } from './sparse';
 const { abs } = Math;
 
 /*
- * A certified stopping rule without F*: the Fenchel duality gap of
- *   F(w) = (1/m) Σ_j ℓ(y_j x_jᵀw) + (λ2/2)‖w‖² + λ1 Σ_{k<u} |w_k|,   ℓ(z) = log(1 + e^{−z}).
- * Writing ℓ(z) = max_{θ∈[0,1]} −θz − H(θ), H(θ) = θ log θ + (1−θ) log(1−θ), and minimising over w gives
- *   D(θ) = −(1/m) Σ_j H(θ_j) − Σ_k S_{λ1_k}(v_k)² / (2λ2),   v = (1/m) Σ_j θ_j y_j x_j,   λ1_k = λ1 [k < u],
+ * A certified stopping rule without F*: the Fenchel duality gap of the problem as it is solved,
+ *   F(w) = (1/m) Σ_j ℓ(y_j x_jᵀw) + (λ2/2)‖w‖² + λ1 Σ_{k<u} |w_k|,   ℓ(z) = log(1 + e^{−z}),
+ * on the max-abs scaled rows, whose columns k ≥ u (u = `unpenalizedFrom`: the intercept's constant
+ * column, appended after scaling; u = n without one) carry λ2 but no λ1. Writing
+ * ℓ(z) = max_{θ∈[0,1]} −θz − H(θ), H(θ) = θ log θ + (1−θ) log(1−θ), and minimising over w gives
+ *   D(θ) = −(1/m) Σ_j H(θ_j) − (1/(2λ2)) [Σ_{k<u} S_{λ1}(v_k)² + Σ_{k≥u} v_k²],   v = (1/m) Σ_j θ_j y_j x_j,
  * with S_t the soft-threshold, and D(θ) ≤ F* ≤ F(w) for every θ ∈ [0,1]^m (λ2 > 0). The residual point
  * θ_j = σ(−y_j x_jᵀw) = −ℓ'(y_j x_jᵀw) is optimal at w = w*, so gap = F(w) − D(θ(w)) → 0 there.
- * A coordinate k ≥ u = `unpenalizedFrom` (an unpenalised intercept column, λ1_k = 0) is simply not
- * thresholded: the loss module's one encoding of the intercept's ℓ1 rule (proxCoordinate).
+ * Derivation in DESIGN.md ("The duality gap"). `soda solve`, the central evaluation rounds and the
+ * data-at-workers rounds all end in dualityGapFrom, with the run's u: thresholding the intercept's v_u
+ * too would make D too large (above F*) and the gap negative.
  *
  * Distributed form: each worker i returns the raw sums over its rows (entropySum_i = Σ_{j∈S_i} H(θ_j)
  * and u_i = Σ_{j∈S_i} θ_j y_j x_j, sparse); the master adds them (m = Σ m_i, π_i = m_i/m), so
@@ -31,6 +34,15 @@ export interface GapPart {
   readonly u: SparseVector;
 }
 
+/** `unpenalizedFrom` must be a coordinate index in [0, n] (n: every coordinate is ℓ1-penalised). */
+function checkUnpenalizedFrom(unpenalizedFrom: number, n: number): void {
+  if (!(Number.isSafeInteger(unpenalizedFrom) && unpenalizedFrom >= 0 && unpenalizedFrom <= n))
+    throw new SodaError('E_CONFIG', `unpenalizedFrom = ${unpenalizedFrom} is not in [0, ${n}]`, {
+      unpenalizedFrom,
+      n,
+    });
+}
+
 /**
  * H(θ) at θ = σ(−z), written through log-losses so it never forms log 0:
  * log θ = −ℓ(−z), log(1−θ) = −ℓ(z), hence H = −θ ℓ(−z) − (1−θ) ℓ(z). Exact at |z| = 1000 (→ 0⁻).
@@ -38,6 +50,11 @@ export interface GapPart {
 export function entropyAtMargin(z: number): number {
   const theta = sigmoid(-z);
   return -(theta * logLoss(-z) + (1 - theta) * logLoss(z));
+}
+
+/** θ = σ(−z) without overflow. */
+export function dualResidual(z: number): number {
+  return sigmoid(-z);
 }
 
 /**
@@ -52,7 +69,7 @@ export function gapPartCsc(X: CscMatrix, y: Float64Array, z: Float64Array, scrat
   const h = scratch ?? new Float64Array(m);
   for (let j = 0; j < m; j++) h[j] = entropyAtMargin(y[j] * z[j]);
   const entropySum = sumAccurate(h, m);
-  for (let j = 0; j < m; j++) h[j] = sigmoid(-(y[j] * z[j])) * y[j]; // θ_j y_j
+  for (let j = 0; j < m; j++) h[j] = dualResidual(y[j] * z[j]) * y[j]; // θ_j y_j
   const { ptr, ind, val } = X;
   let count = 0;
   const idxBuf = new Uint32Array(X.cols);
@@ -77,7 +94,7 @@ export function gapPartCsr(X: CsrMatrix, y: Float64Array, w: Float64Array): GapP
   const entropySum = sumAccurate(h, m);
   const u = new Float64Array(X.cols);
   for (let j = 0; j < m; j++) {
-    const ty = sigmoid(-(y[j] * z[j])) * y[j];
+    const ty = dualResidual(y[j] * z[j]) * y[j];
     for (let q = X.ptr[j], end = X.ptr[j + 1]; q < end; q++) u[X.ind[q]] += X.val[q] * ty;
   }
   const idx: number[] = [];
@@ -129,8 +146,8 @@ export class GapAccumulator {
     this.parts++;
   }
 
-  /** D and the gap at F = F(w) (the objective of the same round); coordinates ≥ unpenalizedFrom unthresholded. */
-  result(objective: number, lambda1: number, lambda2: number, unpenalizedFrom = this.n): GapResult {
+  /** D and the gap at F = F(w) (the objective of the same round); coordinates ≥ unpenalizedFrom carry no λ1. */
+  result(objective: number, lambda1: number, lambda2: number, unpenalizedFrom: number): GapResult {
     if (this.rows === 0) throw new SodaError('E_STATE', 'duality gap of an empty round');
     return dualityGapFrom(
       objective,
@@ -145,8 +162,30 @@ export class GapAccumulator {
 }
 
 /**
- * D(θ) and the gap from totals: entropySum = Σ_j H(θ_j), u = Σ_j θ_j y_j x_j (dense), m rows.
- * Needs λ2 > 0: with λ2 = 0 the dual is only feasible when ‖v‖∞ ≤ λ1, which a residual point is not in general.
+ * D(θ) = −(1/m) Σ_j H(θ_j) − (1/(2λ2)) [Σ_{k<u} S_{λ1}(v_k)² + Σ_{k≥u} v_k²], v = u/m, from the totals
+ * entropySum = Σ_j H(θ_j) and u = Σ_j θ_j y_j x_j (dense) over m rows; u = unpenalizedFrom.
+ */
+export function dualObjective(
+  entropySum: number,
+  u: Float64Array,
+  m: number,
+  lambda1: number,
+  lambda2: number,
+  unpenalizedFrom: number,
+): number {
+  checkUnpenalizedFrom(unpenalizedFrom, u.length);
+  const sq = new Float64Array(u.length);
+  for (let k = 0; k < u.length; k++) {
+    // S_{λ1}(v_k): the minimiser of (λ2/2)w² − v_k w + λ1|w| is S_{λ1}(v_k)/λ2; with λ1 = 0 it is v_k/λ2
+    const s = proxCoordinate(k, u[k] / m, lambda1, unpenalizedFrom);
+    sq[k] = s * s;
+  }
+  return -entropySum / m - sumAccurate(sq) / (2 * lambda2);
+}
+
+/**
+ * D(θ) and the gap F − D from totals (see dualObjective). Needs λ2 > 0: with λ2 = 0 the dual is only
+ * feasible when ‖v_{<u}‖∞ ≤ λ1 and v_{≥u} = 0, which a residual point is not in general.
  */
 export function dualityGapFrom(
   objective: number,
@@ -155,32 +194,29 @@ export function dualityGapFrom(
   m: number,
   lambda1: number,
   lambda2: number,
-  unpenalizedFrom = u.length,
+  unpenalizedFrom: number,
 ): GapResult {
   if (!(lambda2 > 0))
     throw new SodaError('E_CONFIG', `the duality gap needs λ2 > 0 (strong convexity), got λ2 = ${lambda2}`);
-  const sq = new Float64Array(u.length);
-  for (let k = 0; k < u.length; k++) {
-    const s = proxCoordinate(k, u[k] / m, lambda1, unpenalizedFrom); // S_{λ1_k}(v_k)
-    sq[k] = s * s;
-  }
-  const dual = -entropySum / m - sumAccurate(sq) / (2 * lambda2);
+  const dual = dualObjective(entropySum, u, m, lambda1, lambda2, unpenalizedFrom);
   const gap = objective - dual;
   return { dual, gap, gapRel: gap / abs(dual) };
 }
 
-/** The whole gap from row-major data and a dense w, with F(w) computed here too (central use, tests). */
+/**
+ * The whole gap from row-major data and a dense w, with F(w) (compositeObjective, the same u)
+ * computed here too: `soda solve`'s certificate, and tests.
+ */
 export function dualityGap(
   X: CsrMatrix,
   y: Float64Array,
   w: Float64Array,
   lambda1: number,
   lambda2: number,
-  unpenalizedFrom = w.length,
+  unpenalizedFrom: number,
 ): GapResult & { objective: number } {
   const objective = compositeObjective(X, y, w, lambda1, lambda2, unpenalizedFrom);
-  const part = gapPartCsr(X, y, w);
   const acc = new GapAccumulator(X.cols);
-  acc.add(part);
+  acc.add(gapPartCsr(X, y, w));
   return { objective, ...acc.result(objective, lambda1, lambda2, unpenalizedFrom) };
 }

@@ -128,6 +128,12 @@ export interface MasterOptions {
    * ℓ1 term skips them (it reads this from ModelState.current()).
    */
   readonly unpenalizedFrom?: number;
+  /**
+   * With data null: fit an intercept. Each worker appends the constant column after scaling its part;
+   * the run's dimension is the stats round's n + 1 and coordinates ≥ n are not ℓ1-penalised.
+   * (With data, the intercept is already a column of cfg.data and unpenalizedFrom says so.)
+   */
+  readonly intercept?: boolean;
   /** Names of the features (the intercept not counted), for the model file. */
   readonly featureNames?: readonly string[];
   readonly workers: number;

@@ -322,7 +322,7 @@ export class Coordinator {
     });
     this.round = round;
     this.roundNormSq = normSq(round.w);
-    this.gap.open(this.model.n, this.shards.shards);
+    this.gap.open(this.model.n, this.model.unpenalizedFrom, this.shards.shards);
     const frame = this.gap.frame(round.id, round.w);
     for (const [, owner] of this.shards.readyOwners()) this.out.send(owner, frame);
   }
@@ -332,8 +332,8 @@ export class Coordinator {
     const claim = this.guard.evalResult(round.id, shard.id, fi, round.w, this.roundNormSq);
     // the forger is expelled; its shard's replacement is asked again (the round waits for it)
     if (!claim.ok) return this.refuseClaim(conn, claim, 'fi');
-    if (this.gap.lacksParts(msg))
-      return this.out.reject(conn, 'E_FIELD', `evalResult without the gap's parts (entropy, u)`, 'entropy');
+    const parts = this.gap.refusal(msg);
+    if (parts !== null) return this.out.reject(conn, 'E_FIELD', parts.reason, parts.field);
     if (round.has(shard.id)) return; // a replacement's second answer
     this.gap.add(msg);
     if (!round.record(shard.id, fi, correct)) return;

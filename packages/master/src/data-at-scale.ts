@@ -2,7 +2,6 @@ import {
   combineColumnMaxima,
   GapAccumulator,
   SodaError,
-  suboptimality,
   type SparseVector,
   type GapResult,
   type SplitManifest,
@@ -118,14 +117,24 @@ export class StatsRound {
   }
 }
 
-/** A `ready` for shard i after the stats round (its first owner, or a spare that re-read the file). */
-export function checkReady(r: Ready, facts: OwnShardFacts, n: number): StatsVerdict {
+/**
+ * A `ready` for shard i after the stats round (its first owner, or a spare that re-read the file). n is
+ * the run's dimension; with an intercept the worker's rows hold its constant column too, so one more
+ * non-zero per row than the file.
+ */
+export function checkReady(r: Ready, facts: OwnShardFacts, n: number, intercept = false): StatsVerdict {
   if (r.m !== facts.m)
     return { ok: false, reason: `shard ${r.shard}: ready.m = ${r.m}, the shard has ${facts.m}` };
   if (r.n !== undefined && r.n !== n)
     return { ok: false, reason: `shard ${r.shard}: ready.n = ${r.n}, the run has ${n}` };
-  if (r.nnz !== undefined && r.nnz !== facts.nnz)
-    return { ok: false, reason: `shard ${r.shard}: ready.nnz = ${r.nnz}, the shard has ${facts.nnz}` };
+  const nnz = intercept ? facts.nnz + facts.m : facts.nnz;
+  if (r.nnz !== undefined && r.nnz !== nnz)
+    return {
+      ok: false,
+      reason:
+        `shard ${r.shard}: ready.nnz = ${r.nnz}, the shard has ${nnz}` +
+        (intercept ? ' with the intercept' : ''),
+    };
   if (facts.hash !== undefined && r.hash !== facts.hash)
     return {
       ok: false,
@@ -151,6 +160,37 @@ export class GapRound {
     return this.acc.count === this.shards.length;
   }
 
+  /**
+   * Why shard `shard`'s parts cannot be true, or null. Every θ_j is in [0, 1], so Σ_j H(θ_j) is in
+   * [−m_i log 2, 0]; on max-abs scaled rows (`unitRows`: |x_jk| ≤ 1, the intercept's 1 included) also
+   * |u_k| = |Σ_j θ_j y_j x_jk| ≤ m_i. A worker can still shade its parts inside these bounds: the gap
+   * certifies honest workers (authenticate them); these bounds only stop a wild number from stopping
+   * a run by itself.
+   */
+  implausible(
+    shard: number,
+    entropy: number,
+    u: SparseVector,
+    unitRows: boolean,
+  ): { reason: string; field: 'entropy' | 'u' } | null {
+    const m = this.shards[shard]?.m;
+    if (m === undefined) return { reason: `shard ${shard} does not exist`, field: 'entropy' };
+    const slack = 1 + 1e-12;
+    if (!(entropy >= -m * Math.LN2 * slack))
+      return {
+        reason: `gap part of shard ${shard}: entropy ${entropy} < −m_i log 2 = ${-m * Math.LN2} (m_i = ${m})`,
+        field: 'entropy',
+      };
+    if (unitRows)
+      for (let t = 0; t < u.val.length; t++)
+        if (!(Math.abs(u.val[t]) <= m * slack))
+          return {
+            reason: `gap part of shard ${shard}: |u[${u.idx[t]}]| = ${Math.abs(u.val[t])} > m_i = ${m} on scaled rows`,
+            field: 'u',
+          };
+    return null;
+  }
+
   /** Adds a result's parts; false when it carries none or its shard was already counted. */
   add(r: EvalResult): boolean {
     if (r.entropy === undefined || r.u === undefined || r.shard >= this.shards.length || this.seen[r.shard])
@@ -160,7 +200,8 @@ export class GapRound {
     return true;
   }
 
-  result(objective: number, lambda1: number, lambda2: number, unpenalizedFrom?: number): GapResult {
+  /** D and the gap at F = `objective`; coordinates ≥ unpenalizedFrom (the intercept) carry no λ1. */
+  result(objective: number, lambda1: number, lambda2: number, unpenalizedFrom: number): GapResult {
     if (!this.complete)
       throw new SodaError('E_STATE', `gap round incomplete: ${this.acc.count} of ${this.shards.length}`);
     return this.acc.result(objective, lambda1, lambda2, unpenalizedFrom);
@@ -208,5 +249,5 @@ export function chooseStopRule(o: { fstar?: number; tol: number; tolGap?: number
 export function stopReached(rule: StopRule, objective: number, gapRel: number | undefined): boolean {
   const byGap = (t: number | undefined) => t !== undefined && gapRel !== undefined && gapRel <= t;
   if (rule.kind === 'gap') return byGap(rule.tolGap);
-  return suboptimality(objective, rule.fstar) <= rule.tol || byGap(rule.tolGap);
+  return (objective - rule.fstar) / Math.abs(rule.fstar) <= rule.tol || byGap(rule.tolGap);
 }

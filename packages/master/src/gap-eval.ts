@@ -12,6 +12,8 @@ import type { Shard } from './shards';
 export class GapEvaluation {
   private readonly stop: { rule: StopRule; describe: string };
   private round: GapRound | null = null;
+  /** the first coordinate without λ1 (the intercept's; n without one), fixed with the round */
+  private unpenalizedFrom = 0;
 
   constructor(private readonly cfg: MasterConfig) {
     this.stop = chooseStopRule({
@@ -27,8 +29,13 @@ export class GapEvaluation {
     return this.stop.describe;
   }
 
-  /** A new evaluation round over `shards` (their m_i weigh the parts). */
-  open(n: number, shards: readonly Shard[]): void {
+  /**
+   * A new evaluation round over `shards` (their m_i weigh the parts), for the problem of dimension n
+   * whose coordinates ≥ unpenalizedFrom (the intercept) are not ℓ1-penalised: ModelState's, the same
+   * split the round's F uses, so F and D are of one problem.
+   */
+  open(n: number, unpenalizedFrom: number, shards: readonly Shard[]): void {
+    this.unpenalizedFrom = unpenalizedFrom;
     this.round =
       this.cfg.lambda2 > 0
         ? new GapRound(
@@ -43,9 +50,17 @@ export class GapEvaluation {
     return { t: 'eval', id, w, ...(this.round ? { gap: true } : {}) } as const;
   }
 
-  /** Whether `r` lacks the parts this round asked for (the worker is then refused). */
-  lacksParts(r: EvalResult): boolean {
-    return this.round !== null && (r.entropy === undefined || r.u === undefined);
+  /**
+   * Why `r` is refused (its worker then expelled): it lacks the parts this round asked for, or they
+   * cannot be true (GapRound.implausible); null when they are fine or no gap was asked for.
+   */
+  refusal(r: EvalResult): { reason: string; field: 'entropy' | 'u' } | null {
+    if (this.round === null) return null;
+    if (r.entropy === undefined || r.u === undefined)
+      return { reason: `evalResult without the gap's parts (entropy, u)`, field: 'entropy' };
+    // the rows are max-abs scaled (|x| ≤ 1): the master's own when it has a scale, else the stats round's
+    const unitRows = this.cfg.data === null ? this.cfg.normalize !== false : this.cfg.scale !== undefined;
+    return this.round.implausible(r.shard, r.entropy, r.u, unitRows);
   }
 
   add(r: EvalResult): void {
@@ -54,7 +69,7 @@ export class GapEvaluation {
 
   /** D and the gap at the round's w (undefined without λ2); the round must be complete. */
   result(objective: number): GapResult | undefined {
-    return this.round?.result(objective, this.cfg.lambda1, this.cfg.lambda2);
+    return this.round?.result(objective, this.cfg.lambda1, this.cfg.lambda2, this.unpenalizedFrom);
   }
 
   /** The summary reason when the round's figures stop the run, else null. */

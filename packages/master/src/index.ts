@@ -25,3 +25,6 @@ export { checkReady, chooseStopRule, GapRound, StatsRound, stopReached } from '.
 export { EvalRound } from './eval-round';
 export { createMetrics } from './metrics';
 export { ModelState } from './model-state';
+export { Coordinator } from './coordinator';
+export type { Command } from './events';
+export { RunState } from './run-state';

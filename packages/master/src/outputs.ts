@@ -163,7 +163,10 @@ export async function writeModel(
       dataName: cfg.dataName,
       dataHash: run.dataHash,
       objective,
-      ...(cfg.unpenalizedFrom !== undefined ? { unpenalizedFrom: cfg.unpenalizedFrom } : {}),
+      // the intercept's column: cfg's when the master holds the data, the stats round's n otherwise
+      ...(run.hasModel && run.model.unpenalizedFrom < run.model.n
+        ? { unpenalizedFrom: run.model.unpenalizedFrom }
+        : {}),
       // the scale the weights are in: the master's own, or the stats round's
       ...(run.scale ? { scale: Array.from(run.scale) } : {}),
       ...(cfg.featureNames ? { featureNames: [...cfg.featureNames] } : {}),

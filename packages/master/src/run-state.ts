@@ -95,6 +95,23 @@ export class RunState {
     return this.cfg.data !== null ? this.cfg.scale : this.learnt?.scale;
   }
 
+  /**
+   * What a worker reading its own part needs besides w_i (the `scale` frame, or an `assign` after the
+   * stats round): the run's n, the divisors (length n) and whether to append the intercept's column.
+   * The constant column comes after scaling, so its divisor is 1 and it stays 1.
+   */
+  ownDataFields(): { n: number; scale?: Float64Array; intercept?: true } {
+    const n = this.model.n;
+    const intercept = this.model.unpenalizedFrom < n;
+    const features = this.learnt?.scale;
+    let scale = features;
+    if (features !== undefined && intercept) {
+      scale = new Float64Array(n).fill(1);
+      scale.set(features);
+    }
+    return { n, ...(scale ? { scale } : {}), ...(intercept ? { intercept: true as const } : {}) };
+  }
+
   /** The data's identity for checkpoints and the model file. */
   get dataHash(): string {
     return this.learnt?.dataHash ?? this.cfg.dataHash;
@@ -111,11 +128,14 @@ export class RunState {
       r.shards.map((f) => f.m),
       r.pi,
     );
+    // with an intercept the workers append its constant column (index r.n): one more, unpenalised coordinate
+    const dim = this.cfg.intercept ? r.n + 1 : r.n;
     this.modelValue = new ModelState(
-      r.n,
+      dim,
       Array.from(r.pi),
       this.cfg.gamma ?? MASTER_DEFAULTS.gammaUntilStart,
       this.cfg.lambda1,
+      r.n,
     );
     const h = createHash('sha256');
     for (const f of r.shards) h.update(`${f.hash ?? `m=${f.m},nnz=${f.nnz}`}\n`);
@@ -149,8 +169,8 @@ export class RunState {
     } as const;
     const model = this.modelValue;
     if (model === null) return { ...base, rows: null };
-    const scale = cfg.data === null ? this.learnt?.scale : undefined;
-    return { ...base, n: model.n, wi: sparseFromDense(model.wi[shard.id]), ...(scale ? { scale } : {}) };
+    const own = cfg.data === null ? this.ownDataFields() : { n: model.n };
+    return { ...base, ...own, wi: sparseFromDense(model.wi[shard.id]) };
   }
 
   noteEvaluation(k: number, objective: number, wbar: Float64Array): void {

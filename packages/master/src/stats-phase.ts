@@ -53,14 +53,20 @@ export class StatsPhase {
     this.run.fromStats(r);
     const model = this.run.model;
     this.out.info(
-      { m: r.m, n: r.n, shards: r.shards.length, scaled: r.scale !== undefined },
+      {
+        m: r.m,
+        n: r.n,
+        shards: r.shards.length,
+        scaled: r.scale !== undefined,
+        intercept: model.unpenalizedFrom < model.n,
+      },
       'stats round complete',
     );
     for (const s of this.run.shards.shards) {
       const owner = ownerOf(s);
       if (owner === null) continue; // cannot happen: a departure withdraws its report
       const wi = sparseFromDense(model.wi[s.id]);
-      this.out.send(owner, { t: 'scale', shard: s.id, n: r.n, ...(r.scale ? { scale: r.scale } : {}), wi });
+      this.out.send(owner, { t: 'scale', shard: s.id, ...this.run.ownDataFields(), wi });
     }
   }
 
@@ -74,6 +80,7 @@ export class StatsPhase {
     const facts = this.factsValue;
     if (facts === null)
       return { ok: false, reason: `ready for shard ${msg.shard} before the stats round is over` };
-    return checkReady(msg, facts[msg.shard], this.run.model.n);
+    const { n, unpenalizedFrom } = this.run.model;
+    return checkReady(msg, facts[msg.shard], n, unpenalizedFrom < n);
   }
 }

@@ -153,7 +153,10 @@ const assign: Schema<'assign'> = (o, ctx) => {
   if (hasRows) {
     msg.rows = csrRows(o, 'rows', w, n);
     if (!absent(o, 'scale')) fail(w, 'scale', 'must be absent when rows are sent (they arrive scaled)');
-  } else if (!absent(o, 'scale')) msg.scale = divisors(o, 'scale', w, n);
+  } else {
+    if (!absent(o, 'scale')) msg.scale = divisors(o, 'scale', w, n);
+    if (!absent(o, 'intercept')) msg.intercept = bool(o, 'intercept', w);
+  }
   msg.wi = sparse(o, 'wi', w, n, 'assign.n');
   return msg;
 };
@@ -192,6 +195,7 @@ const scale: Schema<'scale'> = (o, ctx) => {
     wi: sparse(o, 'wi', w, n, 'scale.n'),
   };
   if (!absent(o, 'scale')) msg.scale = divisors(o, 'scale', w, n);
+  if (!absent(o, 'intercept')) msg.intercept = bool(o, 'intercept', w);
   return msg;
 };
 

@@ -81,6 +81,8 @@ export interface Assign {
   readonly wi?: SparseVector;
   /** max-abs divisors (length n, positive) for a worker that reads its own file */
   readonly scale?: Float64Array;
+  /** a worker that reads its own file appends the intercept's constant column (index n − 1) after scaling */
+  readonly intercept?: boolean;
 }
 
 /** master → worker: every shard is taken; wait. */
@@ -129,6 +131,11 @@ export interface Scale {
   readonly n: number;
   readonly scale?: Float64Array;
   readonly wi: SparseVector;
+  /**
+   * true: the run fits an intercept. The worker appends a constant column of 1 after scaling its file's
+   * n − 1 features (scale[n − 1] is then 1), so its rows have n columns like the run's w.
+   */
+  readonly intercept?: boolean;
 }
 
 /** master → worker: the model w^k = prox_{γλ1}(w̄) to step from. */

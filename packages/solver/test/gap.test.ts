@@ -80,7 +80,7 @@ describe('duality gap', () => {
     const path = proxGradPath(ds, new Float64Array(40).fill(lambda1), lambda2, 400, 0.5);
     let checked = 0;
     for (const w of path) {
-      const g = dualityGap(ds.X, ds.y, w, lambda1, lambda2);
+      const g = dualityGap(ds.X, ds.y, w, lambda1, lambda2, 40);
       const subopt = g.objective - sol.fstar;
       expect(g.dual).toBeLessThanOrEqual(sol.fstar + 1e-14);
       expect(g.gap).toBeGreaterThanOrEqual(subopt - 1e-14);
@@ -88,13 +88,13 @@ describe('duality gap', () => {
     }
     expect(checked).toBe(401);
     // and it decreases towards 0 along the path
-    const first = dualityGap(ds.X, ds.y, path[0], lambda1, lambda2).gap;
-    const last = dualityGap(ds.X, ds.y, path[400], lambda1, lambda2).gap;
+    const first = dualityGap(ds.X, ds.y, path[0], lambda1, lambda2, 40).gap;
+    const last = dualityGap(ds.X, ds.y, path[400], lambda1, lambda2, 40).gap;
     expect(last).toBeLessThan(first * 1e-3);
   });
 
   it('shrinks to ≤ 1e−8 relative at the solver’s w*', () => {
-    const g = dualityGap(ds.X, ds.y, sol.w, lambda1, lambda2);
+    const g = dualityGap(ds.X, ds.y, sol.w, lambda1, lambda2, 40);
     expect(Math.abs(g.objective - sol.fstar)).toBeLessThanOrEqual(1e-14 * sol.fstar);
     expect(g.gapRel).toBeLessThanOrEqual(1e-8);
     expect(g.gap).toBeGreaterThanOrEqual(-1e-14);
@@ -140,7 +140,7 @@ describe('duality gap', () => {
   it('shard parts (CSC, as workers compute them) sum to the central gap', () => {
     const rng = new Rng(11);
     const w = Float64Array.from({ length: 40 }, () => 0.2 * rng.normal());
-    const central = dualityGap(ds.X, ds.y, w, lambda1, lambda2);
+    const central = dualityGap(ds.X, ds.y, w, lambda1, lambda2, 40);
     const acc = new GapAccumulator(40);
     const cuts = [0, 70, 71, 200, 300];
     for (let s = 0; s + 1 < cuts.length; s++) {
@@ -150,7 +150,7 @@ describe('duality gap', () => {
       acc.add(gapPartCsc(csrToCsc(Xi), yi, marginsCsr(Xi, w)));
     }
     expect(acc.count).toBe(4);
-    const g = acc.result(central.objective, lambda1, lambda2);
+    const g = acc.result(central.objective, lambda1, lambda2, 40);
     expect(Math.abs(g.dual - central.dual)).toBeLessThanOrEqual(1e-14 * Math.abs(central.dual));
     expect(g.gap).toBeCloseTo(central.gap, 14);
   });
@@ -170,7 +170,7 @@ describe('duality gap', () => {
       y: Float64Array.from(ds.y, (v, i) => (i % 3 === 0 ? 1 : v)),
     };
     const l1 = new Float64Array(41).fill(0.05);
-    l1[40] = 0; // the path's own per-coordinate weights; the gap takes the loss module's unpenalizedFrom = 40
+    l1[40] = 0;
     const path = proxGradPath(di, l1, lambda2, 6000, 0.5);
     const end = dualityGap(di.X, di.y, path[path.length - 1], 0.05, lambda2, 40);
     expect(path[path.length - 1][40]).not.toBe(0); // the intercept is in use
@@ -183,7 +183,12 @@ describe('duality gap', () => {
     }
   });
 
-  it('refuses λ2 = 0 with a coded error', () => {
-    expect(() => dualityGapFrom(1, -1, new Float64Array(3), 5, 0.1, 0)).toThrow(SodaError);
+  it('refuses λ2 = 0 and an unpenalizedFrom outside [0, n] with coded errors', () => {
+    expect(() => dualityGapFrom(1, -1, new Float64Array(3), 5, 0.1, 0, 3)).toThrow(SodaError);
+    expect(() => dualityGapFrom(1, -1, new Float64Array(3), 5, 0.1, 1, 4)).toThrow(
+      /unpenalizedFrom = 4 is not in \[0, 3\]/,
+    );
+    expect(() => dualityGapFrom(1, -1, new Float64Array(3), 5, 0.1, 1, -1)).toThrow(SodaError);
+    expect(dualityGapFrom(1, -1, new Float64Array(3), 5, 0.1, 1, 0).dual).toBeCloseTo(0.2, 15);
   });
 });

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
+  appendConstantColumn,
   applyScale,
   columnMaxAbsSparse,
   contentHash,
@@ -95,27 +96,36 @@ export function shardStats(s: OwnShard): {
 
 /**
  * The shard ready to compute on: widened to the run's n (a file whose largest index is smaller), scaled
- * by the run's divisors when given, column-major, with its L_i. A file wider than the run is refused.
+ * by the run's divisors when given, with the intercept's constant column appended after scaling when the
+ * run fits one (it is then column n − 1, and the file's features must fit in n − 1), column-major, with
+ * its L_i. A file wider than the run is refused.
  */
 export function prepareOwnShard(
   s: OwnShard,
   n: number,
   scale: Float64Array | undefined,
   lambda2: number,
+  intercept = false,
 ): { data: LocalShard; L: number } {
-  if (s.n > n)
+  const features = intercept ? n - 1 : n;
+  if (s.n > features)
     throw new SodaError(
       'E_DATA_MISMATCH',
-      `${s.file} has features up to index ${s.n} but the run's dimension is n = ${n}`,
+      `${s.file} has features up to index ${s.n} but the run's dimension is n = ${n}` +
+        (intercept ? ` (${features} features and the intercept)` : ''),
       { file: s.file, n: s.n, runN: n },
     );
-  let X: CsrMatrix = { ...s.X, cols: n };
+  let X: CsrMatrix = { ...s.X, cols: features };
   if (scale !== undefined) {
-    if (scale.length !== n)
-      throw new SodaError('E_DATA_MISMATCH', `scale has ${scale.length} divisors for n = ${n}`, {
-        file: s.file,
-      });
-    X = applyScale(X, scale);
+    if (scale.length !== n || (intercept && scale[n - 1] !== 1))
+      throw new SodaError(
+        'E_DATA_MISMATCH',
+        `scale has ${scale.length} divisors for n = ${n}` +
+          (intercept ? ', the last (intercept) must be 1' : ''),
+        { file: s.file },
+      );
+    X = applyScale(X, scale.subarray(0, features));
   }
+  if (intercept) X = appendConstantColumn(X);
   return { data: { X: csrToCsc(X), y: s.y }, L: logisticSmoothness(X, lambda2) };
 }

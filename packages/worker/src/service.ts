@@ -350,7 +350,7 @@ export class Worker {
         );
         return this.send({ t: 'stats', shard: msg.shard, ...st });
       }
-      held = this.holdOwn(own, msg, msg.n, msg.scale);
+      held = this.holdOwn(own, msg, msg.n, msg.scale, msg.intercept);
     }
     this.start(held!, msg, msg.wi!, t0, msg.rows === null && holds ? 'shard restarted' : 'shard loaded');
   }
@@ -366,7 +366,7 @@ export class Worker {
         'shard',
       );
     this.pending = null;
-    const held = this.holdOwn(pending.own, pending.assign, msg.n, msg.scale);
+    const held = this.holdOwn(pending.own, pending.assign, msg.n, msg.scale, msg.intercept);
     this.start(held, pending.assign, msg.wi, t0, 'shard scaled');
   }
 
@@ -380,8 +380,8 @@ export class Worker {
     }
   }
 
-  private holdOwn(own: OwnShard, msg: Assign, n: number, scale: Float64Array | undefined) {
-    const { data, L } = prepareOwnShard(own, n, scale, msg.lambda2);
+  private holdOwn(own: OwnShard, msg: Assign, n: number, scale?: Float64Array, intercept?: boolean) {
+    const { data, L } = prepareOwnShard(own, n, scale, msg.lambda2, intercept === true);
     return { shard: msg.shard, runId: msg.runId, data, L, hash: own.hash };
   }
 

@@ -101,9 +101,9 @@ describe('a worker’s own shard', () => {
     let l1 = 0;
     for (const v of w) l1 += Math.abs(v);
     objective += lambda1 * l1;
-    const whole = dualityGap(central.X, full.y, w, lambda1, lambda2);
+    const whole = dualityGap(central.X, full.y, w, lambda1, lambda2, 25);
     expect(objective).toBeCloseTo(whole.objective, 13);
-    const g = acc.result(objective, lambda1, lambda2);
+    const g = acc.result(objective, lambda1, lambda2, 25);
     expect(Math.abs(g.gap - whole.gap)).toBeLessThan(1e-13);
   });
 

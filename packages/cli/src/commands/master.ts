@@ -59,6 +59,7 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
     dataHash: d.hash,
     ...(d.scale ? { scale: d.scale } : {}),
     ...('manifest' in d && d.manifest ? { manifest: d.manifest } : {}),
+    ...('intercept' in d && d.intercept ? { intercept: true } : {}),
     normalize: a.normalize !== false,
     ...(d.unpenalizedFrom !== undefined ? { unpenalizedFrom: d.unpenalizedFrom } : {}),
     ...(d.featureNames ? { featureNames: d.featureNames } : {}),
@@ -130,7 +131,9 @@ async function workersData(a: Args) {
   return {
     data: null,
     name: manifest ? path.basename(manifest.source) : 'workers',
-    // no intercept yet in this mode: each worker would have to append the constant column itself
+    // the intercept (default on): each worker appends the constant column after scaling its part, and
+    // the master learns its index (n) in the stats round
+    intercept: a.intercept !== false,
     unpenalizedFrom: undefined,
     featureNames: undefined,
     // the real identity comes from the stats round (RunState.dataHash)

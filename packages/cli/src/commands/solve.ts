@@ -36,7 +36,8 @@ export const solveCommand: CommandModule<object, Record<string, unknown>> = {
     const u = d.unpenalizedFrom;
     const nnz = u !== undefined && r.w[u] !== 0 ? r.nnz - 1 : r.nnz;
     // the certified duality gap at w*, the bound a run without F* stops on (needs λ2 > 0)
-    const dual = d.lambda2 > 0 ? dualityGap(d.data.X, d.data.y, r.w, d.lambda1, d.lambda2, u) : undefined;
+    const dual =
+      d.lambda2 > 0 ? dualityGap(d.data.X, d.data.y, r.w, d.lambda1, d.lambda2, u ?? r.n) : undefined;
     const line = {
       dataset: d.name,
       fstar: r.fstar,

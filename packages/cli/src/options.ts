@@ -67,7 +67,11 @@ export function trainingOptions<T>(y: Argv<T>) {
       default: 3600,
       describe: 'stop after this many seconds of training',
     })
-    .option('eval-every', { type: 'number', default: 1, describe: 'evaluate F(w^k) every this many seconds' })
+    .option('eval-every', {
+      type: 'number',
+      default: 1,
+      describe: 'evaluate F(w^k) every this many seconds (> 0)',
+    })
     .option('eval-every-updates', {
       type: 'number',
       default: 0,

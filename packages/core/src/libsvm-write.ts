@@ -22,6 +22,8 @@ export class LibsvmWriter implements RowSink {
   private readonly out: Writable;
   private error: unknown = null;
   private state: 'open' | 'closing' | 'done' = 'open';
+  /** The one wait for 'drain' while the buffer is full: rows written meanwhile share it (no listener each). */
+  private drained: Promise<void> | null = null;
 
   private constructor(
     readonly path: string,
@@ -68,9 +70,14 @@ export class LibsvmWriter implements RowSink {
       prev = j;
     }
     if (this.out.write(line + '\n')) return;
+    return (this.drained ??= this.untilDrained());
+  }
+
+  private untilDrained(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       // With gzip, a failing file stream never drains the gzip stream: listen to both for errors.
       const done = (): void => {
+        this.drained = null;
         this.out.off('drain', onDrain);
         this.out.off('error', onFail);
         this.file.off('error', onFail);

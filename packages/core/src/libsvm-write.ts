@@ -69,6 +69,14 @@ export class LibsvmWriter implements RowSink {
       line += ` ${j + 1}:${v}`;
       prev = j;
     }
+    return this.writeLine(line);
+  }
+
+  /** Appends one line as it is (no newline in `line`): a CSV part's header and rows use this writer too. */
+  writeLine(line: string): void | Promise<void> {
+    if (this.state !== 'open')
+      throw new SodaError('E_DATA_WRITE', `${this.path}: write after close or abort`);
+    if (this.error !== null) throw this.ioError();
     if (this.out.write(line + '\n')) return;
     return (this.drained ??= this.untilDrained());
   }

@@ -58,11 +58,13 @@ export interface SplitOptions {
   readonly seed?: number;
   /** gzip the parts (default: when the input is gzip) */
   readonly gzip?: boolean;
+  /** refuse an index above this (the parser's default otherwise) */
+  readonly maxFeatures?: number;
 }
 
 /** part-00000.svm, part-00001.svm, …: the name `{shard}` expands to in a worker's --data. */
-export function partFileName(shard: number, gzip = false): string {
-  return `part-${String(shard).padStart(5, '0')}.svm${gzip ? '.gz' : ''}`;
+export function partFileName(shard: number, gzip = false, ext: 'svm' | 'csv' = 'svm'): string {
+  return `part-${String(shard).padStart(5, '0')}.${ext}${gzip ? '.gz' : ''}`;
 }
 
 export async function splitLibsvm(input: string, opts: SplitOptions): Promise<SplitManifest> {
@@ -75,7 +77,8 @@ export async function splitLibsvm(input: string, opts: SplitOptions): Promise<Sp
   const gzipOut = opts.gzip ?? gzipIn;
 
   // pass 1: validate and count
-  const counter = new LibsvmParser(input, undefined, { onRow: () => {} });
+  const limit = opts.maxFeatures !== undefined ? { maxFeatures: opts.maxFeatures } : {};
+  const counter = new LibsvmParser(input, undefined, { onRow: () => {}, ...limit });
   const sourceHash = createHash('sha256');
   await forEachChunk(input, gzipIn, (chunk) => {
     sourceHash.update(chunk);
@@ -99,6 +102,7 @@ export async function splitLibsvm(input: string, opts: SplitOptions): Promise<Sp
   const waits: Promise<void>[] = [];
   let r = 0;
   const router = new LibsvmParser(input, undefined, {
+    ...limit,
     onRow: (label, ind, val) => {
       const i = owner[r++];
       const s = stats[i];

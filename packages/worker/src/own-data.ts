@@ -5,8 +5,10 @@ import {
   columnMaxAbsSparse,
   contentHash,
   csrToCsc,
+  dataFormatOf,
   logisticSmoothness,
   MANIFEST_NAME,
+  readDataFile,
   readLibsvm,
   readManifest,
   SodaError,
@@ -54,7 +56,10 @@ export async function readOwnShard(file: string, shard: number): Promise<OwnShar
   const manifest: SplitManifest | undefined = fs.existsSync(manifestFile)
     ? await readManifest(manifestFile)
     : undefined;
-  const data = await readLibsvm(file, manifest ? { n: manifest.n } : {});
+  const data =
+    dataFormatOf(file) === 'csv'
+      ? await readCsvShard(file)
+      : await readLibsvm(file, manifest ? { n: manifest.n } : {});
   const hash = await contentHash(file);
   if (manifest) {
     const part = manifest.parts[shard];
@@ -67,6 +72,7 @@ export async function readOwnShard(file: string, shard: number): Promise<OwnShar
     };
     if (part === undefined) mismatch('shard', `absent (${manifest.parts.length} parts)`, `shard ${shard}`);
     if (path.basename(file) !== part.file) mismatch('file', part.file, path.basename(file));
+    if (manifest.n !== data.n) mismatch('n', manifest.n, data.n);
     if (part.rows !== data.X.rows) mismatch('rows', part.rows, data.X.rows);
     if (part.nnz !== data.X.ind.length) mismatch('nnz', part.nnz, data.X.ind.length);
     if (part.sha256 !== hash) mismatch('sha256', part.sha256, hash);
@@ -80,6 +86,12 @@ export async function readOwnShard(file: string, shard: number): Promise<OwnShar
     hash,
     ...(manifest ? { manifest: manifestFile } : {}),
   };
+}
+
+/** A CSV part (`soda data split` of a CSV file keeps the header): n is its number of feature columns. */
+async function readCsvShard(file: string) {
+  const d = await readDataFile(file);
+  return { X: d.X, y: d.y, n: d.X.cols };
 }
 
 /** The `stats` answer: what the file holds, and its column maxima (sparse, dimension n). */

@@ -1,12 +1,5 @@
 import type { Argv } from 'yargs';
-import {
-  DEFAULT_MAX_FEATURES,
-  MAX_INDEX,
-  streamDataFile,
-  type DataFileOptions,
-  type DataFormat,
-  type RowBatch,
-} from '@soda/core';
+import { DEFAULT_MAX_FEATURES, MAX_INDEX, type DataFileOptions, type DataFormat } from '@soda/core';
 import * as v from './validate';
 
 /**
@@ -44,12 +37,4 @@ export function dataFileOptions(a: Record<string, unknown>): DataFileOptions {
       ? { maxFeatures: v.positiveInt('max-features', a.maxFeatures, MAX_INDEX) }
       : {}),
   };
-}
-
-export function openRows(
-  file: string,
-  a: Record<string, unknown>,
-  extra: { allowUnlabelled?: boolean } = {},
-): AsyncGenerator<RowBatch> {
-  return streamDataFile(file, { ...dataFileOptions(a), ...extra });
 }

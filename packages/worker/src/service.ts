@@ -321,6 +321,7 @@ export class Worker {
     let held = this.held;
     const holds =
       held !== null && held.shard === msg.shard && held.runId === msg.runId && held.data.X.cols === msg.n;
+    if (msg.rows !== null && this.cfg.data !== undefined) return this.refuseRows();
     if (msg.rows !== null) {
       const n = msg.n!; // the decoder requires n with rows
       const { m, ptr, ind, val, y } = msg.rows;
@@ -435,6 +436,20 @@ export class Worker {
     this.refused = `refusing the master at ${this.cfg.master}: ${why}`;
     this.log.error({ code: 'E_AUTH' }, this.refused);
     this.ws?.close(1008, 'E_AUTH: the master could not prove the token');
+  }
+
+  /**
+   * A worker started with its own --data never trains on rows the master sends: the master was started
+   * without --data-at-workers, and the user believes their files are used. Both sides say so; exit 2.
+   */
+  private refuseRows(): void {
+    const why =
+      `the master sends rows, but this worker reads its own --data ${this.cfg.data}: ` +
+      'start the master with --data-at-workers (or this worker without --data)';
+    this.refused = why;
+    this.log.error({ code: 'E_CONFIG' }, why);
+    this.send(errorFrame(new ProtocolError('E_STATE', why, 'rows')));
+    this.ws?.close(1008, 'E_STATE: this worker reads its own --data; the master needs --data-at-workers');
   }
 
   private fail(err: ProtocolError): void {

@@ -38,13 +38,43 @@ export async function* rowsForModel(
   }
   let layout: CsvLayout | undefined;
   let columnOf: Int32Array | null | undefined;
-  const csv =
-    /\.tsv(\.gz)?$/i.test(file) && opts.delimiter === undefined ? { ...opts, delimiter: '\t' } : opts;
+  const csv = {
+    ...opts,
+    ...(/\.tsv(\.gz)?$/i.test(file) && opts.delimiter === undefined ? { delimiter: '\t' } : {}),
+    // a model feature named like a label ("class": a spam term) is that feature, not the label
+    ...(model.featureNames ? { featureNames: model.featureNames } : {}),
+  };
   for await (const b of streamCsv(file, csv, (l) => (layout = l))) {
     columnOf ??= columnMap(model, layout!, file);
-    if (columnOf !== null) for (let k = 0; k < b.X.ind.length; k++) b.X.ind[k] = columnOf[b.X.ind[k]];
-    yield columnOf === null ? b : { ...b, X: { ...b.X, cols: model.n } };
+    yield columnOf === null ? b : renumber(b, columnOf, model.n);
   }
+}
+
+/**
+ * The batch with column k renamed columnOf[k], each row kept in increasing column order (so margins
+ * sum in the same order, and to the same bits, as for the file with its columns in the model's order).
+ * CSV rows are dense: one scatter/gather of n per row costs what reading the row did.
+ */
+function renumber(b: RowBatch, columnOf: Int32Array, n: number): RowBatch {
+  const { ptr, ind, val } = b.X;
+  const at = new Float64Array(n);
+  const seen = new Uint8Array(n);
+  const ind2 = new Uint32Array(ind.length);
+  const val2 = new Float64Array(ind.length);
+  for (let i = 0; i < b.X.rows; i++) {
+    for (let k = ptr[i]; k < ptr[i + 1]; k++) {
+      at[columnOf[ind[k]]] = val[k];
+      seen[columnOf[ind[k]]] = 1;
+    }
+    let t = ptr[i];
+    for (let j = 0; j < n; j++)
+      if (seen[j] === 1) {
+        ind2[t] = j;
+        val2[t++] = at[j];
+        seen[j] = 0;
+      }
+  }
+  return { ...b, X: { rows: b.X.rows, cols: n, ptr, ind: ind2, val: val2 } };
 }
 
 function refuseWideRows(b: RowBatch, n: number, file: string): void {

@@ -255,3 +255,84 @@ describe('the errors say what happened', () => {
     expect(host).toContain('[default: "127.0.0.1"]');
   });
 });
+
+/** A worker process; resolves with its exit code and stderr. */
+function startWorker(port: number, data: string) {
+  const child = spawn(
+    process.execPath,
+    [BIN, 'worker', '--master', `ws://127.0.0.1:${port}`, '--data', data, '--give-up', '20'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const done = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, stderr })),
+  );
+  return { child, done };
+}
+
+describe('data at the workers, from the workers’ side', () => {
+  it('a corrupted part is E_DATA_MISMATCH naming the field, on the worker (exit 2) and in the master’s log', async () => {
+    const parts = f('bad-parts');
+    expect(soda(['data', 'split', f('a.svm'), '--parts', '2', '--out-dir', parts]).status).toBe(0);
+    const p1 = path.join(parts, 'part-00001.svm');
+    // one value changed: still a valid LIBSVM file, but not the manifest's part 1
+    writeFileSync(
+      p1,
+      readFileSync(p1, 'utf8').replace(/:(\d)/, (_, d: string) => `:${(Number(d) + 1) % 10}`),
+    );
+    const m = startMaster(['--data-at-workers', '--workers', '2', '--no-intercept', '--max-time', '60']);
+    const workers: ReturnType<typeof startWorker>[] = [];
+    try {
+      const port = await m.port;
+      for (let i = 0; i < 2; i++) workers.push(startWorker(port, path.join(parts, 'part-{shard}.svm')));
+      const first = await Promise.race(workers.map((w) => w.done));
+      expect(first.code).toBe(2);
+      expect(first.stderr).toContain('E_DATA_MISMATCH');
+      expect(first.stderr).toContain('parts[1].sha256');
+      const deadline = Date.now() + 10000;
+      while (!m.lines.some((l) => l.msg === 'worker reported an error') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      const why = m.lines.find((l) => l.msg === 'worker reported an error');
+      expect(why).toMatchObject({ code: 'E_DATA_MISMATCH' });
+      expect(String(why?.message)).toContain('parts[1].sha256');
+    } finally {
+      for (const w of workers) w.child.kill('SIGKILL');
+      m.child.kill('SIGKILL');
+    }
+  });
+
+  it('workers read the CSV parts of soda data split: the run reaches the central F* (no intercept)', async () => {
+    const parts = f('csv-run');
+    expect(soda(['data', 'split', f('train.csv'), '--parts', '2', '--out-dir', parts]).status).toBe(0);
+    const ref = soda(['solve', '--data', f('train.csv'), '--no-intercept', '--cache', f('c4')]);
+    expect(ref.status).toBe(0);
+    const fstar = (JSON.parse(ref.stdout) as { fstar: number }).fstar;
+    const m = startMaster([
+      '--data-at-workers',
+      '--workers',
+      '2',
+      '--no-intercept',
+      '--tol',
+      '1e-9',
+      '--max-time',
+      '90',
+      '--eval-every',
+      '0.2',
+    ]);
+    const workers: ReturnType<typeof startWorker>[] = [];
+    try {
+      const port = await m.port;
+      for (let i = 0; i < 2; i++) workers.push(startWorker(port, path.join(parts, 'part-{shard}.csv')));
+      const code = await new Promise<number | null>((r) => m.child.on('exit', r));
+      expect(code).toBe(0);
+      const summary = m.lines.find((l) => l.msg === 'summary') as { objective: number; reason: string };
+      expect(summary.reason).toBe('tol-gap');
+      expect((summary.objective - fstar) / fstar).toBeLessThanOrEqual(1e-9);
+      expect(summary.objective).toBeGreaterThanOrEqual(fstar * (1 - 1e-12));
+    } finally {
+      for (const w of workers) w.child.kill('SIGKILL');
+      m.child.kill('SIGKILL');
+    }
+  }, 120000);
+});

@@ -54,6 +54,8 @@ export class Worker {
   private stopped = false;
   /** why this worker will not reconnect (set on a fault retrying cannot fix) */
   private refused: string | null = null;
+  /** The coded error of this worker's own data file (E_DATA_MISMATCH, E_DATA_PARSE…): what it exits with. */
+  private ownDataError: SodaError | null = null;
   private retryMs: number;
   private firstFailureAt = 0;
   private lastConnectError: string | null = null;
@@ -164,7 +166,7 @@ export class Worker {
       this.stopped = true;
       const why = this.refused ?? `the master refused this worker: ${reason || code}`;
       this.log.error({ code, reason }, why);
-      this.rejectDone(new SodaError('E_REFUSED', why));
+      this.rejectDone(this.ownDataError ?? new SodaError('E_REFUSED', why));
       return;
     }
     const now = performance.now();
@@ -202,6 +204,7 @@ export class Worker {
     if (this.pendingSession !== null && msg.t !== 'welcome' && msg.t !== 'error')
       return this.refuseMaster(`'${msg.t}' before the master proved the token (no welcome)`);
     void this.dispatch(msg).catch((e: unknown) => {
+      if (e !== null && e === this.ownDataError) return this.leaveOwnFault(e as SodaError);
       if (e instanceof ProtocolError) return this.fail(e);
       this.log.error({ err: (e as Error).stack }, 'worker failure');
       this.fail(new ProtocolError('E_INTERNAL', (e as Error).message));
@@ -374,7 +377,10 @@ export class Worker {
       return await readOwnShard(shardPath(template, shard), shard);
     } catch (e) {
       // a file this worker cannot use is not the master's fault: say why, and leave for good
-      if (e instanceof SodaError) this.refused = e.message;
+      if (e instanceof SodaError) {
+        this.refused = e.message;
+        this.ownDataError = e;
+      }
       throw e;
     }
   }
@@ -450,6 +456,17 @@ export class Worker {
     this.log.error({ code: 'E_CONFIG' }, why);
     this.send(errorFrame(new ProtocolError('E_STATE', why, 'rows')));
     this.ws?.close(1008, 'E_STATE: this worker reads its own --data; the master needs --data-at-workers');
+  }
+
+  /**
+   * This worker's own file cannot be used (corrupted, not the manifest's part): its fault, not the
+   * master's. The master is told the error's own code and message (naming the field), and the worker
+   * leaves for good (close 1008: no retry can fix the file).
+   */
+  private leaveOwnFault(e: SodaError): void {
+    this.log.error({ code: e.code, ...e.details }, `cannot use my data file: ${e.message}`);
+    this.send({ t: 'error', code: e.code, message: e.message.slice(0, 1000) });
+    this.ws?.close(1008, `${e.code}: the worker's data file cannot be used`.slice(0, 120));
   }
 
   private fail(err: ProtocolError): void {

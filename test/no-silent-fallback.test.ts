@@ -257,10 +257,10 @@ describe('the errors say what happened', () => {
 });
 
 /** A worker process; resolves with its exit code and stderr. */
-function startWorker(port: number, data: string) {
+function startWorker(port: number, data: string, ...more: string[]) {
   const child = spawn(
     process.execPath,
-    [BIN, 'worker', '--master', `ws://127.0.0.1:${port}`, '--data', data, '--give-up', '20'],
+    [BIN, 'worker', '--master', `ws://127.0.0.1:${port}`, '--data', data, '--give-up', '20', ...more],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
@@ -298,6 +298,20 @@ describe('data at the workers, from the workers’ side', () => {
       expect(String(why?.message)).toContain('parts[1].sha256');
     } finally {
       for (const w of workers) w.child.kill('SIGKILL');
+      m.child.kill('SIGKILL');
+    }
+  });
+
+  it('soda worker --data takes --max-features like every data command', async () => {
+    const parts = f('wide-parts');
+    expect(soda(['data', 'split', f('a.svm'), '--parts', '1', '--out-dir', parts]).status).toBe(0);
+    const m = startMaster(['--data-at-workers', '--workers', '1', '--no-intercept', '--max-time', '60']);
+    try {
+      const port = await m.port;
+      const w = await startWorker(port, path.join(parts, 'part-{shard}.svm'), '--max-features', '3').done;
+      expect(w.code).toBe(2);
+      expect(w.stderr).toContain('exceeds the feature limit 3');
+    } finally {
       m.child.kill('SIGKILL');
     }
   });

@@ -51,7 +51,7 @@ export interface OwnShard {
  * with the dataset's n, so every worker reports the same n. Errors: E_DATA_PARSE with file:line for bad
  * content, E_DATA_READ for a missing file, E_DATA_MISMATCH naming the manifest field that disagrees.
  */
-export async function readOwnShard(file: string, shard: number): Promise<OwnShard> {
+export async function readOwnShard(file: string, shard: number, maxFeatures?: number): Promise<OwnShard> {
   const manifestFile = path.join(path.dirname(file), MANIFEST_NAME);
   const manifest: SplitManifest | undefined = fs.existsSync(manifestFile)
     ? await readManifest(manifestFile)
@@ -59,7 +59,10 @@ export async function readOwnShard(file: string, shard: number): Promise<OwnShar
   const data =
     dataFormatOf(file) === 'csv'
       ? await readCsvShard(file)
-      : await readLibsvm(file, manifest ? { n: manifest.n } : {});
+      : await readLibsvm(file, {
+          ...(manifest ? { n: manifest.n } : {}),
+          ...(maxFeatures !== undefined ? { maxFeatures } : {}),
+        });
   const hash = await contentHash(file);
   if (manifest) {
     const part = manifest.parts[shard];
@@ -90,7 +93,7 @@ export async function readOwnShard(file: string, shard: number): Promise<OwnShar
 
 /** A CSV part (`soda data split` of a CSV file keeps the header): n is its number of feature columns. */
 async function readCsvShard(file: string) {
-  const d = await readDataFile(file);
+  const d = await readDataFile(file); // dense: n is the column count, read before anything is sized
   return { X: d.X, y: d.y, n: d.X.cols };
 }
 

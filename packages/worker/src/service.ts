@@ -374,7 +374,7 @@ export class Worker {
 
   private async readShard(template: string, shard: number): Promise<OwnShard> {
     try {
-      return await readOwnShard(shardPath(template, shard), shard);
+      return await readOwnShard(shardPath(template, shard), shard, this.cfg.maxFeatures);
     } catch (e) {
       // a file this worker cannot use is not the master's fault: say why, and leave for good
       if (e instanceof SodaError) {

@@ -2,18 +2,17 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { streamCsv, type CsvLayout, type CsvOptions } from './csv';
-import { writeFileDurable } from './durable-write';
-import { SodaError } from './errors';
-import { contentHash, forEachChunk, LibsvmWriter, startsWithGzipMagic, type RowBatch } from './libsvm';
-import { shardContiguous, shardShuffled } from './shard';
+import { forEachChunk, LibsvmWriter, type RowBatch } from './libsvm';
+import { partFileName } from './split';
 import {
-  MANIFEST_FORMAT,
-  MANIFEST_NAME,
-  partFileName,
-  type PartInfo,
+  rowOwners,
+  sameRows,
+  splitSettings,
+  writeManifest,
+  writeParts,
   type SplitManifest,
   type SplitOptions,
-} from './split';
+} from './split-common';
 
 /*
  * `soda data split` of a CSV file: the same partition and manifest as splitLibsvm, with CSV parts
@@ -32,13 +31,7 @@ export async function splitCsv(
   input: string,
   opts: SplitOptions & { readonly csv?: CsvOptions },
 ): Promise<SplitManifest> {
-  const M = opts.parts;
-  if (!(Number.isSafeInteger(M) && M >= 1))
-    throw new SodaError('E_CONFIG', `--parts must be a positive integer, got ${M}`);
-  const shuffle = opts.shuffle ?? true;
-  const seed = opts.seed ?? 1;
-  const gzipIn = input.endsWith('.gz') || (await startsWithGzipMagic(input));
-  const gzipOut = opts.gzip ?? gzipIn;
+  const { M, shuffle, seed, gzipIn, gzipOut } = await splitSettings(input, opts);
   const csv: CsvOptions = { ...opts.csv, allowUnlabelled: false };
 
   // pass 1: validate, count, and hash the (decompressed) source
@@ -52,13 +45,7 @@ export async function splitCsv(
   const n = layout!.columns - (layout!.label >= 0 ? 1 : 0);
   const sourceHash = createHash('sha256');
   await forEachChunk(input, gzipIn, (chunk) => void sourceHash.update(chunk));
-  if (rows < M)
-    throw new SodaError('E_CONFIG', `${input} has ${rows} examples, fewer than --parts ${M}`, {
-      file: input,
-    });
-  const owner = new Uint32Array(rows);
-  const ids = shuffle ? shardShuffled(rows, M, seed) : shardContiguous(rows, M);
-  ids.forEach((part, i) => part.forEach((r) => (owner[r] = i)));
+  const owner = rowOwners(input, rows, M, shuffle, seed);
 
   // pass 2: route each row, densely, to its part
   await fs.promises.mkdir(opts.outDir, { recursive: true });
@@ -67,12 +54,12 @@ export async function splitCsv(
   const stats = Array.from({ length: M }, () => ({ rows: 0, n: 0, nnz: 0 }));
   const names = layout!.featureNames;
   const dense = new Array<string>(n);
-  try {
+  let r = 0;
+  await writeParts(writers, async () => {
     if (names !== null) {
       const header = ['label', ...names].map(csvField).join(',');
       for (const w of writers) await w.writeLine(header);
     }
-    let r = 0;
     for await (const b of streamCsv(input, csv) as AsyncGenerator<RowBatch>) {
       const waits: Promise<void>[] = [];
       for (let i = 0; i < b.X.rows; i++, r++) {
@@ -91,34 +78,14 @@ export async function splitCsv(
       }
       await Promise.all(waits);
     }
-    if (r !== rows)
-      throw new SodaError('E_DATA_READ', `${input} changed while splitting: ${rows} rows, then ${r}`, {
-        file: input,
-      });
-    for (const w of writers) await w.close();
-  } catch (e) {
-    await Promise.all(writers.map((w) => w.abort()));
-    throw e;
-  }
-  const parts: PartInfo[] = [];
-  for (let i = 0; i < M; i++)
-    parts.push({
-      shard: i,
-      file: files[i],
-      ...stats[i],
-      sha256: await contentHash(path.join(opts.outDir, files[i])),
-    });
-  const manifest: SplitManifest = {
-    format: MANIFEST_FORMAT,
-    source: path.basename(input),
+  });
+  sameRows(input, rows, r);
+  return writeManifest(input, opts.outDir, files, stats, {
     sourceSha256: sourceHash.digest('hex'),
     rows,
     n,
     nnz,
     shuffle,
     seed,
-    parts,
-  };
-  await writeFileDurable(path.join(opts.outDir, MANIFEST_NAME), JSON.stringify(manifest, null, 2) + '\n');
-  return manifest;
+  });
 }

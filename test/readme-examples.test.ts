@@ -12,7 +12,9 @@ import { plantedProblem } from './helpers/problems';
  * a trailing `# comment` dropped; `a; b` runs a then b; `> FILE` sends stdout to FILE; the placeholder
  * `…` means "no more options"). Each runs in one shared folder (so later lines find what earlier ones
  * wrote, e.g. model.json) with a short budget: SODA_MAX_TIME=2 s of training (a run then exits 0 or 4,
- * "budget before --tol"); everything else must exit 0.
+ * "budget before --tol") and at most 4 workers (SODA_WORKERS=4, and `--workers N` run as
+ * `--workers min(N, 4)`: 20 worker processes starting at once on a loaded test machine can miss the
+ * master's 5 s hello deadline); everything else must exit 0.
  * Skipped, by one explicit rule: `soda master` and `soda worker` examples, which wait for a peer on
  * another host (a fixed port, ws://HOST); test/cluster.test.ts runs that pair over real sockets.
  * Files an example reads but no earlier one writes are made here (FIXTURES), as small as will do.
@@ -21,6 +23,7 @@ import { plantedProblem } from './helpers/problems';
 const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'packages', 'cli', 'bin', 'soda.js');
 const dir = mkdtempSync(path.join(tmpdir(), 'soda-readme-'));
+const MAX_WORKERS = 4;
 
 interface Example {
   readonly line: number;
@@ -93,7 +96,9 @@ async function runPart(part: string): Promise<{ status: number | null; stderr: s
     cmd = cmd.slice(0, redirect.index).trim();
   }
   if (/['"`$|&<]/.test(cmd)) throw new Error(`the walker does not handle shell syntax in: ${part}`);
-  const args = cmd.split(/\s+/);
+  const args = cmd
+    .split(/\s+/)
+    .map((a, i, all) => (all[i - 1] === '--workers' ? String(Math.min(Number(a), MAX_WORKERS)) : a));
   if (args[0] !== 'npx' || args[1] !== 'soda') throw new Error(`not an npx soda command: ${part}`);
   for (const a of args.slice(2)) if (FIXTURES[a] && !existsSync(path.join(dir, a))) await FIXTURES[a]();
   const r = spawnSync(process.execPath, [BIN, ...args.slice(2)], {
@@ -104,6 +109,7 @@ async function runPart(part: string): Promise<{ status: number | null; stderr: s
     env: {
       ...process.env,
       SODA_MAX_TIME: '2',
+      SODA_WORKERS: String(MAX_WORKERS),
       SODA_WAIT_TIMEOUT: '120',
       SODA_PRETTY: 'false',
     },

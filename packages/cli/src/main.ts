@@ -8,9 +8,10 @@ import { reportCommand } from './commands/report';
 import { runCommand } from './commands/run';
 import { solveCommand } from './commands/solve';
 import { workerCommand } from './commands/worker';
+import { collapseRepeated, type DeclaredOptions } from './repeated';
 
 interface Introspectable {
-  getOptions(): { key: Record<string, unknown>; alias: Record<string, string[]> };
+  getOptions(): DeclaredOptions;
 }
 
 /** Every option the parsed command declares, with its aliases. */
@@ -65,7 +66,11 @@ export async function main(argv: string[]): Promise<void> {
       // Not .strict(): SODA_* variables shared by a master and its workers (compose files, `soda run`)
       // would then be unknown arguments to the commands that ignore them. Flags typed on the command
       // line are still checked, here.
-      .middleware(() => rejectUnknownFlags(argv, knownKeys(parser as unknown as Introspectable)), true)
+      .middleware((parsed) => {
+        const declared = parser as unknown as Introspectable;
+        rejectUnknownFlags(argv, knownKeys(declared));
+        collapseRepeated(parsed as Record<string, unknown>, argv, declared.getOptions());
+      }, true)
       .recommendCommands()
       .wrap(Math.min(110, process.stdout.columns || 110))
       .fail((msg, err) => {

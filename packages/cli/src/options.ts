@@ -1,4 +1,3 @@
-import { DEFAULT_MAX_FEATURES } from '@soda/core';
 import type { Argv } from 'yargs';
 import { rowFormatOptions } from './rows';
 
@@ -16,11 +15,6 @@ export function trainingOptions<T>(y: Argv<T>) {
     .option('test', {
       type: 'string',
       describe: 'LIBSVM or CSV file of held-out examples: test accuracy in progress lines',
-    })
-    .option('max-features', {
-      type: 'number',
-      default: DEFAULT_MAX_FEATURES,
-      describe: 'refuse a data file with a feature index above this (each index costs master memory)',
     })
     .option('test-fraction', {
       type: 'number',
@@ -67,7 +61,11 @@ export function trainingOptions<T>(y: Argv<T>) {
       default: 3600,
       describe: 'stop after this many seconds of training',
     })
-    .option('eval-every', { type: 'number', default: 1, describe: 'evaluate F(w^k) every this many seconds' })
+    .option('eval-every', {
+      type: 'number',
+      default: 1,
+      describe: 'evaluate F(w^k) every this many seconds (> 0)',
+    })
     .option('eval-every-updates', {
       type: 'number',
       default: 0,

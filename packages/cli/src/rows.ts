@@ -1,9 +1,18 @@
 import type { Argv } from 'yargs';
-import { streamDataFile, type DataFileOptions, type DataFormat, type RowBatch } from '@soda/core';
+import { DEFAULT_MAX_FEATURES, MAX_INDEX, type DataFileOptions, type DataFormat } from '@soda/core';
+import * as v from './validate';
 
-/** The options every command that reads a data file shares: its format and, for CSV, its layout. */
+/**
+ * The options every command that reads a data file shares (solve, predict, data split, master, run):
+ * its format, for CSV its layout, and the widest LIBSVM index accepted.
+ */
 export function rowFormatOptions<T>(y: Argv<T>): Argv<T> {
   return y
+    .option('max-features', {
+      type: 'number',
+      default: DEFAULT_MAX_FEATURES,
+      describe: 'refuse a data file with a feature index above this (each index costs memory)',
+    })
     .option('input-format', {
       choices: ['libsvm', 'csv'],
       describe: 'format of the data files (default: csv for *.csv, *.tsv (.gz), else libsvm)',
@@ -24,13 +33,8 @@ export function dataFileOptions(a: Record<string, unknown>): DataFileOptions {
     ...(a.inputFormat !== undefined ? { format: a.inputFormat as DataFormat } : {}),
     ...(a.labelColumn !== undefined ? { labelColumn: String(a.labelColumn) } : {}),
     ...(a.header !== undefined ? { header: a.header as boolean } : {}),
+    ...(a.maxFeatures !== undefined
+      ? { maxFeatures: v.positiveInt('max-features', a.maxFeatures, MAX_INDEX) }
+      : {}),
   };
-}
-
-export function openRows(
-  file: string,
-  a: Record<string, unknown>,
-  extra: { allowUnlabelled?: boolean } = {},
-): AsyncGenerator<RowBatch> {
-  return streamDataFile(file, { ...dataFileOptions(a), ...extra });
 }

@@ -24,6 +24,11 @@ export interface CsvOptions {
   readonly batchRows?: number;
   /** Field separator (default ','). */
   readonly delimiter?: string;
+  /**
+   * Names that are features (a model's): never taken as the label by name (spam has a term "class").
+   * An explicit labelColumn still wins.
+   */
+  readonly featureNames?: readonly string[];
 }
 
 const LABEL_NAMES = ['label', 'y', 'target', 'class'];
@@ -76,7 +81,8 @@ function layoutOf(first: string[], opts: CsvOptions, file: string): { layout: Cs
         },
       );
   } else {
-    label = names ? names.findIndex((s) => LABEL_NAMES.includes(s.toLowerCase())) : -1;
+    const features = new Set(opts.featureNames ?? []);
+    label = names ? names.findIndex((s) => LABEL_NAMES.includes(s.toLowerCase()) && !features.has(s)) : -1;
     if (label < 0 && !opts.allowUnlabelled) label = 0;
   }
   const featureNames = names ? names.filter((_, k) => k !== label) : null;

@@ -14,6 +14,7 @@ export * from './mask';
 export * from './durable-write';
 export * from './model-file';
 export * from './split';
+export { splitCsv } from './split-csv';
 export * from './intercept';
 export * from './csv';
 export * from './data-file';

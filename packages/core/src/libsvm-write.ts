@@ -22,6 +22,8 @@ export class LibsvmWriter implements RowSink {
   private readonly out: Writable;
   private error: unknown = null;
   private state: 'open' | 'closing' | 'done' = 'open';
+  /** The one wait for 'drain' while the buffer is full: rows written meanwhile share it (no listener each). */
+  private drained: Promise<void> | null = null;
 
   private constructor(
     readonly path: string,
@@ -67,10 +69,23 @@ export class LibsvmWriter implements RowSink {
       line += ` ${j + 1}:${v}`;
       prev = j;
     }
+    return this.writeLine(line);
+  }
+
+  /** Appends one line as it is (no newline in `line`): a CSV part's header and rows use this writer too. */
+  writeLine(line: string): void | Promise<void> {
+    if (this.state !== 'open')
+      throw new SodaError('E_DATA_WRITE', `${this.path}: write after close or abort`);
+    if (this.error !== null) throw this.ioError();
     if (this.out.write(line + '\n')) return;
+    return (this.drained ??= this.untilDrained());
+  }
+
+  private untilDrained(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       // With gzip, a failing file stream never drains the gzip stream: listen to both for errors.
       const done = (): void => {
+        this.drained = null;
         this.out.off('drain', onDrain);
         this.out.off('error', onFail);
         this.file.off('error', onFail);

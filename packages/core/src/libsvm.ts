@@ -62,11 +62,14 @@ export interface RowBatch {
  */
 export async function* streamLibsvm(
   path: string,
-  opts: { allowUnlabelled?: boolean; batchRows?: number } = {},
+  opts: { allowUnlabelled?: boolean; batchRows?: number; maxFeatures?: number } = {},
 ): AsyncGenerator<RowBatch> {
   const batchRows = opts.batchRows ?? 8192;
   const gzip = path.endsWith('.gz') || (await startsWithGzipMagic(path));
-  const parser = new LibsvmParser(path, undefined, { allowUnlabelled: opts.allowUnlabelled });
+  const parser = new LibsvmParser(path, undefined, {
+    allowUnlabelled: opts.allowUnlabelled,
+    ...(opts.maxFeatures !== undefined ? { maxFeatures: opts.maxFeatures } : {}),
+  });
   let firstRow = 0;
   for await (const chunk of readChunks(path, gzip)) {
     parser.push(chunk);

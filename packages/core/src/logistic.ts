@@ -98,10 +98,13 @@ export function lossFromMargins(z: Float64Array, y: Float64Array, scratch?: Floa
   return sumAccurate(terms, m) / m;
 }
 
-/** Number of examples with y_j z_j > 0 (correctly classified; ties count as wrong). */
+/**
+ * Number of examples whose predicted label (+1 when z_j > 0, else −1: a tie is −1, as `soda predict`,
+ * LIBLINEAR and scikit-learn say) is y_j. At w = 0 that is the share of −1 labels, not 0.
+ */
 export function correctFromMargins(z: Float64Array, y: Float64Array): number {
   let c = 0;
-  for (let i = 0; i < y.length; i++) if (y[i] * z[i] > 0) c++;
+  for (let i = 0; i < y.length; i++) if ((z[i] > 0 ? 1 : -1) === y[i]) c++;
   return c;
 }
 

@@ -1,11 +1,20 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileDurable } from './durable-write';
 import { SodaError } from './errors';
-import { contentHash, forEachChunk, LibsvmWriter, startsWithGzipMagic } from './libsvm';
+import { forEachChunk, LibsvmWriter } from './libsvm';
 import { LibsvmParser } from './libsvm-parse';
-import { shardContiguous, shardShuffled } from './shard';
+import {
+  MANIFEST_FORMAT,
+  rowOwners,
+  sameRows,
+  splitSettings,
+  writeManifest,
+  writeParts,
+  type PartInfo,
+  type SplitManifest,
+  type SplitOptions,
+} from './split-common';
 
 /*
  * `soda data split`: cut a LIBSVM file into M part files for workers that read their own data.
@@ -21,84 +30,42 @@ import { shardContiguous, shardShuffled } from './shard';
  * the same doubles.
  */
 
-export const MANIFEST_NAME = 'manifest.json';
-export const MANIFEST_FORMAT = 'soda-split-1';
-
-export interface PartInfo {
-  readonly shard: number;
-  /** file name inside the manifest's folder */
-  readonly file: string;
-  readonly rows: number;
-  /** largest 1-based feature index in this part (≤ the manifest's n) */
-  readonly n: number;
-  readonly nnz: number;
-  /** SHA-256 (hex) of the part file's bytes, as `contentHash` computes it */
-  readonly sha256: string;
-}
-
-export interface SplitManifest {
-  readonly format: typeof MANIFEST_FORMAT;
-  readonly source: string;
-  /** SHA-256 of the source's (decompressed) content */
-  readonly sourceSha256: string;
-  readonly rows: number;
-  /** the dataset's dimension: every worker reads its part with this n */
-  readonly n: number;
-  readonly nnz: number;
-  readonly shuffle: boolean;
-  readonly seed: number;
-  readonly parts: readonly PartInfo[];
-}
-
-export interface SplitOptions {
-  readonly parts: number;
-  readonly outDir: string;
-  /** seeded random partition (default) or contiguous blocks */
-  readonly shuffle?: boolean;
-  readonly seed?: number;
-  /** gzip the parts (default: when the input is gzip) */
-  readonly gzip?: boolean;
-}
+export {
+  MANIFEST_FORMAT,
+  MANIFEST_NAME,
+  type PartInfo,
+  type SplitManifest,
+  type SplitOptions,
+} from './split-common';
 
 /** part-00000.svm, part-00001.svm, …: the name `{shard}` expands to in a worker's --data. */
-export function partFileName(shard: number, gzip = false): string {
-  return `part-${String(shard).padStart(5, '0')}.svm${gzip ? '.gz' : ''}`;
+export function partFileName(shard: number, gzip = false, ext: 'svm' | 'csv' = 'svm'): string {
+  return `part-${String(shard).padStart(5, '0')}.${ext}${gzip ? '.gz' : ''}`;
 }
 
 export async function splitLibsvm(input: string, opts: SplitOptions): Promise<SplitManifest> {
-  const M = opts.parts;
-  if (!(Number.isSafeInteger(M) && M >= 1))
-    throw new SodaError('E_CONFIG', `--parts must be a positive integer, got ${M}`);
-  const shuffle = opts.shuffle ?? true;
-  const seed = opts.seed ?? 1;
-  const gzipIn = input.endsWith('.gz') || (await startsWithGzipMagic(input));
-  const gzipOut = opts.gzip ?? gzipIn;
+  const { M, shuffle, seed, gzipIn, gzipOut } = await splitSettings(input, opts);
 
   // pass 1: validate and count
-  const counter = new LibsvmParser(input, undefined, { onRow: () => {} });
+  const limit = opts.maxFeatures !== undefined ? { maxFeatures: opts.maxFeatures } : {};
+  const counter = new LibsvmParser(input, undefined, { onRow: () => {}, ...limit });
   const sourceHash = createHash('sha256');
   await forEachChunk(input, gzipIn, (chunk) => {
     sourceHash.update(chunk);
     counter.push(chunk);
   });
   const seen = counter.finishStream();
-  if (seen.rows < M)
-    throw new SodaError('E_CONFIG', `${input} has ${seen.rows} examples, fewer than --parts ${M}`, {
-      file: input,
-    });
-  const owner = new Uint32Array(seen.rows);
-  const ids = shuffle ? shardShuffled(seen.rows, M, seed) : shardContiguous(seen.rows, M);
-  ids.forEach((part, i) => part.forEach((r) => (owner[r] = i)));
+  const owner = rowOwners(input, seen.rows, M, shuffle, seed);
 
   // pass 2: route each row to its part
   await fs.promises.mkdir(opts.outDir, { recursive: true });
-  const writers = Array.from({ length: M }, (_, i) =>
-    LibsvmWriter.create(path.join(opts.outDir, partFileName(i, gzipOut))),
-  );
+  const files = Array.from({ length: M }, (_, i) => partFileName(i, gzipOut));
+  const writers = files.map((f) => LibsvmWriter.create(path.join(opts.outDir, f)));
   const stats = Array.from({ length: M }, () => ({ rows: 0, n: 0, nnz: 0 }));
   const waits: Promise<void>[] = [];
   let r = 0;
   const router = new LibsvmParser(input, undefined, {
+    ...limit,
     onRow: (label, ind, val) => {
       const i = owner[r++];
       const s = stats[i];
@@ -109,7 +76,7 @@ export async function splitLibsvm(input: string, opts: SplitOptions): Promise<Sp
       if (wait) waits.push(wait);
     },
   });
-  try {
+  await writeParts(writers, async () => {
     await forEachChunk(input, gzipIn, async (chunk) => {
       router.push(chunk);
       // backpressure: at most one input chunk of output is buffered before the writers drain
@@ -117,34 +84,16 @@ export async function splitLibsvm(input: string, opts: SplitOptions): Promise<Sp
     });
     router.finishStream();
     await Promise.all(waits.splice(0));
-    for (const w of writers) await w.close();
-  } catch (e) {
-    await Promise.all(writers.map((w) => w.abort()));
-    throw e;
-  }
-  if (r !== seen.rows)
-    throw new SodaError('E_DATA_READ', `${input} changed while splitting: ${seen.rows} rows, then ${r}`, {
-      file: input,
-    });
-
-  const parts: PartInfo[] = [];
-  for (let i = 0; i < M; i++) {
-    const file = partFileName(i, gzipOut);
-    parts.push({ shard: i, file, ...stats[i], sha256: await contentHash(path.join(opts.outDir, file)) });
-  }
-  const manifest: SplitManifest = {
-    format: MANIFEST_FORMAT,
-    source: path.basename(input),
+  });
+  sameRows(input, seen.rows, r);
+  return writeManifest(input, opts.outDir, files, stats, {
     sourceSha256: sourceHash.digest('hex'),
     rows: seen.rows,
     n: seen.n,
     nnz: seen.nnz,
     shuffle,
     seed,
-    parts,
-  };
-  await writeFileDurable(path.join(opts.outDir, MANIFEST_NAME), JSON.stringify(manifest, null, 2) + '\n');
-  return manifest;
+  });
 }
 
 /** Reads and checks a manifest; errors name the file and the field. */

@@ -9,7 +9,7 @@ import {
   type ListeningRecord,
   type SummaryRecord,
 } from '@soda/protocol';
-import { assertNever, removeStaleTemps } from '@soda/core';
+import { assertNever, removeStaleTemps, SodaError } from '@soda/core';
 import type { Checkpoint } from './checkpoint';
 import { Checkpointer } from './checkpointer';
 import { resolveMasterConfig, type MasterConfig, type MasterOptions } from './config';
@@ -116,6 +116,8 @@ export class Master {
     const maxPayload = cfg.maxPayload ?? DEFAULT_MAX_PAYLOAD_MASTER;
     this.wss = new WebSocketServer({ server: this.server, maxPayload });
     this.wss.on('connection', (ws) => this.conns.attach(ws));
+    // ws re-emits the http server's errors; listen() reports the one that matters (port in use)
+    this.wss.on('error', (e) => this.log.error({ err: e.message }, 'WebSocket server error'));
   }
 
   /** Resolves the options (resolveMasterConfig: defaults, checks, frozen), listens, waits for workers. */
@@ -223,9 +225,27 @@ export class Master {
   }
 }
 
+/** Listens, or rejects with E_CONFIG naming the address when it is taken or not ours to bind. */
 function listen(server: http.Server, port: number, host: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      const why =
+        e.code === 'EADDRINUSE'
+          ? 'is in use by another process (choose another --port, or stop the other master)'
+          : e.code === 'EADDRNOTAVAIL'
+            ? 'is not an address of this machine (check --host)'
+            : e.code === 'EACCES'
+              ? 'needs privileges (ports below 1024)'
+              : undefined;
+      reject(
+        why === undefined
+          ? e
+          : new SodaError('E_CONFIG', `cannot listen on ${host}:${port}: port ${port} ${why}`, {
+              option: 'port',
+              value: port,
+            }),
+      );
+    });
     server.listen(port, host, () => resolve());
   });
 }

@@ -13,7 +13,7 @@ describe('Holdout: scores of w on held-out examples', () => {
     const w = { n: 3, idx: Uint32Array.from([0, 2]), val: Float64Array.from([0.5, -0.25]) };
     const h = new Holdout({ X: csrFromDense(rows, 3), y });
     const z = rows.map((r) => r[0] * 0.5 + r[2] * -0.25); // [0, 0, 1.75, 0]
-    const correct = z.filter((zi, i) => y[i] * zi > 0).length; // ties (z = 0) count as wrong
+    const correct = z.filter((zi, i) => (zi > 0 ? 1 : -1) === y[i]).length; // a tie (z = 0) says −1, as soda predict
     const loss = z.reduce((s, zi, i) => s + logLoss(y[i] * zi), 0) / 4;
     const s = h.score(w);
     expect(s.testAccuracy).toBe(correct / 4);

@@ -71,22 +71,36 @@ function xOf(pt: ProgressPoint, axis: Fig1Axis): number {
   return coordsExchanged(pt);
 }
 
+const positive = (v: number | null | undefined): boolean => typeof v === 'number' && v > 0;
+
+/** What Fig. 1 plots: the suboptimality (F* known), or the certified relative duality gap (F* unknown). */
+export type Fig1Measure = 'subopt' | 'gapRel';
+
 /**
- * Fig. 1: suboptimality against time (s), epochs or coordinates exchanged. Only subopt > 0 can sit
- * on a log axis; a null (F* unknown, or a diverged objective) or non-positive value is left out.
+ * Fig. 1: suboptimality (or, without F*, the relative duality gap (F − D)/|D|, which bounds it) against
+ * time (s), epochs or coordinates exchanged. Only values > 0 can sit on a log axis; a null (not known,
+ * or a diverged objective) or non-positive value is left out.
  */
 export function fig1Series(
   runs: readonly Run[],
   labels: readonly string[],
   axis: Fig1Axis,
   max?: number,
+  measure: Fig1Measure = 'subopt',
 ): XY[] {
   const out: XY[] = [];
   runs.forEach((run, r) => {
-    const pts = run.progress.filter((pt) => pt.subopt !== null && pt.subopt > 0);
-    for (const pt of downsample(pts, max)) out.push({ series: labels[r], x: xOf(pt, axis), y: pt.subopt! });
+    const pts = run.progress.filter((pt) => positive(pt[measure]));
+    for (const pt of downsample(pts, max))
+      out.push({ series: labels[r], x: xOf(pt, axis), y: pt[measure] as number });
   });
   return out;
+}
+
+/** 'subopt' when some run of these logged a positive suboptimality, else 'gapRel' (no F*: data at the workers). */
+export function fig1MeasureOf(runs: readonly Run[]): Fig1Measure {
+  const some = (m: Fig1Measure) => runs.some((run) => run.progress.some((pt) => positive(pt[m])));
+  return some('subopt') || !some('gapRel') ? 'subopt' : 'gapRel';
 }
 
 /** Fig. 3: support size (% of non-zero coordinates of w) against epochs. */

@@ -27,6 +27,8 @@ export interface WorkerConfig {
    * shard number (part-{shard}.svm → part-00003.svm). Used when the master sends no rows.
    */
   readonly data?: string;
+  /** Refuse an index above this in `data` (a LIBSVM file; core's DEFAULT_MAX_FEATURES otherwise). */
+  readonly maxFeatures?: number;
   /** Take only this shard (a worker pinned to one fixed file); another assignment is refused. */
   readonly shard?: number;
   readonly logger: Logger;

@@ -6,8 +6,10 @@ import {
   columnMaxAbsSparse,
   contentHash,
   csrToCsc,
+  dataFormatOf,
   logisticSmoothness,
   MANIFEST_NAME,
+  readDataFile,
   readLibsvm,
   readManifest,
   SodaError,
@@ -50,12 +52,18 @@ export interface OwnShard {
  * with the dataset's n, so every worker reports the same n. Errors: E_DATA_PARSE with file:line for bad
  * content, E_DATA_READ for a missing file, E_DATA_MISMATCH naming the manifest field that disagrees.
  */
-export async function readOwnShard(file: string, shard: number): Promise<OwnShard> {
+export async function readOwnShard(file: string, shard: number, maxFeatures?: number): Promise<OwnShard> {
   const manifestFile = path.join(path.dirname(file), MANIFEST_NAME);
   const manifest: SplitManifest | undefined = fs.existsSync(manifestFile)
     ? await readManifest(manifestFile)
     : undefined;
-  const data = await readLibsvm(file, manifest ? { n: manifest.n } : {});
+  const data =
+    dataFormatOf(file) === 'csv'
+      ? await readCsvShard(file)
+      : await readLibsvm(file, {
+          ...(manifest ? { n: manifest.n } : {}),
+          ...(maxFeatures !== undefined ? { maxFeatures } : {}),
+        });
   const hash = await contentHash(file);
   if (manifest) {
     const part = manifest.parts[shard];
@@ -68,6 +76,7 @@ export async function readOwnShard(file: string, shard: number): Promise<OwnShar
     };
     if (part === undefined) mismatch('shard', `absent (${manifest.parts.length} parts)`, `shard ${shard}`);
     if (path.basename(file) !== part.file) mismatch('file', part.file, path.basename(file));
+    if (manifest.n !== data.n) mismatch('n', manifest.n, data.n);
     if (part.rows !== data.X.rows) mismatch('rows', part.rows, data.X.rows);
     if (part.nnz !== data.X.ind.length) mismatch('nnz', part.nnz, data.X.ind.length);
     if (part.sha256 !== hash) mismatch('sha256', part.sha256, hash);
@@ -81,6 +90,12 @@ export async function readOwnShard(file: string, shard: number): Promise<OwnShar
     hash,
     ...(manifest ? { manifest: manifestFile } : {}),
   };
+}
+
+/** A CSV part (`soda data split` of a CSV file keeps the header): n is its number of feature columns. */
+async function readCsvShard(file: string) {
+  const d = await readDataFile(file); // dense: n is the column count, read before anything is sized
+  return { X: d.X, y: d.y, n: d.X.cols };
 }
 
 /** The `stats` answer: what the file holds, and its column maxima (sparse, dimension n). */

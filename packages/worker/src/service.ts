@@ -54,6 +54,8 @@ export class Worker {
   private stopped = false;
   /** why this worker will not reconnect (set on a fault retrying cannot fix) */
   private refused: string | null = null;
+  /** The coded error of this worker's own data file (E_DATA_MISMATCH, E_DATA_PARSE…): what it exits with. */
+  private ownDataError: SodaError | null = null;
   private retryMs: number;
   private firstFailureAt = 0;
   private lastConnectError: string | null = null;
@@ -164,7 +166,7 @@ export class Worker {
       this.stopped = true;
       const why = this.refused ?? `the master refused this worker: ${reason || code}`;
       this.log.error({ code, reason }, why);
-      this.rejectDone(new SodaError('E_REFUSED', why));
+      this.rejectDone(this.ownDataError ?? new SodaError('E_REFUSED', why));
       return;
     }
     const now = performance.now();
@@ -202,6 +204,7 @@ export class Worker {
     if (this.pendingSession !== null && msg.t !== 'welcome' && msg.t !== 'error')
       return this.refuseMaster(`'${msg.t}' before the master proved the token (no welcome)`);
     void this.dispatch(msg).catch((e: unknown) => {
+      if (e !== null && e === this.ownDataError) return this.leaveOwnFault(e as SodaError);
       if (e instanceof ProtocolError) return this.fail(e);
       this.log.error({ err: (e as Error).stack }, 'worker failure');
       this.fail(new ProtocolError('E_INTERNAL', (e as Error).message));
@@ -323,6 +326,7 @@ export class Worker {
     let held = this.held;
     const holds =
       held !== null && held.shard === msg.shard && held.runId === msg.runId && held.data.X.cols === msg.n;
+    if (msg.rows !== null && this.cfg.data !== undefined) return this.refuseRows();
     if (msg.rows !== null) {
       const n = msg.n!; // the decoder requires n with rows
       const { m, ptr, ind, val, y } = msg.rows;
@@ -372,10 +376,13 @@ export class Worker {
 
   private async readShard(template: string, shard: number): Promise<OwnShard> {
     try {
-      return await readOwnShard(shardPath(template, shard), shard);
+      return await readOwnShard(shardPath(template, shard), shard, this.cfg.maxFeatures);
     } catch (e) {
       // a file this worker cannot use is not the master's fault: say why, and leave for good
-      if (e instanceof SodaError) this.refused = e.message;
+      if (e instanceof SodaError) {
+        this.refused = e.message;
+        this.ownDataError = e;
+      }
       throw e;
     }
   }
@@ -437,6 +444,31 @@ export class Worker {
     this.refused = `refusing the master at ${this.cfg.master}: ${why}`;
     this.log.error({ code: 'E_AUTH' }, this.refused);
     this.ws?.close(1008, 'E_AUTH: the master could not prove the token');
+  }
+
+  /**
+   * A worker started with its own --data never trains on rows the master sends: the master was started
+   * without --data-at-workers, and the user believes their files are used. Both sides say so; exit 2.
+   */
+  private refuseRows(): void {
+    const why =
+      `the master sends rows, but this worker reads its own --data ${this.cfg.data}: ` +
+      'start the master with --data-at-workers (or this worker without --data)';
+    this.refused = why;
+    this.log.error({ code: 'E_CONFIG' }, why);
+    this.send(errorFrame(new ProtocolError('E_STATE', why, 'rows')));
+    this.ws?.close(1008, 'E_STATE: this worker reads its own --data; the master needs --data-at-workers');
+  }
+
+  /**
+   * This worker's own file cannot be used (corrupted, not the manifest's part): its fault, not the
+   * master's. The master is told the error's own code and message (naming the field), and the worker
+   * leaves for good (close 1008: no retry can fix the file).
+   */
+  private leaveOwnFault(e: SodaError): void {
+    this.log.error({ code: e.code, ...e.details }, `cannot use my data file: ${e.message}`);
+    this.send({ t: 'error', code: e.code, message: e.message.slice(0, 1000) });
+    this.ws?.close(1008, `${e.code}: the worker's data file cannot be used`.slice(0, 120));
   }
 
   private fail(err: ProtocolError): void {

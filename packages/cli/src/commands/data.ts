@@ -1,5 +1,14 @@
 import type { Argv, CommandModule } from 'yargs';
-import { LibsvmWriter, SodaError, splitLibsvm, writeFileDurable, type RowSink } from '@soda/core';
+import {
+  dataFormatOf,
+  LibsvmWriter,
+  SodaError,
+  splitCsv,
+  splitLibsvm,
+  writeFileDurable,
+  type RowSink,
+} from '@soda/core';
+import { dataFileOptions, rowFormatOptions } from '../rows';
 import * as v from '../validate';
 
 /** Writes the data, then one JSON line; a vocabulary (spam's terms) goes to `vocab`, one term a line. */
@@ -26,11 +35,11 @@ export const dataCommand: CommandModule<object, Record<string, unknown>> = {
   describe:
     'make datasets: `data gen madelon|text --out F`, `data spam --out F`, `data split FILE --parts M --out-dir D`',
   builder: (y: Argv) =>
-    y
+    rowFormatOptions(y)
       .positional('action', {
         type: 'string',
         choices: ['gen', 'spam', 'split'],
-        describe: 'gen: synthetic; spam: the real corpus; split: cut a LIBSVM file into part files',
+        describe: 'gen: synthetic; spam: the real corpus; split: cut a LIBSVM or CSV file into part files',
       })
       .positional('kind', {
         type: 'string',
@@ -38,7 +47,10 @@ export const dataCommand: CommandModule<object, Record<string, unknown>> = {
       })
       .option('out', { type: 'string', describe: 'output LIBSVM file (.gz: compressed)' })
       .option('parts', { type: 'number', describe: 'split: number of parts M (one per worker)' })
-      .option('out-dir', { type: 'string', describe: 'split: folder for part-00000.svm … and manifest.json' })
+      .option('out-dir', {
+        type: 'string',
+        describe: 'split: folder for part-00000.svm (.csv for a CSV input) … and manifest.json',
+      })
       .option('shuffle', {
         type: 'boolean',
         default: true,
@@ -83,13 +95,23 @@ export const dataCommand: CommandModule<object, Record<string, unknown>> = {
       if (a.parts === undefined) throw new SodaError('E_CONFIG', '`soda data split` needs --parts M');
       if (typeof a.outDir !== 'string' || a.outDir === '')
         throw new SodaError('E_CONFIG', '`soda data split` needs --out-dir DIR');
-      const manifest = await splitLibsvm(a.kind, {
+      const { format, maxFeatures, ...csv } = dataFileOptions(a);
+      const opts = {
         parts: v.positiveInt('parts', a.parts),
         outDir: a.outDir,
         shuffle: a.shuffle !== false,
         seed,
         ...(typeof a.gzip === 'boolean' ? { gzip: a.gzip } : {}),
-      });
+        ...(maxFeatures !== undefined ? { maxFeatures } : {}),
+      };
+      // CSV parts keep the header (part-00000.csv …); LIBSVM parts as before
+      const manifest =
+        dataFormatOf(a.kind, format) === 'csv'
+          ? await splitCsv(a.kind, {
+              ...opts,
+              csv: /\.tsv(\.gz)?$/i.test(a.kind) ? { ...csv, delimiter: '\t' } : csv,
+            })
+          : await splitLibsvm(a.kind, opts);
       const { parts, ...summary } = manifest;
       process.stdout.write(JSON.stringify({ outDir: a.outDir, ...summary, parts: parts.length }) + '\n');
       return;

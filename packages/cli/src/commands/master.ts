@@ -77,7 +77,7 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
     ...(a.tolGap !== undefined ? { tolGap: v.positive('tol-gap', a.tolGap) } : {}),
     maxEpochs: v.nonNegative('max-epochs', a.maxEpochs),
     maxTimeMs: 1000 * v.nonNegative('max-time', a.maxTime),
-    evalEveryMs: 1000 * v.nonNegative('eval-every', a.evalEvery),
+    evalEveryMs: 1000 * v.positive('eval-every', a.evalEvery),
     evalEveryUpdates: v.nonNegativeInt('eval-every-updates', a.evalEveryUpdates),
     delayMs: v.nonNegative('delay-ms', a.delayMs),
     modelOut: v.optionalString(a.modelOut) ?? path.join(out, 'model.json'),

@@ -1,7 +1,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { loadModelFile, SodaError } from '@soda/core';
 import { predictStream, type PredictionFormat } from '../predict';
-import { openRows, rowFormatOptions } from '../rows';
+import { rowsForModel } from '../predict/match';
+import { rowFormatOptions } from '../rows';
 import * as v from '../validate';
 
 export const predictCommand: CommandModule<object, Record<string, unknown>> = {
@@ -57,7 +58,7 @@ export const predictCommand: CommandModule<object, Record<string, unknown>> = {
     }
     const model = await loadModelFile(a.model as string);
     const data = a.data as string;
-    const rows = openRows(data, a, { allowUnlabelled: true });
+    const rows = rowsForModel(model, data, a);
     const s = await predictStream(model, rows, { threshold, file: data, ...(out ? { out, format } : {}) });
     const line = {
       model: a.model,

@@ -16,6 +16,7 @@ const RUN_ONLY = new Set([
   'slowdown',
   'pretty',
   'port',
+  'host',
   'token',
   'token-file',
   'worker-nice',
@@ -45,7 +46,7 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
     '--port',
     String(a.port ?? 0),
     '--host',
-    '127.0.0.1',
+    v.optionalString(a.host) ?? '127.0.0.1',
     '--no-pretty',
   ];
   const master = spawn(process.execPath, masterArgs, { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv });
@@ -150,6 +151,11 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
   builder: (y: Argv) =>
     trainingOptions(y)
       .option('port', { type: 'number', default: 0, describe: 'master port (0: any free port)' })
+      .option('host', {
+        type: 'string',
+        default: '127.0.0.1',
+        describe: 'address the master listens on (loopback: the workers are local)',
+      })
       .option('worker-nice', {
         type: 'number',
         default: 0,

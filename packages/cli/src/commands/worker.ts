@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
-import { SodaError } from '@soda/core';
+import { MAX_INDEX, SodaError } from '@soda/core';
 import type { WorkerConfig } from '@soda/worker';
 import { createLogger } from '../logger';
 import * as v from '../validate';
@@ -39,8 +39,12 @@ export const workerCommand: CommandModule<object, Record<string, unknown>> = {
       .option('data', {
         type: 'string',
         describe:
-          'read my shard from this LIBSVM file when the master sends no rows; {shard} is replaced by the ' +
+          'read my shard from this LIBSVM or CSV file when the master sends no rows; {shard} is replaced by the ' +
           'assigned shard number (e.g. /data/shards/part-{shard}.svm → part-00003.svm)',
+      })
+      .option('max-features', {
+        type: 'number',
+        describe: 'refuse a --data file with a feature index above this (default 2^24)',
       })
       .option('shard', {
         type: 'number',
@@ -68,6 +72,9 @@ export const workerCommand: CommandModule<object, Record<string, unknown>> = {
       slowdown,
       ...(v.optionalString(a.data) ? { data: a.data as string } : {}),
       ...(a.shard !== undefined ? { shard: v.nonNegativeInt('shard', a.shard) } : {}),
+      ...(a.maxFeatures !== undefined
+        ? { maxFeatures: v.positiveInt('max-features', a.maxFeatures, MAX_INDEX) }
+        : {}),
       delayMs: v.nonNegative('delay-ms', a.delayMs),
       retryInitialMs: 100,
       retryMaxMs: 5000,

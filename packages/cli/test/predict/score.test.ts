@@ -1,9 +1,10 @@
+import { correctFromMargins } from '@soda/core';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { csrFromDense, maxAbsScale, Rng, SodaError, type Dataset } from '@soda/core';
 import { loadModelFile, modelFileOf, validateModelFile, type ModelFile } from '@soda/core';
-import { rocAuc, scoreModel } from '../../src/predict';
+import { rocAuc, scoreModel, scoresOf } from '../../src/predict';
 
 /** Brute force: the fraction of (positive, negative) pairs ranked right, a tie counting ½. */
 function pairwiseAuc(s: ArrayLike<number>, y: ArrayLike<number>): number {
@@ -257,5 +258,19 @@ describe('loadModelFile', () => {
     const err = await loadModelFile(missing).catch((e: unknown) => e);
     expect((err as SodaError).code).toBe('E_IO');
     expect((err as SodaError).message).toContain(missing);
+  });
+});
+
+describe('the accuracy of progress lines is the accuracy soda predict reports', () => {
+  const y = Float64Array.from([1, -1, -1, 1, -1, -1, 1, -1]);
+  test('at w = 0 (every margin 0, a tie: label −1) it is the share of −1 labels, not 0', () => {
+    const z = new Float64Array(y.length);
+    expect(correctFromMargins(z, y)).toBe(5);
+    expect(scoresOf(z, y).accuracy).toBe(5 / 8);
+  });
+  test('on margins of both signs, ties included, the two counts agree', () => {
+    const z = Float64Array.from([0.3, -2, 0, 0, 1e-300, -1e-300, -0.1, 4]);
+    expect(correctFromMargins(z, y) / y.length).toBe(scoresOf(z, y).accuracy);
+    expect(correctFromMargins(z, y)).toBe(4);
   });
 });

@@ -20,3 +20,5 @@ export * from './shards';
 export * from './stats';
 export * from './admission';
 export * from './data-at-scale';
+export * from './run-end';
+export * from './finished-run';

@@ -20,6 +20,8 @@ import { defaultAdmissionLimits, outputFailures } from './admission';
 import { createHttpServer, createStatusServer } from './http';
 import { writeModel } from './outputs';
 import { RunState } from './run-state';
+import { runEndOf } from './run-end';
+import { withEnd } from './finished-run';
 
 export interface MasterResult extends Outcome {
   readonly summary: SummaryRecord;
@@ -187,15 +189,22 @@ export class Master {
     const writeErrors: string[] = [];
     const modelErr = await writeModel(this.cfg, this.run, cmd.w, cmd.modelObjective, cmd.summary, this.log);
     if (modelErr !== null) writeErrors.push(`model: ${modelErr}`);
+    const withErrors = (): SummaryRecord =>
+      writeErrors.length === 0
+        ? cmd.summary
+        : {
+            ...cmd.summary,
+            writeErrors: [...writeErrors],
+            modelOut: modelErr === null ? cmd.summary.modelOut : null,
+          };
     if (this.checkpointer && cmd.checkpoint) {
-      const ckErr = await this.checkpointer.write(stamped(cmd.checkpoint));
+      // a finished run says so in its final checkpoint: a restart prints this summary and exits
+      const end = runEndOf(cmd.outcome.reason, this.cfg.tolGap ?? this.cfg.tol, withErrors());
+      const ckErr = await this.checkpointer.write(stamped(withEnd(cmd.checkpoint, end)));
       if (ckErr !== null) writeErrors.push(`checkpoint: ${ckErr}`);
     }
     outputFailures.count += writeErrors.length;
-    const summary: SummaryRecord =
-      writeErrors.length === 0
-        ? cmd.summary
-        : { ...cmd.summary, writeErrors, modelOut: modelErr === null ? cmd.summary.modelOut : null };
+    const summary = withErrors();
     this.log.info(summary, LOG_MSG.summary);
     this.conns.terminateAll();
     this.wss.close();

@@ -146,3 +146,20 @@ describe('soda master --resume auto (real processes)', () => {
     expect(none.p.stderr).toMatch(/none\.soda does not exist; --resume needs the checkpoint/);
   });
 });
+
+describe('soda worker --give-up (real processes)', () => {
+  it('a worker that reaches no master for S seconds exits non-zero, saying so', async () => {
+    const port = await freePort(); // nothing listens there
+    const t0 = performance.now();
+    const w = track(worker('lonely', `ws://127.0.0.1:${port}`, ['--give-up', '1']));
+    const { code } = await w.exited;
+    const ms = performance.now() - t0;
+    expect(code).not.toBe(0);
+    expect(w.stderr).toMatch(
+      new RegExp(
+        `could not reach the master at ws://127\\.0\\.0\\.1:${port} for 1000 ms \\(last error: .*ECONNREFUSED`,
+      ),
+    );
+    expect(ms).toBeGreaterThan(1000); // it did retry for the whole second
+  });
+});

@@ -12,17 +12,17 @@ export function finishedRun(cfg: MasterConfig, ck: Checkpoint, file: string): Ru
   const { meta } = ck;
   if (meta.end === undefined) return null;
   const d = cfg.data;
+  const { workers, shuffle, seed, algo, lambda1, lambda2 } = cfg;
   const identity: RunIdentity = {
+    // what this master cannot know without its data (m, n, the hash) stays the checkpoint's
+    ...meta,
+    ...(d !== null
+      ? { dataHash: cfg.dataHash, m: d.X.rows, n: d.X.cols }
+      : cfg.manifest
+        ? { dataHash: cfg.manifest.sourceSha256 }
+        : {}),
     dataName: cfg.dataName,
-    dataHash: d !== null ? cfg.dataHash : (cfg.manifest?.sourceSha256 ?? meta.dataHash),
-    m: d !== null ? d.X.rows : meta.m,
-    n: d !== null ? d.X.cols : meta.n,
-    workers: cfg.workers,
-    shuffle: cfg.shuffle,
-    seed: cfg.seed,
-    algo: cfg.algo,
-    lambda1: cfg.lambda1,
-    lambda2: cfg.lambda2,
+    ...{ workers, shuffle, seed, algo, lambda1, lambda2 },
     p0: cfg.p,
     gammaGiven: cfg.gamma ?? null,
   };

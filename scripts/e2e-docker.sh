@@ -229,7 +229,7 @@ for _ in $(seq 1 "$RUN_TIMEOUT"); do
   docker logs "$MASTER_ID" >"$WORK/kill.log" 2>&1 || true
   grep -q '"msg":"summary"' "$WORK/kill.log" && fail "the run ended before its first checkpoint: nothing to kill"
   if grep -q '"msg":"checkpoint written"' "$WORK/kill.log"; then crash "$MASTER_ID" && KILLED=1 && break; fi
-  sleep 0.5
+  sleep 1
 done
 [ -n "$KILLED" ] || fail "the master wrote no checkpoint in ${RUN_TIMEOUT}s"
 ST=""
@@ -352,10 +352,11 @@ if [ "$(docker info -f '{{.Swarm.LocalNodeState}}')" != active ]; then
   SWARM_INIT=1
 fi
 swarm_cleanup() {
-  docker stack rm "$STACK" >/dev/null 2>&1
-  if [ -n "$SWARM_INIT" ]; then docker swarm leave --force >/dev/null 2>&1; fi
+  docker stack rm "$STACK" >/dev/null 2>&1 || true # (an EXIT trap runs under set -e: nothing may fail)
+  if [ -n "$SWARM_INIT" ]; then docker swarm leave --force >/dev/null 2>&1 || true; fi
 }
-trap 'rc=$?; swarm_cleanup; (exit $rc); cleanup' EXIT
+# (set +e: an EXIT trap runs under set -e, and a failing step would skip the rest of the teardown)
+trap 'rc=$?; set +e; swarm_cleanup; (exit $rc); cleanup' EXIT
 mkdir -p "$WORK/shards" && chown 1000:1000 "$WORK/shards"
 docker run --rm -v "$WORK/in:/in:ro" -v "$WORK/shards:/shards" "$IMAGE" \
   data split /in/e2e.svm --parts "$SHARDS" --out-dir /shards >"$WORK/split2.log" 2>&1 ||
@@ -392,11 +393,26 @@ case "$STATE" in Complete*) ;; *) tail -20 "$WORK/master5.log" >&2; fail "the sw
 check_gap_summary "$WORK/master5.log" "$SHARDS" || fail "the swarm run's summary is not a gap stop (see above)"
 grep -q '"msg":"worker on standby"' "$WORK/master5.log" || fail "the swarm run had no spare on standby"
 docker stack rm "$STACK" >/dev/null 2>&1
+# wait until it is gone: an overlay network still being removed can clash with the next stack's
+for _ in $(seq 1 60); do
+  [ -z "$(docker network ls -q --filter "label=com.docker.stack.namespace=$STACK")$(docker ps -aq --filter \
+    "label=com.docker.stack.namespace=$STACK")" ] && break
+  sleep 1
+done
 
 # ---- 8. the master killed mid-run on the Swarm: a new task resumes ---------------------------------
 # The master holds the data (the e2e file, bind-mounted), so that a restarted one can resume.
 STACK2="sodakill$$"
-trap 'rc=$?; docker stack rm "$STACK2" >/dev/null 2>&1; swarm_cleanup; (exit $rc); cleanup' EXIT
+# on failure: what the workers were doing, then the stack, the swarm and the rest torn down
+swarm_kill_cleanup() {
+  if [ "$1" -ne 0 ]; then
+    docker service ps --no-trunc "${STACK2}_worker" >&2 2>&1 || true
+    docker service logs --raw --tail 5 "${STACK2}_worker" >&2 2>&1 || true
+  fi
+  docker stack rm "$STACK2" >/dev/null 2>&1 || true
+  swarm_cleanup
+}
+trap 'rc=$?; set +e; swarm_kill_cleanup $rc; (exit $rc); cleanup' EXIT
 cat >"$WORK/stack-kill.yml" <<EOF4
 services:
   master:
@@ -422,7 +438,7 @@ for _ in $(seq 1 "$RUN_TIMEOUT"); do
     grep -q '"msg":"summary"' "$WORK/kill2.log" && fail "the swarm run ended before its first checkpoint"
     if grep -q '"msg":"checkpoint written"' "$WORK/kill2.log"; then crash "$CID" && KILLED=1 && break; fi
   fi
-  sleep 0.5
+  sleep 1
 done
 [ -n "$KILLED" ] || { tail -20 "$WORK/kill2.log" >&2; fail "the swarm master wrote no checkpoint in ${RUN_TIMEOUT}s"; }
 STATE=""

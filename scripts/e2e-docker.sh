@@ -15,6 +15,10 @@
 # 6. splits a file into shards (docker-compose.shards.yml's split service) and trains with the master
 #    holding no data (--data-at-workers): the summary must be a gap stop (tol-gap, no F*);
 # 7. the same on a single-node Swarm (docker swarm init, docker stack deploy, workers scaled with a spare);
+# 4b, 8. a master killed mid-run (SIGKILL to the container's init, as a crash: not `docker kill`, which
+#    the engine takes for an operator's stop) under Compose and under the one-node Swarm: the engine
+#    restarts it (restart on-failure), it resumes from its checkpoint (SODA_RESUME=auto, the files'
+#    default) and the run reaches its target; every container exits 0, every current task is Complete;
 # 8. tears everything down (containers, network, volume; the stack, the swarm and the dockerd it
 #    started), also on failure.
 # The dataset is a LIBSVM file that `soda data gen text --like rcv1 --rows E2E_ROWS` writes into the
@@ -190,10 +194,69 @@ docker run --rm --entrypoint ls -v "$VOLUME:/data" "$IMAGE" -lR /data/out >"$WOR
 grep -q -i 'model' "$WORK/out.txt" || { cat "$WORK/out.txt" >&2; fail "no model file in the volume $VOLUME:/data/out"; }
 log "outputs in volume $VOLUME: $(grep '^-' "$WORK/out.txt" | awk '{print $NF}' | tr '\n' ' ')"
 
+# ---- 4b. the master killed mid-run under Compose: restarted by the engine, it resumes ---------------
+# Each scenario below has its own checkpoint: with SODA_RESUME=auto, one of another run is refused.
+KILL_WORKERS=4
+# crash CONTAINER: SIGKILL its init (pid 1 inside), which takes the whole container down with exit 137
+crash() { kill -KILL "$(docker inspect -f '{{.State.Pid}}' "$1")"; }
+# check_resumed LOG M: one resume from a checkpoint, then a summary that reached the target with M workers
+check_resumed() {
+  node - "$1" "$2" "$TOL" <<'EOF1'
+const [file, workers, tol] = process.argv.slice(2);
+const recs = require('fs').readFileSync(file, 'utf8').split('\n')
+  .map((l) => l.slice(l.indexOf('{'))).filter((l) => l.startsWith('{'))
+  .map((l) => { try { return JSON.parse(l); } catch { return {}; } });
+const resumed = recs.filter((r) => r.msg === 'resuming from checkpoint');
+const s = recs.find((r) => r.msg === 'summary');
+if (resumed.length !== 1 || !s) { console.error(`${resumed.length} resumes, summary: ${!!s}`); process.exit(1); }
+console.log(`resumed at k=${resumed[0].k} (subopt ${resumed[0].subopt}); summary: reason=${s.reason} ` +
+  `subopt=${s.subopt} k=${s.k} workers=${s.workers}`);
+const errs = [];
+if (s.reason !== 'tol') errs.push(`reason ${s.reason} (expected tol)`);
+if (!(typeof s.subopt === 'number' && s.subopt <= Number(tol))) errs.push(`subopt ${s.subopt} > ${tol}`);
+if (!(s.k > resumed[0].k)) errs.push(`k ${s.k} not past the resumed ${resumed[0].k}`);
+if (s.workers !== Number(workers)) errs.push(`workers ${s.workers} != ${workers}`);
+if (errs.length) { console.error(errs.join('; ')); process.exit(1); }
+EOF1
+}
+log "compose: $KILL_WORKERS workers; the master is killed (SIGKILL) at its first checkpoint"
+(cd "$ROOT" && SODA_WORKERS=$KILL_WORKERS SODA_CHECKPOINT=/data/out/killed.soda SODA_CHECKPOINT_EVERY=1 \
+  SODA_DELAY_MS=20 timeout 120 "${COMPOSE[@]}" -p "$PROJECT" up -d --no-build --scale "worker=$KILL_WORKERS" \
+  >"$WORK/compose.log" 2>&1) || fail "compose up -d (kill scenario) failed"
+MASTER_ID="$(cd "$ROOT" && "${COMPOSE[@]}" -p "$PROJECT" ps -q master)"
+KILLED=""
+for _ in $(seq 1 "$RUN_TIMEOUT"); do
+  docker logs "$MASTER_ID" >"$WORK/kill.log" 2>&1 || true
+  grep -q '"msg":"summary"' "$WORK/kill.log" && fail "the run ended before its first checkpoint: nothing to kill"
+  if grep -q '"msg":"checkpoint written"' "$WORK/kill.log"; then crash "$MASTER_ID" && KILLED=1 && break; fi
+  sleep 1
+done
+[ -n "$KILLED" ] || fail "the master wrote no checkpoint in ${RUN_TIMEOUT}s"
+ST=""
+DOWN=0 # seconds seen dead and not restarted: the engine restarts a crashed container within a second
+for _ in $(seq 1 "$RUN_TIMEOUT"); do
+  ST="$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}' "$MASTER_ID")"
+  case "$ST" in "exited "*" 0") DOWN=$((DOWN + 1)); [ $DOWN -lt 30 ] || break ;; exited*) break ;; esac
+  sleep 1
+done
+log "the killed master: status, exit code, restarts = $ST"
+[ "$ST" = "exited 0 1" ] || { tail -20 "$WORK/kill.log" >&2; fail "the master is '$ST', not 'exited 0' after 1 restart"; }
+docker logs "$MASTER_ID" >"$WORK/kill.log" 2>&1 || true
+check_resumed "$WORK/kill.log" "$KILL_WORKERS" || fail "the restarted master did not resume to the target (see above)"
+for _ in $(seq 1 60); do
+  RUNNING="$(cd "$ROOT" && "${COMPOSE[@]}" -p "$PROJECT" ps -q worker | xargs docker inspect -f '{{.State.Running}}' | grep -c true || true)"
+  [ "$RUNNING" = 0 ] && break
+  sleep 1
+done
+for id in $(cd "$ROOT" && "${COMPOSE[@]}" -p "$PROJECT" ps -q); do
+  st="$(docker inspect -f '{{.Name}} {{.State.Status}} {{.State.ExitCode}}' "$id")"
+  case "$st" in *" exited 0") ;; *) fail "after the master's crash and resume: $st" ;; esac
+done
+
 # ---- 5. more workers than shards, then fewer -------------------------------------------------------
 log "more workers than shards: SODA_WORKERS=2, --scale worker=3"
 set +e
-(cd "$ROOT" && SODA_WORKERS=2 timeout 300 "${COMPOSE[@]}" -p "$PROJECT" up --no-build --no-color \
+(cd "$ROOT" && SODA_WORKERS=2 SODA_CHECKPOINT=/data/out/standby.soda timeout 300 "${COMPOSE[@]}" -p "$PROJECT" up --no-build --no-color \
   --scale worker=3 --abort-on-container-exit >"$WORK/compose.log" 2>&1)
 UP_RC=$?
 set -e
@@ -210,7 +273,7 @@ for id in $(cd "$ROOT" && "${COMPOSE[@]}" -p "$PROJECT" ps -q); do
 done
 
 log "fewer workers than shards: SODA_WORKERS=3, --scale worker=2 (the master waits, healthy)"
-(cd "$ROOT" && SODA_WORKERS=3 timeout 120 "${COMPOSE[@]}" -p "$PROJECT" up -d --no-build --scale worker=2 \
+(cd "$ROOT" && SODA_WORKERS=3 SODA_CHECKPOINT=/data/out/fewer.soda timeout 120 "${COMPOSE[@]}" -p "$PROJECT" up -d --no-build --scale worker=2 \
   >"$WORK/compose.log" 2>&1) || fail "compose up -d failed"
 MASTER_ID="$(master_id)"
 HEALTH=""
@@ -264,7 +327,7 @@ EOF2
 }
 log "compose up (shards): $SHARDS workers reading their parts, the master without data"
 set +e
-(cd "$ROOT" && SODA_WORKERS="$SHARDS" timeout "$RUN_TIMEOUT" "${SHARDS_COMPOSE[@]}" up --no-build --no-color \
+(cd "$ROOT" && SODA_WORKERS="$SHARDS" SODA_CHECKPOINT=/data/out/shards.soda timeout "$RUN_TIMEOUT" "${SHARDS_COMPOSE[@]}" up --no-build --no-color \
   --scale "worker=$SHARDS" --abort-on-container-exit master worker >"$WORK/compose.log" 2>&1)
 UP_RC=$?
 set -e
@@ -289,10 +352,11 @@ if [ "$(docker info -f '{{.Swarm.LocalNodeState}}')" != active ]; then
   SWARM_INIT=1
 fi
 swarm_cleanup() {
-  docker stack rm "$STACK" >/dev/null 2>&1
-  if [ -n "$SWARM_INIT" ]; then docker swarm leave --force >/dev/null 2>&1; fi
+  docker stack rm "$STACK" >/dev/null 2>&1 || true # (an EXIT trap runs under set -e: nothing may fail)
+  if [ -n "$SWARM_INIT" ]; then docker swarm leave --force >/dev/null 2>&1 || true; fi
 }
-trap 'rc=$?; swarm_cleanup; (exit $rc); cleanup' EXIT
+# (set +e: an EXIT trap runs under set -e, and a failing step would skip the rest of the teardown)
+trap 'rc=$?; set +e; swarm_cleanup; (exit $rc); cleanup' EXIT
 mkdir -p "$WORK/shards" && chown 1000:1000 "$WORK/shards"
 docker run --rm -v "$WORK/in:/in:ro" -v "$WORK/shards:/shards" "$IMAGE" \
   data split /in/e2e.svm --parts "$SHARDS" --out-dir /shards >"$WORK/split2.log" 2>&1 ||
@@ -328,8 +392,78 @@ docker service logs --raw "${STACK}_master" >"$WORK/master5.log" 2>&1 || true
 case "$STATE" in Complete*) ;; *) tail -20 "$WORK/master5.log" >&2; fail "the swarm master's task is '$STATE', not Complete" ;; esac
 check_gap_summary "$WORK/master5.log" "$SHARDS" || fail "the swarm run's summary is not a gap stop (see above)"
 grep -q '"msg":"worker on standby"' "$WORK/master5.log" || fail "the swarm run had no spare on standby"
+docker stack rm "$STACK" >/dev/null 2>&1
+# wait until it is gone: an overlay network still being removed can clash with the next stack's
+for _ in $(seq 1 60); do
+  [ -z "$(docker network ls -q --filter "label=com.docker.stack.namespace=$STACK")$(docker ps -aq --filter \
+    "label=com.docker.stack.namespace=$STACK")" ] && break
+  sleep 1
+done
+
+# ---- 8. the master killed mid-run on the Swarm: a new task resumes ---------------------------------
+# The master holds the data (the e2e file, bind-mounted), so that a restarted one can resume.
+STACK2="sodakill$$"
+# on failure: what the workers were doing, then the stack, the swarm and the rest torn down
+swarm_kill_cleanup() {
+  if [ "$1" -ne 0 ]; then
+    docker service ps --no-trunc "${STACK2}_worker" >&2 2>&1 || true
+    docker service logs --raw --tail 5 "${STACK2}_worker" >&2 2>&1 || true
+  fi
+  docker stack rm "$STACK2" >/dev/null 2>&1 || true
+  swarm_cleanup
+}
+trap 'rc=$?; set +e; swarm_kill_cleanup $rc; (exit $rc); cleanup' EXIT
+cat >"$WORK/stack-kill.yml" <<EOF4
+services:
+  master:
+    environment:
+      SODA_DATA: /in/e2e.svm
+      SODA_CHECKPOINT_EVERY: '1'
+      SODA_DELAY_MS: '20'
+    volumes:
+      - $WORK/in:/in:ro
+  worker:
+    deploy:
+      replicas: $KILL_WORKERS
+EOF4
+log "docker stack deploy $STACK2: $KILL_WORKERS workers; the master's container is killed at its first checkpoint"
+(cd "$ROOT" && SODA_WORKERS="$KILL_WORKERS" SODA_MASTER="ws://tasks.master:7070" SODA_DATASET='' \
+  SODA_PUBLISH=17071 timeout 120 docker stack deploy -c docker-compose.yml -c "$WORK/stack-kill.yml" \
+  "$STACK2") >"$WORK/stack.log" 2>&1 || { cat "$WORK/stack.log" >&2; fail "docker stack deploy ($STACK2) failed"; }
+KILLED=""
+for _ in $(seq 1 "$RUN_TIMEOUT"); do
+  CID="$(docker ps -q --filter "label=com.docker.swarm.service.name=${STACK2}_master" | head -1)"
+  if [ -n "$CID" ]; then
+    docker logs "$CID" >"$WORK/kill2.log" 2>&1 || true
+    grep -q '"msg":"summary"' "$WORK/kill2.log" && fail "the swarm run ended before its first checkpoint"
+    if grep -q '"msg":"checkpoint written"' "$WORK/kill2.log"; then crash "$CID" && KILLED=1 && break; fi
+  fi
+  sleep 1
+done
+[ -n "$KILLED" ] || { tail -20 "$WORK/kill2.log" >&2; fail "the swarm master wrote no checkpoint in ${RUN_TIMEOUT}s"; }
+STATE=""
+for _ in $(seq 1 "$RUN_TIMEOUT"); do
+  STATE="$(docker service ps --format '{{.CurrentState}}' "${STACK2}_master" 2>/dev/null | tr '\n' ',')"
+  case "$STATE" in *Complete*) break ;; esac
+  sleep 1
+done
+docker service logs --raw "${STACK2}_master" >"$WORK/master6.log" 2>&1 || true
+TASKS="$(tr ',' '\n' <<<"$STATE" | cut -d' ' -f1 | grep . | sort | tr '\n' ' ')"
+log "the swarm master's tasks: $STATE"
+[ "$TASKS" = "Complete Failed " ] ||
+  { tail -20 "$WORK/master6.log" >&2; fail "the swarm master's tasks are '$TASKS', not the killed one (Failed) and a Complete one"; }
+check_resumed "$WORK/master6.log" "$KILL_WORKERS" || fail "the swarm's new master task did not resume to the target"
+WSTATE=""
+for _ in $(seq 1 60); do
+  WSTATE="$(docker service ps --format '{{.CurrentState}}' "${STACK2}_worker" | cut -d' ' -f1 | sort | uniq -c | tr -s ' ' | tr '\n' ',')"
+  [ "$WSTATE" = " $KILL_WORKERS Complete," ] && break
+  sleep 1
+done
+[ "$WSTATE" = " $KILL_WORKERS Complete," ] || fail "the swarm workers' tasks are '$WSTATE', not $KILL_WORKERS Complete"
+docker stack rm "$STACK2" >/dev/null 2>&1
 swarm_cleanup
 trap cleanup EXIT
 log "image ${SIZE_MB} MB; $WORKERS workers reached subopt <= $TOL; all $((WORKERS + 1)) containers exited 0;"
 log "a standby worker exited 0; a master short of workers waited, healthy, and stopped cleanly on SIGTERM;"
-log "pre-split shards (compose and a one-node swarm): masters without data stopped on the gap"
+log "pre-split shards (compose and a one-node swarm): masters without data stopped on the gap;"
+log "a master killed mid-run was restarted by the engine and resumed to the target (compose and swarm)"

@@ -34,20 +34,21 @@ describe('Kubernetes manifests', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
-      valid: 5,
+      valid: 6,
       kinds: [
-        'Deployment/soda-master',
+        'Job/soda-master',
         'Service/soda-master',
+        'PersistentVolumeClaim/soda-out',
         'Secret/soda-token',
         'PersistentVolumeClaim/soda-shards',
-        'Deployment/soda-worker',
+        'Job/soda-worker',
       ],
     });
   });
 
   it.each([
     ['master.yaml', 'containerPort: 7070', "containerPort: 'x'", 'containerPort must be integer'],
-    ['workers.yaml', 'replicas: 20', 'replicas: many', 'replicas must be integer'],
+    ['workers.yaml', 'completions: 20', 'completions: many', 'completions must be integer'],
     ['master.yaml', 'path: /healthz', 'path: /', "the master's readinessProbe must GET /healthz"],
     ['workers.yaml', '/shards/part-{shard}.svm', '/shards/part-0.svm', 'needs SODA_DATA with {shard}'],
     ['workers.yaml', 'claimName: soda-shards', 'claimName: other', 'claims other, not defined here'],

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SodaError, writeFileDurable } from '@soda/core';
 import type { Algo } from './algo';
+import { checkRunEnd, type RunEnd } from './run-end';
 
 /**
  * A checkpoint: everything the master needs to continue a run after it died. The vectors (w̄, every
@@ -51,6 +52,8 @@ export interface CheckpointMeta extends RunIdentity {
   readonly evaluated: { readonly objective: number; readonly subopt: number | null } | null;
   /** the best evaluated point (its w̄ follows the w_i in the file) */
   readonly best: { readonly k: number; readonly objective: number } | null;
+  /** how the run ended, in its final checkpoint only (absent: it can go on); see run-end.ts */
+  readonly end?: RunEnd;
 }
 
 export interface Checkpoint {
@@ -107,6 +110,7 @@ export function decodeCheckpoint(buf: Buffer, file = 'checkpoint'): Checkpoint {
   const { n, workers } = meta;
   if (!Number.isInteger(n) || n < 1 || !Number.isInteger(workers) || workers < 1)
     bad(`has an invalid header (n = ${n}, workers = ${workers})`);
+  if (meta.end !== undefined) checkRunEnd(meta.end, bad);
   const vecStart = align8(HEAD + metaLen);
   const vectors = 1 + workers + (meta.best ? 1 : 0);
   const expected = vecStart + vectors * n * 8 + SHA;

@@ -28,3 +28,5 @@ export { ModelState } from './model-state';
 export { Coordinator } from './coordinator';
 export type { Command } from './events';
 export { RunState } from './run-state';
+export { finishedRun } from './finished-run';
+export type { RunEnd } from './run-end';

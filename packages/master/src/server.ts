@@ -21,6 +21,8 @@ import { createHttpServer, createStatusServer, runMetrics, type LiveSource } fro
 import { writeModel } from './outputs';
 import { RunState } from './run-state';
 import { WireCounters } from './stats';
+import { runEndOf } from './run-end';
+import { withEnd } from './finished-run';
 
 export interface MasterResult extends Outcome {
   readonly summary: SummaryRecord;
@@ -207,15 +209,22 @@ export class Master {
     const writeErrors: string[] = [];
     const modelErr = await writeModel(this.cfg, this.run, cmd.w, cmd.modelObjective, cmd.summary, this.log);
     if (modelErr !== null) writeErrors.push(`model: ${modelErr}`);
+    const withErrors = (): SummaryRecord =>
+      writeErrors.length === 0
+        ? cmd.summary
+        : {
+            ...cmd.summary,
+            writeErrors: [...writeErrors],
+            modelOut: modelErr === null ? cmd.summary.modelOut : null,
+          };
     if (this.checkpointer && cmd.checkpoint) {
-      const ckErr = await this.checkpointer.write(stamped(cmd.checkpoint));
+      // a finished run says so in its final checkpoint: a restart prints this summary and exits
+      const end = runEndOf(cmd.outcome.reason, this.cfg.tolGap ?? this.cfg.tol, withErrors());
+      const ckErr = await this.checkpointer.write(stamped(withEnd(cmd.checkpoint, end)));
       if (ckErr !== null) writeErrors.push(`checkpoint: ${ckErr}`);
     }
     this.outputFailures += writeErrors.length;
-    const summary: SummaryRecord =
-      writeErrors.length === 0
-        ? cmd.summary
-        : { ...cmd.summary, writeErrors, modelOut: modelErr === null ? cmd.summary.modelOut : null };
+    const summary = withErrors();
     this.log.info(summary, LOG_MSG.summary);
     this.conns.terminateAll();
     this.wss.close();

@@ -9,6 +9,7 @@ import { trainingOptions } from '../options';
 import * as v from '../validate';
 import { isLoopback, resolveToken } from '../token';
 import { exitCodeFor } from '../exit-codes';
+import { notWithDataAtWorkers, replayFinished, resumeFrom, resumeMode } from '../resume';
 
 type Args = ArgumentsCamelCase<Record<string, unknown>>;
 
@@ -21,13 +22,14 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
   const pretty = (a.pretty as boolean | undefined) ?? process.stdout.isTTY;
   const logger = createLogger({ level: a.logLevel as string, pretty });
   // loaded here, not at the top: only a master needs them (see main.ts)
-  const { ALGO_NAMES, algorithm, readCheckpoint, resolveMasterConfig } = await import('@soda/master');
+  const { ALGO_NAMES, algorithm, resolveMasterConfig } = await import('@soda/master');
   const algo = v.oneOf('algo', a.algo, ALGO_NAMES);
   // --p has a default, so it is only read where it means something: DAve-PG and sync-PG fix p = 1
   const p = algorithm(algo).fixedP === null ? v.probability('p', a.p) : undefined;
   const out = a.out as string;
   const workers = v.positiveInt('workers', a.workers, 100000);
   const { dataOptionsFromArgs, referenceOptimum, resolveData } = await import('../data-source');
+  const resume = resumeMode(a.resume);
   const atWorkers = a.dataAtWorkers === true;
   const d = atWorkers ? await workersData(a) : await resolveData(dataOptionsFromArgs(a, out), logger);
   if (d.data !== null && workers > d.data.X.rows) v.positiveInt('workers', workers, d.data.X.rows); // names the limit: one row per shard at least
@@ -88,9 +90,7 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
       file: checkpointFile,
       everyMs: 1000 * v.nonNegative('checkpoint-every', a.checkpointEvery),
     },
-    ...(a.resume === true
-      ? { resume: { file: checkpointFile, checkpoint: readCheckpoint(checkpointFile) } }
-      : {}),
+    ...(await resumeFrom(resume, checkpointFile, atWorkers, logger).then((r) => (r ? { resume: r } : {}))),
     onDivergence: v.oneOf('on-divergence', a.onDivergence, ['restart', 'stop'] as const),
     maxRestarts: v.nonNegativeInt('max-restarts', a.maxRestarts),
     ...(tls ? { tls } : {}),
@@ -112,11 +112,7 @@ async function workersData(a: Args) {
       'E_CONFIG',
       `--data-at-workers: the workers hold the data, so --${clash.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} cannot be given to the master`,
     );
-  if (a.resume === true)
-    throw new SodaError(
-      'E_CONFIG',
-      '--resume is not supported with --data-at-workers yet: start the run afresh (or give the master --data)',
-    );
+  if (resumeMode(a.resume) === 'on') throw notWithDataAtWorkers();
   const file = v.optionalString(a.manifest);
   let manifest: SplitManifest | undefined;
   if (file !== undefined) {
@@ -170,7 +166,9 @@ function tlsFiles(
   return { cert, key };
 }
 
-export async function runMaster(cfg: MasterOptions): Promise<number> {
+export async function runMaster(cfg: MasterConfig): Promise<number> {
+  const replayed = await replayFinished(cfg);
+  if (replayed !== null) return replayed;
   const { Master } = await import('@soda/master');
   const master = await Master.start(cfg);
   const onSignal = (sig: string) => void master.stop(`signal ${sig}`);
@@ -188,9 +186,9 @@ export const masterCommand: CommandModule<object, Record<string, unknown>> = {
   builder: (y: Argv) =>
     trainingOptions(y)
       .option('resume', {
-        type: 'boolean',
-        default: false,
-        describe: 'continue from --checkpoint (refused if it is of other data or settings)',
+        type: 'string',
+        describe:
+          'continue from --checkpoint (refused if it is of other data or settings); `--resume auto`: only when it exists, else start afresh. A finished run prints its summary and exits with its code',
       })
       .option('data-at-workers', {
         type: 'boolean',

@@ -1,0 +1,110 @@
+/**
+ * The index list of a sparse vector on the wire (protocol 3): strictly increasing indices
+ * i_0 < i_1 < … as their gaps d_0 = i_0, d_t = i_t − i_{t−1} (≥ 1 for t ≥ 1), each an unsigned LEB128
+ * varint — 7 bits per byte, least significant group first, high bit set on every byte but the last.
+ * A varint is canonical (no trailing 0x00 group: one list, one encoding) and at most 5 bytes holding a
+ * value ≤ 2³² − 1. On spam a gap is 1 byte most of the time, 2 bytes otherwise, instead of 4.
+ */
+
+/** Longest varint of a 32-bit gap. */
+export const MAX_VARINT_BYTES = 5;
+
+/** Bytes the gaps of `idx` take (exact), for sizing a frame before writing it. */
+export function indexDeltasLength(idx: ArrayLike<number>): number {
+  let bytes = 0;
+  let prev = 0;
+  for (let t = 0; t < idx.length; t++) {
+    const j = idx[t];
+    const d = j > prev || t === 0 ? j - prev : 0;
+    bytes += d < 0x80 ? 1 : d < 0x4000 ? 2 : d < 0x200000 ? 3 : d < 0x10000000 ? 4 : 5;
+    prev = j;
+  }
+  return bytes;
+}
+
+/**
+ * Write the gaps of `idx` into `out` from `at`; returns the end offset. The sender is our own code and
+ * is not re-validated here, but a list that is not strictly increasing never goes out as a valid one:
+ * a step that does not increase is written as the gap 0, which every receiver refuses (a duplicate).
+ */
+export function writeIndexDeltas(idx: ArrayLike<number>, out: Uint8Array, at: number): number {
+  let o = at;
+  let prev = 0;
+  for (let t = 0; t < idx.length; t++) {
+    const j = idx[t];
+    let d = j > prev || t === 0 ? j - prev : 0;
+    prev = j;
+    while (d >= 0x80) {
+      out[o++] = (d & 0x7f) | 0x80;
+      d = Math.floor(d / 128); // d may exceed 2³¹: no >>> on a possibly-negative int32
+    }
+    out[o++] = d;
+  }
+  return o;
+}
+
+/** Where a gap list went wrong: the entry, and the sentence for the error. */
+export interface IndexFault {
+  /** 'idx' (the whole list) or 'idx[t]' */
+  readonly at: string;
+  readonly rule: string;
+}
+
+/**
+ * Exactly `count` strictly increasing indices < n from the gap list `b`, or the first fault: a
+ * truncated, overlong (non-canonical) or over-32-bit varint, a zero gap after the first (a duplicate
+ * index), an index ≥ n, or fewer or more varints than `count` (the number of values). Allocates only
+ * the result (count × 4 bytes), and only after the list has been proved to hold `count` varints.
+ */
+export function readIndexDeltas(b: Uint8Array, count: number, n: number): Uint32Array | IndexFault {
+  // every varint ends on a byte < 0x80: count them first, so the result is sized by what was sent
+  let ends = 0;
+  for (let p = 0; p < b.length; p++) if (b[p] < 0x80) ends++;
+  if (b.length > 0 && b[b.length - 1] >= 0x80)
+    return {
+      at: 'idx',
+      rule: `ends inside a varint (its last byte ${hex(b[b.length - 1])} has the high bit set)`,
+    };
+  if (ends !== count)
+    return {
+      at: 'idx',
+      rule: `holds ${ends} indices but val has ${count} values; they must have the same length`,
+    };
+  const idx = new Uint32Array(count);
+  let p = 0;
+  let prev = -1;
+  for (let t = 0; t < count; t++) {
+    const start = p;
+    let byte = b[p++];
+    let d = byte & 0x7f;
+    let scale = 0x80;
+    while (byte >= 0x80) {
+      byte = b[p++];
+      if (p - start > MAX_VARINT_BYTES)
+        return {
+          at: `idx[${t}]`,
+          rule: `is a varint longer than ${MAX_VARINT_BYTES} bytes (at byte ${start})`,
+        };
+      d += (byte & 0x7f) * scale;
+      scale *= 0x80;
+    }
+    if (byte === 0 && p - start > 1)
+      return { at: `idx[${t}]`, rule: `is an overlong varint (a final 0x00 byte, at byte ${start})` };
+    if (d > 0xffffffff)
+      return { at: `idx[${t}]`, rule: `has the gap ${d}, more than 2^32 − 1 (at byte ${start})` };
+    if (t > 0 && d === 0)
+      return {
+        at: `idx[${t}]`,
+        rule: `= ${prev} is not greater than idx[${t - 1}] = ${prev}; indices must be strictly increasing (gap 0)`,
+      };
+    const j = t === 0 ? d : prev + d;
+    if (j >= n) return { at: `idx[${t}]`, rule: `= ${j} is out of range for dimension n = ${n}` };
+    idx[t] = j;
+    prev = j;
+  }
+  return idx;
+}
+
+function hex(x: number): string {
+  return '0x' + x.toString(16).padStart(2, '0');
+}

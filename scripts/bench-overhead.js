@@ -50,33 +50,9 @@ function emit(r) {
   process.stdout.write(JSON.stringify(r) + '\n');
 }
 
-// ---- data: the spam corpus as LIBSVM, rows shuffled once with a fixed seed -----------------------
+// ---- data: the spam corpus as LIBSVM, rows shuffled once with a fixed seed (scripts/bench/spam-data.js)
 
-function shuffledSpam() {
-  fs.mkdirSync(OUT, { recursive: true });
-  const shuffled = path.join(OUT, 'spam-shuffled.svm');
-  if (fs.existsSync(shuffled)) return shuffled;
-  const raw = path.join(OUT, 'spam.svm');
-  if (!fs.existsSync(raw)) {
-    const r = spawnSync(process.execPath, [BIN, 'data', 'spam', '--out', raw], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    if (r.status !== 0) throw new Error('soda data spam failed');
-  }
-  const { Rng } = require('../packages/core/dist');
-  const lines = fs
-    .readFileSync(raw, 'utf8')
-    .split('\n')
-    .filter((l) => l.length > 0);
-  const rng = new Rng(12);
-  for (let i = lines.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [lines[i], lines[j]] = [lines[j], lines[i]];
-  }
-  fs.writeFileSync(shuffled + '.tmp', lines.join('\n') + '\n');
-  fs.renameSync(shuffled + '.tmp', shuffled);
-  return shuffled;
-}
+const shuffledSpam = () => require('./bench/spam-data').shuffledSpam(OUT, BIN);
 
 // ---- 1. the kernel against a plain C loop --------------------------------------------------------
 

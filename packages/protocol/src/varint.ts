@@ -54,45 +54,40 @@ export interface IndexFault {
  * Exactly `count` strictly increasing indices < n from the gap list `b`, or the first fault: a
  * truncated, overlong (non-canonical) or over-32-bit varint, a zero gap after the first (a duplicate
  * index), an index ≥ n, or fewer or more varints than `count` (the number of values). Allocates only
- * the result (count × 4 bytes), and only after the list has been proved to hold `count` varints.
+ * the result (count × 4 bytes; count is what the frame's val holds, so the frame's own size bounds it).
  */
 export function readIndexDeltas(b: Uint8Array, count: number, n: number): Uint32Array | IndexFault {
-  // every varint ends on a byte < 0x80: count them first, so the result is sized by what was sent
-  let ends = 0;
-  for (let p = 0; p < b.length; p++) if (b[p] < 0x80) ends++;
-  if (b.length > 0 && b[b.length - 1] >= 0x80)
-    return {
-      at: 'idx',
-      rule: `ends inside a varint (its last byte ${hex(b[b.length - 1])} has the high bit set)`,
-    };
-  if (ends !== count)
-    return {
-      at: 'idx',
-      rule: `holds ${ends} indices but val has ${count} values; they must have the same length`,
-    };
+  // count is the number of 8-byte values the frame holds: the allocation is bounded by the frame's size
   const idx = new Uint32Array(count);
+  const len = b.length;
   let p = 0;
   let prev = -1;
   for (let t = 0; t < count; t++) {
+    if (p >= len) return lengthFault(t, count);
     const start = p;
     let byte = b[p++];
-    let d = byte & 0x7f;
-    let scale = 0x80;
-    while (byte >= 0x80) {
-      byte = b[p++];
-      if (p - start > MAX_VARINT_BYTES)
-        return {
-          at: `idx[${t}]`,
-          rule: `is a varint longer than ${MAX_VARINT_BYTES} bytes (at byte ${start})`,
-        };
-      d += (byte & 0x7f) * scale;
-      scale *= 0x80;
+    let d = byte;
+    if (byte >= 0x80) {
+      d = byte & 0x7f;
+      let scale = 0x80;
+      do {
+        if (p >= len)
+          return { at: 'idx', rule: `ends inside a varint (idx[${t}], from byte ${start} of ${len})` };
+        if (p - start >= MAX_VARINT_BYTES)
+          return {
+            at: `idx[${t}]`,
+            rule: `is a varint longer than ${MAX_VARINT_BYTES} bytes (at byte ${start})`,
+          };
+        byte = b[p++];
+        d += (byte & 0x7f) * scale;
+        scale *= 0x80;
+      } while (byte >= 0x80);
+      if (byte === 0)
+        return { at: `idx[${t}]`, rule: `is an overlong varint (a final 0x00 byte, at byte ${start})` };
+      if (d > 0xffffffff)
+        return { at: `idx[${t}]`, rule: `has the gap ${d}, more than 2^32 − 1 (at byte ${start})` };
     }
-    if (byte === 0 && p - start > 1)
-      return { at: `idx[${t}]`, rule: `is an overlong varint (a final 0x00 byte, at byte ${start})` };
-    if (d > 0xffffffff)
-      return { at: `idx[${t}]`, rule: `has the gap ${d}, more than 2^32 − 1 (at byte ${start})` };
-    if (t > 0 && d === 0)
+    if (d === 0 && t > 0)
       return {
         at: `idx[${t}]`,
         rule: `= ${prev} is not greater than idx[${t - 1}] = ${prev}; indices must be strictly increasing (gap 0)`,
@@ -102,9 +97,17 @@ export function readIndexDeltas(b: Uint8Array, count: number, n: number): Uint32
     idx[t] = j;
     prev = j;
   }
+  if (p !== len) {
+    let more = 0;
+    for (let q = p; q < len; q++) if (b[q] < 0x80) more++;
+    return lengthFault(count + more, count, more === 0 ? ' (and ends inside a varint)' : '');
+  }
   return idx;
 }
 
-function hex(x: number): string {
-  return '0x' + x.toString(16).padStart(2, '0');
+function lengthFault(indices: number, count: number, extra = ''): IndexFault {
+  return {
+    at: 'idx',
+    rule: `holds ${indices} indices but val has ${count} values; they must have the same length${extra}`,
+  };
 }

@@ -319,6 +319,11 @@ function runCluster(file, { workers, p = 0.1, tol = 1e-6, maxTime = 0, extra = [
         masterSysUsPerUpdate: +((atEnd.masterSys - atStart.masterSys) / u).toFixed(0),
         workerSysUsPerUpdate: +((atEnd.workerSys - atStart.workerSys) / u).toFixed(0),
         bytesPerUpdate: Math.round((summary.bytesUp + summary.bytesDown) / u),
+        // frame bytes both ways ÷ coordinates both ways (issue 18: 12.2–12.5 with 4-byte indices)
+        bytesPerCoord: +(
+          (summary.bytesUp + summary.bytesDown) /
+          Math.max(1, (summary.coordsUp ?? 0) + (summary.coordsDown ?? 0))
+        ).toFixed(2),
         startupS: +(startWall / 1e3).toFixed(1),
         startupCpuS: +((atStart.master + atStart.worker + atStart.run) / 1e6).toFixed(1),
         wallS: +((Date.now() - t0) / 1e3).toFixed(1),
@@ -389,6 +394,7 @@ function markdown(main, sweep) {
       f('workerSysUsPerUpdate'),
       f('cpuUsPerUpdate'),
       f('bytesPerUpdate'),
+      f('bytesPerCoord'),
     ];
   };
   if (main) {

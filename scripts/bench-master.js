@@ -1,7 +1,7 @@
 /*
  * npm run bench:master — the master's capacity in isolation (issue 18).
  *
- *   node scripts/bench-master.js [--quick] [--big] [--rounds R] [--updates U] [--profile]
+ *   node scripts/bench-master.js [--quick] [--big] [--rounds R] [--updates U] [--profile] [--root DIR]
  *
  * A real Master (packages/master: Connections → Coordinator → ModelState → encodeFor) runs in this
  * process with its sockets replaced by in-memory ones: a frame is handed to the connection's 'message'
@@ -19,6 +19,7 @@
  * timed with process.cpuUsage around its call, which adds ≈ 1 µs a call to the glue; GC is part of
  * whichever step it interrupts: --profile shows its share as "(garbage collector)").
  *
+ * --root DIR: the master, worker and protocol of another built checkout (a baseline), same frames' recipe.
  * --big: the same at n = 10⁶ (an rcv1-like text set from packages/datasets with cols = 10⁶, 20 000 rows).
  * --profile: a V8 CPU profile of the replay rounds (out/bench-master/<data>.cpuprofile; open it in Chrome's
  * DevTools or any .cpuprofile viewer).
@@ -28,9 +29,12 @@ const path = require('node:path');
 const { EventEmitter } = require('node:events');
 const { performance } = require('node:perf_hooks');
 
-const ROOT = path.resolve(__dirname, '..');
-const BIN = path.join(ROOT, 'packages', 'cli', 'bin', 'soda.js');
-const OUT = path.join(ROOT, 'out', 'bench-overhead');
+const HERE = path.resolve(__dirname, '..');
+const rootArg = process.argv.includes('--root') ? process.argv[process.argv.indexOf('--root') + 1] : null;
+/** --root DIR: measure another built checkout's master (e.g. the commit before a change) with this script */
+const ROOT = rootArg ? path.resolve(rootArg) : HERE;
+const BIN = path.join(HERE, 'packages', 'cli', 'bin', 'soda.js');
+const OUT = path.join(HERE, 'out', 'bench-overhead');
 const dist = (p) => require(path.join(ROOT, 'packages', p, 'dist'));
 const core = dist('core');
 const protocol = dist('protocol');
@@ -189,7 +193,7 @@ async function startProfile() {
   return {
     async stop(label) {
       const { profile } = await post('Profiler.stop');
-      const dir = path.join(ROOT, 'out', 'bench-master');
+      const dir = path.join(HERE, 'out', 'bench-master');
       fs.mkdirSync(dir, { recursive: true });
       const file = path.join(dir, `${label.replace(/[^\w.-]+/g, '-')}.cpuprofile`);
       fs.writeFileSync(file, JSON.stringify(profile));

@@ -64,28 +64,15 @@ export function readIndexDeltas(b: Uint8Array, count: number, n: number): Uint32
   let prev = -1;
   for (let t = 0; t < count; t++) {
     if (p >= len) return lengthFault(t, count);
-    const start = p;
-    let byte = b[p++];
-    let d = byte;
-    if (byte >= 0x80) {
-      d = byte & 0x7f;
-      let scale = 0x80;
-      do {
-        if (p >= len)
-          return { at: 'idx', rule: `ends inside a varint (idx[${t}], from byte ${start} of ${len})` };
-        if (p - start >= MAX_VARINT_BYTES)
-          return {
-            at: `idx[${t}]`,
-            rule: `is a varint longer than ${MAX_VARINT_BYTES} bytes (at byte ${start})`,
-          };
-        byte = b[p++];
-        d += (byte & 0x7f) * scale;
-        scale *= 0x80;
-      } while (byte >= 0x80);
-      if (byte === 0)
-        return { at: `idx[${t}]`, rule: `is an overlong varint (a final 0x00 byte, at byte ${start})` };
-      if (d > 0xffffffff)
-        return { at: `idx[${t}]`, rule: `has the gap ${d}, more than 2^32 − 1 (at byte ${start})` };
+    let d = b[p];
+    if (d < 0x80) p++;
+    else {
+      // 2 to 5 bytes (rare on spam): out of the hot loop, which then stays on small integers
+      const end = varintEnd(b, p);
+      if (end < 0) return longFault(b, p, t, end);
+      d = varintValue(b, p, end);
+      if (d > 0xffffffff) return { at: `idx[${t}]`, rule: `has the gap ${d}, more than 2^32 − 1 (at byte ${p})` };
+      p = end;
     }
     if (d === 0 && t > 0)
       return {
@@ -103,6 +90,35 @@ export function readIndexDeltas(b: Uint8Array, count: number, n: number): Uint32
     return lengthFault(count + more, count, more === 0 ? ' (and ends inside a varint)' : '');
   }
   return idx;
+}
+
+/** End offset of the multi-byte varint at p; −1 truncated, −2 longer than 5 bytes, −3 overlong. */
+function varintEnd(b: Uint8Array, p: number): number {
+  let q = p;
+  while (q < b.length && b[q] >= 0x80) {
+    if (q - p >= MAX_VARINT_BYTES - 1) return -2;
+    q++;
+  }
+  if (q >= b.length) return -1;
+  if (b[q] === 0) return -3; // a final 0x00 group adds nothing: not the shortest encoding
+  return q + 1;
+}
+
+function varintValue(b: Uint8Array, p: number, end: number): number {
+  let v = 0;
+  let scale = 1;
+  for (let q = p; q < end; q++) {
+    v += (b[q] & 0x7f) * scale;
+    scale *= 0x80;
+  }
+  return v;
+}
+
+function longFault(b: Uint8Array, p: number, t: number, why: number): IndexFault {
+  if (why === -1) return { at: 'idx', rule: `ends inside a varint (idx[${t}], from byte ${p} of ${b.length})` };
+  if (why === -2)
+    return { at: `idx[${t}]`, rule: `is a varint longer than ${MAX_VARINT_BYTES} bytes (at byte ${p})` };
+  return { at: `idx[${t}]`, rule: `is an overlong varint (a final 0x00 byte, at byte ${p})` };
 }
 
 function lengthFault(indices: number, count: number, extra = ''): IndexFault {

@@ -77,7 +77,8 @@ async function kernel(file) {
   const raw = await core.readLibsvm(file);
   const { X } = core.maxAbsScale(raw.X);
   const ds = { X, y: raw.y };
-  const sol = core.solveCached(ds, LAMBDA1, LAMBDA2, { cacheDir: OUT });
+  // (solveCached moved from core to solver; it is async)
+  const sol = await require('../packages/solver/dist').solveCached(ds, LAMBDA1, LAMBDA2, { cacheDir: OUT });
   const wstar = core.denseToSparse ? core.denseToSparse(sol.w) : toSparse(sol.w);
   const shard = core.shardDataset(ds, core.shardContiguous(ds.X.rows, M))[0];
   const L0 = core.logisticSmoothness(shard.X, LAMBDA2);

@@ -27,7 +27,6 @@
  */
 const path = require('node:path');
 const { EventEmitter } = require('node:events');
-const { performance } = require('node:perf_hooks');
 
 const HERE = path.resolve(__dirname, '..');
 const rootArg = process.argv.includes('--root') ? process.argv[process.argv.indexOf('--root') + 1] : null;

@@ -71,7 +71,8 @@ export function readIndexDeltas(b: Uint8Array, count: number, n: number): Uint32
       const end = varintEnd(b, p);
       if (end < 0) return longFault(b, p, t, end);
       d = varintValue(b, p, end);
-      if (d > 0xffffffff) return { at: `idx[${t}]`, rule: `has the gap ${d}, more than 2^32 − 1 (at byte ${p})` };
+      if (d > 0xffffffff)
+        return { at: `idx[${t}]`, rule: `has the gap ${d}, more than 2^32 − 1 (at byte ${p})` };
       p = end;
     }
     if (d === 0 && t > 0)
@@ -115,7 +116,8 @@ function varintValue(b: Uint8Array, p: number, end: number): number {
 }
 
 function longFault(b: Uint8Array, p: number, t: number, why: number): IndexFault {
-  if (why === -1) return { at: 'idx', rule: `ends inside a varint (idx[${t}], from byte ${p} of ${b.length})` };
+  if (why === -1)
+    return { at: 'idx', rule: `ends inside a varint (idx[${t}], from byte ${p} of ${b.length})` };
   if (why === -2)
     return { at: `idx[${t}]`, rule: `is a varint longer than ${MAX_VARINT_BYTES} bytes (at byte ${p})` };
   return { at: `idx[${t}]`, rule: `is an overlong varint (a final 0x00 byte, at byte ${p})` };

@@ -50,33 +50,9 @@ function emit(r) {
   process.stdout.write(JSON.stringify(r) + '\n');
 }
 
-// ---- data: the spam corpus as LIBSVM, rows shuffled once with a fixed seed -----------------------
+// ---- data: the spam corpus as LIBSVM, rows shuffled once with a fixed seed (scripts/bench/spam-data.js)
 
-function shuffledSpam() {
-  fs.mkdirSync(OUT, { recursive: true });
-  const shuffled = path.join(OUT, 'spam-shuffled.svm');
-  if (fs.existsSync(shuffled)) return shuffled;
-  const raw = path.join(OUT, 'spam.svm');
-  if (!fs.existsSync(raw)) {
-    const r = spawnSync(process.execPath, [BIN, 'data', 'spam', '--out', raw], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    if (r.status !== 0) throw new Error('soda data spam failed');
-  }
-  const { Rng } = require('../packages/core/dist');
-  const lines = fs
-    .readFileSync(raw, 'utf8')
-    .split('\n')
-    .filter((l) => l.length > 0);
-  const rng = new Rng(12);
-  for (let i = lines.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [lines[i], lines[j]] = [lines[j], lines[i]];
-  }
-  fs.writeFileSync(shuffled + '.tmp', lines.join('\n') + '\n');
-  fs.renameSync(shuffled + '.tmp', shuffled);
-  return shuffled;
-}
+const shuffledSpam = () => require('./bench/spam-data').shuffledSpam(OUT, BIN);
 
 // ---- 1. the kernel against a plain C loop --------------------------------------------------------
 
@@ -101,7 +77,8 @@ async function kernel(file) {
   const raw = await core.readLibsvm(file);
   const { X } = core.maxAbsScale(raw.X);
   const ds = { X, y: raw.y };
-  const sol = core.solveCached(ds, LAMBDA1, LAMBDA2, { cacheDir: OUT });
+  // (solveCached moved from core to solver; it is async)
+  const sol = await require('../packages/solver/dist').solveCached(ds, LAMBDA1, LAMBDA2, { cacheDir: OUT });
   const wstar = core.denseToSparse ? core.denseToSparse(sol.w) : toSparse(sol.w);
   const shard = core.shardDataset(ds, core.shardContiguous(ds.X.rows, M))[0];
   const L0 = core.logisticSmoothness(shard.X, LAMBDA2);
@@ -343,6 +320,11 @@ function runCluster(file, { workers, p = 0.1, tol = 1e-6, maxTime = 0, extra = [
         masterSysUsPerUpdate: +((atEnd.masterSys - atStart.masterSys) / u).toFixed(0),
         workerSysUsPerUpdate: +((atEnd.workerSys - atStart.workerSys) / u).toFixed(0),
         bytesPerUpdate: Math.round((summary.bytesUp + summary.bytesDown) / u),
+        // frame bytes both ways ÷ coordinates both ways (issue 18: 12.2–12.5 with 4-byte indices)
+        bytesPerCoord: +(
+          (summary.bytesUp + summary.bytesDown) /
+          Math.max(1, (summary.coordsUp ?? 0) + (summary.coordsDown ?? 0))
+        ).toFixed(2),
         startupS: +(startWall / 1e3).toFixed(1),
         startupCpuS: +((atStart.master + atStart.worker + atStart.run) / 1e6).toFixed(1),
         wallS: +((Date.now() - t0) / 1e3).toFixed(1),
@@ -413,6 +395,7 @@ function markdown(main, sweep) {
       f('workerSysUsPerUpdate'),
       f('cpuUsPerUpdate'),
       f('bytesPerUpdate'),
+      f('bytesPerCoord'),
     ];
   };
   if (main) {

@@ -1,7 +1,7 @@
 import type { Rng } from './rng';
 
 // Module-level references: a global lookup per call is slow inside jest's vm sandbox.
-const { log, log1p, floor } = Math;
+const { log1p } = Math;
 
 /**
  * The sparsity mask M_p of Algorithm 1: every j ∈ supp(w), plus each other coordinate independently
@@ -22,30 +22,85 @@ export function sampleMask(
     for (let j = 0; j < n; j++) out[j] = j;
     return out.subarray(0, n);
   }
-  const logq = log1p(-p);
+  const g = p > 0 ? geometricTable(p) : null;
   let count = 0;
   let s = 0; // position in supp
   // First Bernoulli success at or after position 0.
-  let next = p > 0 ? geometricSkip(rng, logq) : n;
+  let next = g !== null ? geometricSkip(rng, g) : n;
   while (next < n || s < supp.length) {
     const j = s < supp.length ? supp[s] : n;
     if (next < j) {
       out[count++] = next;
-      next += 1 + geometricSkip(rng, logq);
+      next += 1 + geometricSkip(rng, g!);
     } else {
       out[count++] = j;
       s++;
-      if (next === j) next += 1 + geometricSkip(rng, logq);
+      if (next === j) next += 1 + geometricSkip(rng, g!);
     }
     if (next > n) next = n;
   }
   return out.subarray(0, count);
 }
 
-/** Number of failures before the next success of a Bernoulli(p) process: ⌊log U / log(1−p)⌋. */
-function geometricSkip(rng: Rng, logq: number): number {
-  // One 32-bit draw is enough resolution for a skip length and halves the cost of the hot path.
-  const u = (rng.nextU32() + 1) / 4294967296; // (0, 1]
-  const k = floor(log(u) / logq);
-  return k < 0x7fffffff ? k : 0x7fffffff;
+/**
+ * The inverse CDF of the skip K ~ Geometric(p) (P(K = k) = (1 − p)^k p, k ≥ 0) on a 32-bit uniform u:
+ * K = #{k < m : T_k ≤ u} with T_k = 2³²·(1 − q^(k+1)), q = 1 − p, and when u ≥ T_(m−1) (probability
+ * q^m) K is m plus a fresh skip — memorylessness makes that exact. A guide table over u's top bits
+ * starts the search next to the answer, so a skip is one draw, one lookup and about one comparison
+ * instead of a logarithm. (u is an integer, so P(K = k) is off by at most 2⁻³² — as ⌊log U / log q⌋
+ * with a 32-bit U was.)
+ */
+interface GeometricTable {
+  readonly m: number;
+  readonly thresholds: Float64Array;
+  readonly guide: Uint16Array;
+}
+
+/** Buckets of the guide table: u's top GUIDE_BITS bits. */
+const GUIDE_BITS = 10;
+/** At most this many thresholds: enough for q^m ≤ 2⁻¹⁰ down to p ≈ 0.0017; smaller p overflow more often. */
+const MAX_THRESHOLDS = 4096;
+/** Tables by p: a run uses one p (a few more after divergence restarts); bounded, rebuilt if cleared. */
+const tables = new Map<number, GeometricTable>();
+
+function geometricTable(p: number): GeometricTable {
+  const hit = tables.get(p);
+  if (hit !== undefined) return hit;
+  const logq = log1p(-p);
+  const m = Math.max(1, Math.min(MAX_THRESHOLDS, Math.ceil((GUIDE_BITS * Math.LN2) / -logq)));
+  const thresholds = new Float64Array(m);
+  // 1 − q^(k+1) = −expm1((k+1)·log q): no cancellation for small p
+  for (let k = 0; k < m; k++) thresholds[k] = 4294967296 * -Math.expm1((k + 1) * logq);
+  const guide = new Uint16Array(1 << GUIDE_BITS);
+  let k = 0;
+  for (let b = 0; b < guide.length; b++) {
+    const lo = b * 2 ** (32 - GUIDE_BITS); // smallest u of bucket b
+    while (k < m && thresholds[k] <= lo) k++;
+    guide[b] = k;
+  }
+  if (tables.size >= 16) tables.clear();
+  const table = { m, thresholds, guide };
+  tables.set(p, table);
+  return table;
+}
+
+/** Number of failures before the next success of a Bernoulli(p) process (small: V8 inlines it). */
+function geometricSkip(rng: Rng, g: GeometricTable): number {
+  const u = rng.nextU32();
+  let k = g.guide[u >>> (32 - GUIDE_BITS)];
+  while (k < g.m && g.thresholds[k] <= u) k++;
+  return k < g.m ? k : tailSkip(rng, g);
+}
+
+/** K given K ≥ m: m plus a fresh skip (rare: probability q^m ≤ 2⁻¹⁰ unless p < 0.0017). */
+function tailSkip(rng: Rng, g: GeometricTable): number {
+  let base = g.m;
+  for (;;) {
+    if (base >= 0x7fffffff) return 0x7fffffff;
+    const u = rng.nextU32();
+    let k = g.guide[u >>> (32 - GUIDE_BITS)];
+    while (k < g.m && g.thresholds[k] <= u) k++;
+    if (k < g.m) return Math.min(base + k, 0x7fffffff);
+    base += g.m;
+  }
 }

@@ -95,7 +95,7 @@ export class ModelState {
         w[j] = v;
         const at = sortedPos[j];
         if (at >= 0) sortedVal[at] = v;
-      } else this.setW(j, v);
+      } else if (v !== 0 || suppPos[j] >= 0) this.setW(j, v); // (0 outside the support: w_j stays 0)
     }
     this.kValue++;
   }

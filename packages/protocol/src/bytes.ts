@@ -1,3 +1,5 @@
+import { indexDeltasLength, writeIndexDeltas } from './varint';
+
 /**
  * Typed arrays on the wire: msgpack `bin` holding the elements' little-endian bytes. On a
  * little-endian host (every platform Node ships for but s390x/ppc64 BE) the encoder writes the
@@ -58,7 +60,8 @@ function tag(v: object): string {
  * its little-endian bytes (a view, no copy, on little-endian hosts), so it is written as `bin`.
  * We do not leave this to msgpackr: it recognises typed arrays by `instanceof`, which fails for
  * arrays made in another realm (a vm context, jest's sandbox) and would silently write them as maps.
- * Walks only the message's few objects, never the arrays' elements.
+ * A sparse vector {n, idx: Uint32Array, val: Float64Array} goes out with idx as its varint gap list
+ * (varint.ts). Walks only the message's few objects, and the elements of a sparse vector's idx.
  */
 export function wireTree(value: unknown, hostLittleEndian = HOST_LITTLE_ENDIAN): unknown {
   if (value === null || typeof value !== 'object') return value;
@@ -69,10 +72,35 @@ export function wireTree(value: unknown, hostLittleEndian = HOST_LITTLE_ENDIAN):
     return value;
   }
   if (Array.isArray(value)) return value.map((v) => wireTree(v, hostLittleEndian));
+  if (isSparseVector(value))
+    return { n: value.n, idx: indexDeltas(value.idx), val: toLittleEndian(value.val, hostLittleEndian) };
   const out: Record<string, unknown> = {};
   for (const k in value) {
     if (Object.prototype.hasOwnProperty.call(value, k))
       out[k] = wireTree((value as Record<string, unknown>)[k], hostLittleEndian);
   }
+  return out;
+}
+
+/** A SparseVector as our own code builds it: exactly n, idx (Uint32Array), val (Float64Array). */
+export function isSparseVector(v: unknown): v is { n: number; idx: Uint32Array; val: Float64Array } {
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || ArrayBuffer.isView(v)) return false;
+  const o = v as Record<string, unknown>;
+  let keys = 0;
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k)) keys++;
+  return (
+    keys === 3 &&
+    typeof o.n === 'number' &&
+    ArrayBuffer.isView(o.idx) &&
+    tag(o.idx) === 'Uint32Array' &&
+    ArrayBuffer.isView(o.val) &&
+    tag(o.val) === 'Float64Array'
+  );
+}
+
+/** The varint gap list of idx, in a buffer of its exact length. */
+function indexDeltas(idx: Uint32Array): Uint8Array {
+  const out = new Uint8Array(indexDeltasLength(idx));
+  writeIndexDeltas(idx, out, 0);
   return out;
 }

@@ -1,5 +1,5 @@
 import { Packr, Unpackr } from 'msgpackr';
-import { isBytes, wireTree } from './bytes';
+import { isBytes, isSparseVector, toLittleEndian, wireTree } from './bytes';
 import { ProtocolError } from './errors';
 import { SCHEMAS, type DecodeContext } from './frames';
 import {
@@ -13,7 +13,8 @@ import {
   type MessageType,
 } from './messages';
 import { scanFrame } from './scan';
-import type { FrameMac } from './session';
+import { MAC_BYTES, type FrameMac } from './session';
+import { writeIndexDeltas } from './varint';
 import { has, isObj, show } from './validate';
 
 /**
@@ -32,89 +33,111 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsTyp
 
 /**
  * The frame for `msg`. Not validated (the sender is our own code; see validateOutgoing). The result
- * is a slice of msgpackr's working buffer that later calls never overwrite, so it may be queued.
- * The sparse vector of an update, model or eval frame is laid out so that its idx and val bytes start
- * at multiples of 8 from the frame's start (see alignSparse): a receiver that holds the frame at an
- * aligned address then views them in place instead of copying.
+ * is a fresh buffer (or a slice of msgpackr's working buffer that later calls never overwrite), so it
+ * may be queued.
  */
 export function encode(msg: Message): Buffer {
-  const field = SPARSE_FIELD[msg.t];
-  if (field === undefined) return packr.pack(wireTree(msg));
-  const tree = wireTree(msg) as Record<string, unknown>;
-  const v = tree[field];
-  // only a well-formed {n, idx, val} is re-laid out; anything else is packed exactly as given
-  if (!isWireSparse(v)) return packr.pack(tree);
-  // two empty padding strings around idx; alignSparse fills them to the lengths alignment needs
-  tree[field] = { n: v.n, [PAD_A]: '', idx: v.idx, [PAD_B]: '', val: v.val };
-  const frame = packr.pack(tree);
-  return alignSparse(frame, v.idx.byteLength) ?? frame;
+  return encodeWithRoom(msg, 0);
 }
 
-function isWireSparse(v: unknown): v is { n: unknown; idx: Uint8Array; val: Uint8Array } {
-  if (!isObj(v)) return false;
-  const keys = Object.keys(v);
-  return (
-    keys.length === 3 &&
-    keys.includes('n') &&
-    isBytes((v as Record<string, unknown>).idx) &&
-    isBytes((v as Record<string, unknown>).val)
-  );
+/**
+ * encode(msg) in a buffer with `room` spare bytes after the frame (the MAC trailer is written there:
+ * no second copy). The frame is buf[0, buf.length − room).
+ *
+ * The frames that carry a large sparse vector (update, model, eval) are written by hand: the small
+ * header fields through msgpackr, then the vector — one pass over idx for its gaps, one copy of val's
+ * bytes, no per-element type checks. val's bytes start at a multiple of 8 from the frame's start (a
+ * padding string `_p` of 0–7 spaces before them), so a receiver holding the frame at an aligned address
+ * views them in place instead of copying.
+ */
+function encodeWithRoom(msg: Message, room: number): Buffer {
+  const field = SPARSE_FIELD[msg.t];
+  const v = field === undefined ? undefined : (msg as unknown as Record<string, unknown>)[field];
+  if (field === undefined || !isSparseVector(v)) {
+    const frame = packr.pack(wireTree(msg));
+    if (room === 0) return frame;
+    const out = Buffer.allocUnsafe(frame.length + room);
+    frame.copy(out, 0);
+    return out;
+  }
+  const rest: Record<string, unknown> = {};
+  for (const k in msg)
+    if (k !== field && Object.prototype.hasOwnProperty.call(msg, k))
+      rest[k] = (msg as unknown as Record<string, unknown>)[k];
+  const head = packr.pack(rest);
+  const count = v.val.length; // (= idx.length for a valid vector; if not, the receiver refuses it)
+  // upper bound: head, key, map header and n (≤ 16), idx key + bin32 header (9), ≤ 5 bytes a gap,
+  // _p key + pad (≤ 11), val key + bin32 header (9), 8 bytes a value
+  const size = head.length + 1 + field.length + 16 + 9 + 5 * v.idx.length + 11 + 9 + 8 * count + room;
+  const out = Buffer.allocUnsafe(size);
+  if (head[0] < 0x80 || head[0] >= 0x8f) throw new Error(`encode: unexpected header byte ${head[0]}`);
+  head.copy(out, 0);
+  out[0] = head[0] + 1; // one more entry in the message's fixmap: the vector
+  let o = head.length;
+  out[o++] = 0xa0 | field.length;
+  o += out.write(field, o, 'latin1');
+  out[o++] = 0x84; // {n, idx, _p, val}
+  out[o++] = 0xa1;
+  out[o++] = 0x6e; // "n"
+  o = writeUint(out, o, v.n);
+  out[o++] = 0xa3;
+  o += out.write('idx', o, 'latin1');
+  // the gaps' length is known only after writing them: a bin32 header (valid msgpack, if not minimal)
+  out[o] = 0xc6;
+  const gapsAt = o + 5;
+  const gapsEnd = writeIndexDeltas(v.idx, out, gapsAt);
+  out.writeUInt32BE(gapsEnd - gapsAt, o + 1);
+  o = gapsEnd;
+  out[o++] = 0xa2;
+  out[o++] = 0x5f;
+  out[o++] = 0x70; // "_p"
+  // val's bytes start after: fixstr pad, "val" (4), bin32 header (5)
+  const pad = (8 - ((o + 1 + 4 + 5) % 8)) % 8;
+  out[o++] = 0xa0 | pad;
+  out.fill(0x20, o, o + pad);
+  o += pad;
+  out[o++] = 0xa3;
+  o += out.write('val', o, 'latin1');
+  out[o++] = 0xc6;
+  out.writeUInt32BE(8 * count, o);
+  o += 4;
+  const bytes = toLittleEndian(v.val);
+  out.set(bytes, o);
+  o += bytes.byteLength;
+  return out.subarray(0, o + room);
+}
+
+/** A msgpack unsigned integer (the smallest form) at `o`; returns the end offset. */
+function writeUint(out: Buffer, o: number, v: number): number {
+  if (v < 0x80) out[o++] = v;
+  else if (v < 0x100) {
+    out[o++] = 0xcc;
+    out[o++] = v;
+  } else if (v < 0x10000) {
+    out[o++] = 0xcd;
+    out.writeUInt16BE(v, o);
+    o += 2;
+  } else if (v <= 0xffffffff) {
+    out[o++] = 0xce;
+    out.writeUInt32BE(v, o);
+    o += 4;
+  } else {
+    out[o++] = 0xcb; // not an integer a valid vector has: sent as it is, the receiver refuses it
+    out.writeDoubleBE(v, o);
+    o += 8;
+  }
+  return o;
 }
 
 /** The field holding the (large) sparse vector, per message type. */
 const SPARSE_FIELD: Partial<Record<MessageType, string>> = { update: 'delta', model: 'w', eval: 'w' };
-/** Padding keys: unknown to every schema, so receivers drop them (older receivers too). */
-const PAD_A = '_a';
-const PAD_B = '_b';
-/** fixstr "_a" + fixstr "" + fixstr "idx" — the bytes just before idx's bin header; likewise for val */
-const MARK_A = Buffer.from([0xa2, 0x5f, 0x61, 0xa0, 0xa3, 0x69, 0x64, 0x78]);
-const MARK_B = Buffer.from([0xa2, 0x5f, 0x62, 0xa0, 0xa3, 0x76, 0x61, 0x6c]);
-
-/**
- * Grow the two empty padding strings of `frame` (as packed by encode) so that the payloads of idx and
- * val start at offsets ≡ 0 (mod 8). One copy of the frame; null (send as packed) if the layout is not
- * the expected one.
- */
-function alignSparse(frame: Buffer, idxBytes: number): Buffer | null {
-  const a = frame.indexOf(MARK_A); // in the header fields before any payload: a short search
-  if (a < 0) return null;
-  const idxHead = a + MARK_A.length;
-  const idxBody = idxHead + binHeaderLength(frame[idxHead]);
-  if (idxBody < 0) return null;
-  const b = idxBody + idxBytes; // val's padding entry follows idx's bytes
-  if (b + MARK_B.length > frame.length || frame.compare(MARK_B, 0, MARK_B.length, b, b + MARK_B.length) !== 0)
-    return null;
-  const valHead = b + MARK_B.length;
-  const valBody = valHead + binHeaderLength(frame[valHead]);
-  if (valBody < valHead) return null;
-  const padA = (8 - (idxBody % 8)) % 8;
-  const padB = (8 - ((valBody + padA) % 8)) % 8;
-  if (padA === 0 && padB === 0) return frame;
-  const out = Buffer.allocUnsafe(frame.length + padA + padB);
-  let o = frame.copy(out, 0, 0, a + 3); // up to the empty string's header
-  out[o++] = 0xa0 | padA;
-  out.fill(0x20, o, o + padA);
-  o += padA;
-  o += frame.copy(out, o, a + 4, b + 3);
-  out[o++] = 0xa0 | padB;
-  out.fill(0x20, o, o + padB);
-  o += padB;
-  frame.copy(out, o, b + 4);
-  return out;
-}
-
-/** Bytes of a msgpack bin header from its first byte (bin 8/16/32), or −Infinity if it is not one. */
-function binHeaderLength(first: number | undefined): number {
-  if (first === 0xc4) return 2;
-  if (first === 0xc5) return 3;
-  if (first === 0xc6) return 5;
-  return -Infinity;
-}
 
 /** encode(msg), sealed with the session's MAC when there is one (seal in send order). */
 export function encodeFor(msg: Message, mac: FrameMac | null | undefined): Buffer {
-  const frame = encode(msg);
-  return mac ? mac.seal(frame) : frame;
+  if (!mac) return encode(msg);
+  const buf = encodeWithRoom(msg, MAC_BYTES);
+  mac.sealInPlace(buf);
+  return buf;
 }
 
 export type DecodeResult<T> = { ok: true; msg: T } | { ok: false; error: ProtocolError };

@@ -2,15 +2,18 @@ import type { SparseVector } from '@soda/core';
 
 /**
  * The SODA wire messages. One msgpack map per WebSocket binary frame; `t` names the type.
- * Typed arrays travel as msgpack `bin` holding their little-endian bytes (see bytes.ts), so a
- * sparse vector costs 4 + 8 = 12 bytes per non-zero on the wire.
+ * Typed arrays travel as msgpack `bin` holding their little-endian bytes (see bytes.ts); a sparse
+ * vector's indices as varint gaps (varint.ts), so a non-zero costs 8 bytes and its index's gap (1–2
+ * bytes on spam) on the wire.
  */
 /**
  * 2: mutual, session-bound authentication (challenge/hello/welcome, per-frame MAC over ws://); update
  * frames no longer carry fi (the master never read it; f_i travels in evalResult); the data-at-scale
  * messages (assign without rows, stats, scale, gap parts in evalResult); assign lost its unread fields.
+ * 3: every sparse vector's idx is the varint gap list of varint.ts instead of 4-byte indices (DESIGN.md,
+ * "Wire format").
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Rows of one shard in CSR form, with their labels (y[r] ∈ {−1, +1}). The column count is Assign.n. */
 export interface ShardRows {

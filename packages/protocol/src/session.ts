@@ -46,6 +46,13 @@ export class FrameMac {
     return Buffer.concat([frame, tag]);
   }
 
+  /** seal() without the copy: `buf` is the frame followed by MAC_BYTES spare bytes, which get the tag. */
+  sealInPlace(buf: Uint8Array): void {
+    const end = buf.byteLength - MAC_BYTES;
+    const tag = this.tag(this.sendKey, this.sendSeq++, buf.subarray(0, end));
+    buf.set(tag, end);
+  }
+
   /** The frame without its trailer, or the error to close on. Counts only frames that verify. */
   open(data: Uint8Array): Uint8Array | ProtocolError {
     if (data.byteLength < MAC_BYTES)

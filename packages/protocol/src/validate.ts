@@ -1,7 +1,8 @@
-import { type Bounds, inBounds, intervalText, sparseViolation, type SparseVector } from '@soda/core';
+import { type Bounds, inBounds, intervalText, type SparseVector } from '@soda/core';
 import { fromLittleEndian, isBytes, type NumericArrayCtor } from './bytes';
 import { ProtocolError } from './errors';
 import type { ShardRows } from './messages';
+import { readIndexDeltas } from './varint';
 
 /**
  * Field checks for a decoded msgpack tree. Each reads one field of a plain object, proves its
@@ -128,26 +129,25 @@ export function sub(o: Obj, key: string, w: Where): { obj: Obj; where: Where } {
 
 /**
  * A SparseVector {n, idx, val} satisfying core's `sparseViolation`; when `n` is given, its dimension
- * must equal it (`nWhat` says where that dimension comes from).
+ * must equal it (`nWhat` says where that dimension comes from). On the wire (protocol 3) idx is the
+ * gap list of varint.ts and val the values as little-endian doubles; the number of values fixes the
+ * number of indices.
  */
 export function sparse(o: Obj, key: string, w: Where, n?: number, nWhat = 'n'): SparseVector {
   const { obj, where } = sub(o, key, w);
   const dim = int(obj, 'n', where, 1, 0xffffffff);
   if (n !== undefined && dim !== n)
     fail(where, `${where.prefix}.n`, `= ${dim} does not match ${nWhat} = ${n}`);
-  const v = {
-    n: dim,
-    idx: typed(obj, 'idx', where, Uint32Array),
-    val: typed(obj, 'val', where, Float64Array),
-  };
-  const why = sparseViolation(v);
-  if (why !== null) {
-    // core's sentences start with the offending element ('idx[3] = 70000 is ...'): make that the field
-    const m = /^((?:idx|val)\[\d+\]) (.*)$/.exec(why);
-    if (m !== null) fail(where, `${where.prefix}.${m[1]}`, m[2]);
-    fail(where, where.prefix, `is invalid: ${why}`);
-  }
-  return v;
+  const val = typed(obj, 'val', where, Float64Array);
+  const gaps = req(obj, 'idx', where);
+  if (!isBytes(gaps))
+    fail(where, `${where.prefix}.idx`, `= ${show(gaps)} must be binary data (varint index gaps)`);
+  const idx = readIndexDeltas(gaps, val.length, dim);
+  if (!(idx instanceof Uint32Array)) fail(where, `${where.prefix}.${idx.at}`, idx.rule);
+  // x − x is 0 exactly for finite x (NaN for ±∞ and NaN): one branch per value on the fast path
+  for (let k = 0; k < val.length; k++)
+    if (val[k] - val[k] !== 0) fail(where, `${where.prefix}.val[${k}]`, `= ${val[k]} is not finite`);
+  return { n: dim, idx, val };
 }
 
 /** CSR rows of a shard with n columns, and their ±1 labels. */

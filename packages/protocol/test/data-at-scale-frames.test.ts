@@ -3,6 +3,7 @@ import {
   decodeFromMaster,
   decodeFromWorker,
   encode,
+  PROTOCOL_VERSION,
   ProtocolError,
   type DecodeContext,
   type Message,
@@ -89,8 +90,9 @@ describe('data at scale: assign forms, stats, scale and the gap parts', () => {
     expect(
       r.ok && Object.keys(r.msg).filter((k) => ['shards', 'pi', 'lambda1', 'gamma'].includes(k)),
     ).toEqual([]);
-    const hello = { t: 'hello', version: 2, workerId: 'w', caps: ['x'] };
+    const hello = { t: 'hello', version: PROTOCOL_VERSION, workerId: 'w', caps: ['x'] };
     const h = decodeFromWorker(encode(hello as unknown as Message));
+    expect(h.ok).toBe(true);
     expect(h.ok && 'caps' in h.msg).toBe(false);
   });
 });

@@ -172,3 +172,119 @@ describe('fuzzing both decoders', () => {
     expect(tally.refused).toBeGreaterThan(3000);
   });
 });
+
+/**
+ * The varint gap lists of protocol 3 (varint.ts), byte by byte. An update frame is built with idx as
+ * raw bytes (encode packs a Uint8Array as it is) and `count` values.
+ */
+describe('malformed varint gap lists', () => {
+  const frameWith = (gaps: number[], count: number, n = N): Buffer =>
+    Buffer.from(
+      encode({
+        t: 'update',
+        shard: 0,
+        k: 0,
+        delta: { n, idx: Uint8Array.from(gaps), val: new Float64Array(count).fill(0.5) },
+      } as unknown as Message),
+    );
+  const refusal = (gaps: number[], count: number, n = N) => {
+    const r = decodeFromWorker(frameWith(gaps, count, n), { n });
+    if (r.ok) throw new Error(`accepted ${JSON.stringify(gaps)}`);
+    expect(r.error.code).toBe('E_FIELD');
+    return r.error;
+  };
+  const accepted = (gaps: number[], count: number, n = N): number[] => {
+    const r = decodeFromWorker(frameWith(gaps, count, n), { n });
+    if (!r.ok) throw new Error(r.error.message);
+    return Array.from((r.msg as { delta: { idx: Uint32Array } }).delta.idx);
+  };
+
+  it.each([
+    ['overlong (0x80 0x00 for 0)', [0x80, 0x00], 1, 'delta.idx[0]', /overlong varint/],
+    ['overlong (0x81 0x80 0x00 for 1)', [0x81, 0x80, 0x00], 1, 'delta.idx[0]', /overlong varint/],
+    ['overlong after a good one', [3, 0x85, 0x00], 2, 'delta.idx[1]', /overlong varint/],
+    ['truncated inside a varint', [5, 0x80], 2, 'delta.idx', /ends inside a varint \(idx\[1\]/],
+    ['a lone continuation byte', [0xff], 1, 'delta.idx', /ends inside a varint/],
+    ['six bytes', [0x80, 0x80, 0x80, 0x80, 0x80, 0x01], 1, 'delta.idx[0]', /longer than 5 bytes/],
+    ['a gap past 2³² − 1', [0xff, 0xff, 0xff, 0xff, 0x10], 1, 'delta.idx[0]', /more than 2\^32 − 1/],
+    ['a zero gap (duplicate index)', [3, 0], 2, 'delta.idx[1]', /= 3 is not greater than idx\[0\] = 3/],
+    [
+      'an index ≥ n',
+      [N - 1, 1],
+      2,
+      'delta.idx[1]',
+      new RegExp(`= ${N} is out of range for dimension n = ${N}`),
+    ],
+    ['a first index ≥ n', [N], 1, 'delta.idx[0]', /out of range/],
+    ['fewer indices than values', [1, 1], 3, 'delta.idx', /holds 2 indices but val has 3 values/],
+    ['more indices than values', [1, 1, 1], 2, 'delta.idx', /holds 3 indices but val has 2 values/],
+    ['one more, unfinished', [1, 1, 0x80], 2, 'delta.idx', /holds 2 indices .* \(and ends inside a varint\)/],
+  ])('%s', (_, gaps, count, field, message) => {
+    const e = refusal(gaps as number[], count as number);
+    expect(e.field).toBe(field);
+    expect(e.message).toMatch(message as RegExp);
+  });
+
+  it('indices sum past 2³² without wrapping: refused as out of range, not read modulo 2³²', () => {
+    const big = 2 ** 32 - 1;
+    // 2³² − 2 (5 bytes: fe ff ff ff 0f), then a gap of 2: the sum 2³² would wrap to 0 in a Uint32
+    const e = refusal([0xfe, 0xff, 0xff, 0xff, 0x0f, 2], 2, big);
+    expect(e.field).toBe('delta.idx[1]');
+    expect(e.message).toMatch(/= 4294967296 is out of range for dimension n = 4294967295/);
+  });
+
+  it('the largest index, 2³² − 2 with n = 2³² − 1, and every varint width are accepted', () => {
+    expect(accepted([0xfe, 0xff, 0xff, 0xff, 0x0f], 1, 2 ** 32 - 1)).toEqual([2 ** 32 - 2]);
+    // gaps 0, 127, 128, 2¹⁴, 2²¹: 1, 1, 2, 3, 4 bytes
+    const gaps = [0x00, 0x7f, 0x80, 0x01, 0x80, 0x80, 0x01, 0x80, 0x80, 0x80, 0x01];
+    expect(accepted(gaps, 5, 2 ** 24)).toEqual([0, 127, 255, 255 + 2 ** 14, 255 + 2 ** 14 + 2 ** 21]);
+  });
+
+  it('random gap lists: never a throw; what is accepted is what an independent LEB128 reader reads', () => {
+    // independent reference: BigInt LEB128, canonical, ≤ 5 bytes, then the same rules spelled out
+    const reference = (b: number[], count: number, n: number): number[] | null => {
+      const out: number[] = [];
+      let p = 0;
+      while (p < b.length) {
+        let v = 0n;
+        let shift = 0n;
+        const start = p;
+        for (;;) {
+          if (p >= b.length || p - start >= 5) return null;
+          const x = b[p++];
+          v |= BigInt(x & 0x7f) << shift;
+          shift += 7n;
+          if (x < 0x80) {
+            if (x === 0 && p - start > 1) return null;
+            break;
+          }
+        }
+        if (v > 0xffffffffn) return null;
+        const j = out.length === 0 ? Number(v) : out[out.length - 1] + Number(v);
+        if ((out.length > 0 && v === 0n) || j >= n) return null;
+        out.push(j);
+      }
+      return out.length === count ? out : null;
+    };
+    let ok = 0;
+    for (let i = 0; i < 4000; i++) {
+      const len = rng.int(12);
+      const gaps = Array.from({ length: len }, () =>
+        pick([0, 1, 2, 0x7f, 0x80, 0x81, 0xff, 0x0f, 0x10, rng.int(256), rng.int(256)]),
+      );
+      const count = Math.max(0, len - rng.int(4));
+      const n = pick([N, 300, 2 ** 20, 2 ** 32 - 1]);
+      const want = reference(gaps, count, n);
+      const r = decodeFromWorker(frameWith(gaps, count, n), { n });
+      if (want === null) {
+        if (r.ok) throw new Error(`accepted ${JSON.stringify(gaps)} (count ${count}, n ${n})`);
+        expect(r.error.code).toBe('E_FIELD');
+      } else {
+        if (!r.ok) throw new Error(`refused ${JSON.stringify(gaps)}: ${r.error.message}`);
+        expect(Array.from((r.msg as { delta: { idx: Uint32Array } }).delta.idx)).toEqual(want);
+        ok++;
+      }
+    }
+    expect(ok).toBeGreaterThan(100);
+  });
+});

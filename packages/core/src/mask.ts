@@ -42,8 +42,11 @@ export function sampleMask(
   return out.subarray(0, count);
 }
 
-/** Number of failures before the next success of a Bernoulli(p) process: ⌊log U / log(1−p)⌋. */
-function geometricSkip(rng: Rng, logq: number): number {
+/**
+ * Number of failures before the next success of a Bernoulli(p) process: ⌊log U / log(1−p)⌋.
+ * Exported for the worker, which walks the same process without materialising the mask (worker/local-step.ts).
+ */
+export function geometricSkip(rng: Rng, logq: number): number {
   // One 32-bit draw is enough resolution for a skip length and halves the cost of the hot path.
   const u = (rng.nextU32() + 1) / 4294967296; // (0, 1]
   const k = floor(log(u) / logq);

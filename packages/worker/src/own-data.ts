@@ -2,10 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   applyScale,
-  columnMaxAbsSparse,
   contentHash,
-  csrToCsc,
-  logisticSmoothness,
   MANIFEST_NAME,
   readLibsvm,
   readManifest,
@@ -14,7 +11,7 @@ import {
   type SparseVector,
   type SplitManifest,
 } from '@soda/core';
-import type { LocalShard } from './local-step';
+import { columnMaxima, localRows, prepareShard, type LocalShard } from './columns';
 
 /*
  * A worker that brings its own data (data at scale): it reads its shard from a file instead of
@@ -82,7 +79,7 @@ export async function readOwnShard(file: string, shard: number): Promise<OwnShar
   };
 }
 
-/** The `stats` answer: what the file holds, and its column maxima (sparse, dimension n). */
+/** The `stats` answer: what the file holds, and its column maxima (sparse, dimension n, over its own columns). */
 export function shardStats(s: OwnShard): {
   m: number;
   n: number;
@@ -90,12 +87,12 @@ export function shardStats(s: OwnShard): {
   hash: string;
   colMax: SparseVector;
 } {
-  return { m: s.X.rows, n: s.n, nnz: s.X.ind.length, hash: s.hash, colMax: columnMaxAbsSparse(s.X) };
+  return { m: s.X.rows, n: s.n, nnz: s.X.ind.length, hash: s.hash, colMax: columnMaxima(localRows(s.X)) };
 }
 
 /**
  * The shard ready to compute on: widened to the run's n (a file whose largest index is smaller), scaled
- * by the run's divisors when given, column-major, with its L_i. A file wider than the run is refused.
+ * by the run's divisors when given, column-major over its own columns (columns.ts), with its L_i. A file wider than the run is refused.
  */
 export function prepareOwnShard(
   s: OwnShard,
@@ -117,5 +114,5 @@ export function prepareOwnShard(
       });
     X = applyScale(X, scale);
   }
-  return { data: { X: csrToCsc(X), y: s.y }, L: logisticSmoothness(X, lambda2) };
+  return prepareShard(X, s.y, lambda2);
 }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
-import { csrToCsc, logisticSmoothness, SodaError, type CsrMatrix } from '@soda/core';
+import { SodaError, type CsrMatrix } from '@soda/core';
+import { prepareShard } from './columns';
 import {
   closeReason,
   decodeFromMaster,
@@ -320,13 +321,12 @@ export class Worker {
     this.pending = null;
     let held = this.held;
     const holds =
-      held !== null && held.shard === msg.shard && held.runId === msg.runId && held.data.X.cols === msg.n;
+      held !== null && held.shard === msg.shard && held.runId === msg.runId && held.data.n === msg.n;
     if (msg.rows !== null) {
       const n = msg.n!; // the decoder requires n with rows
       const { m, ptr, ind, val, y } = msg.rows;
       const X: CsrMatrix = { rows: m, cols: n, ptr, ind, val };
-      const L = logisticSmoothness(X, msg.lambda2);
-      held = { shard: msg.shard, runId: msg.runId, data: { X: csrToCsc(X), y }, L };
+      held = { shard: msg.shard, runId: msg.runId, ...prepareShard(X, y, msg.lambda2) };
     } else if (!holds) {
       const template = msg.path ?? this.cfg.data;
       if (template === undefined)
@@ -395,7 +395,7 @@ export class Worker {
     this.assign = msg;
     const { L, data, hash } = held;
     const m = data.X.rows;
-    const n = data.X.cols;
+    const n = data.n;
     const nnz = data.X.ind.length;
     const ms = Math.round(performance.now() - t0);
     this.log.info({ shard: msg.shard, m, n, nnz, L, p: msg.p, ms }, what);

@@ -1,0 +1,161 @@
+import { csrToCsc, Rng, SodaError, type CscMatrix, type CsrMatrix, type SparseVector } from '@soda/core';
+
+/*
+ * Local column renumbering (issue 17): a shard touches cols_i, a sorted subset of the run's n columns,
+ * and a worker stores everything over cols_i (local id c ↔ global column cols_i[c]). Nothing here
+ * allocates an array of length n; the one O(n)-time pass (the power iteration's start vector) keeps
+ * O(1) memory beyond |cols_i|.
+ */
+
+/** The shard as a worker computes on it: column-major over its own columns. */
+export interface LocalShard {
+  /** m_i × |cols_i|, local column ids */
+  readonly X: CscMatrix;
+  readonly y: Float64Array; // ±1
+  /** global id of each local column, strictly increasing */
+  readonly cols: Uint32Array;
+  /** the run's dimension */
+  readonly n: number;
+}
+
+/** Rows over global columns renumbered onto cols_i = the sorted set of columns they touch. */
+export interface LocalRows {
+  /** m_i × |cols_i|, local column ids (same entry order as the input) */
+  readonly X: CsrMatrix;
+  readonly cols: Uint32Array;
+  readonly n: number;
+}
+
+/** cols_i and the rows renumbered onto it: O(nnz log nnz) time, O(nnz) memory. */
+export function localRows(X: CsrMatrix): LocalRows {
+  const sorted = X.ind.slice().sort();
+  let count = 0;
+  for (let k = 0; k < sorted.length; k++)
+    if (count === 0 || sorted[k] !== sorted[count - 1]) sorted[count++] = sorted[k];
+  const cols = sorted.slice(0, count);
+  const ind = new Uint32Array(X.ind.length);
+  for (let k = 0; k < ind.length; k++) ind[k] = localIndex(cols, X.ind[k], 0);
+  return { X: { rows: X.rows, cols: count, ptr: X.ptr, ind, val: X.val }, cols, n: X.cols };
+}
+
+/** The shard over its own columns, column-major. */
+export function localShard(rows: LocalRows, y: Float64Array): LocalShard {
+  return { X: csrToCsc(rows.X), y, cols: rows.cols, n: rows.n };
+}
+
+/**
+ * A column-major shard over all n columns (the library form: tests, benchmarks) over its non-empty
+ * columns. O(n) time: the caller already holds n column pointers.
+ */
+export function compactCsc(X: CscMatrix, y: Float64Array): LocalShard {
+  let count = 0;
+  for (let j = 0; j < X.cols; j++) if (X.ptr[j + 1] > X.ptr[j]) count++;
+  const cols = new Uint32Array(count);
+  const ptr = new Float64Array(count + 1);
+  for (let j = 0, c = 0; j < X.cols; j++)
+    if (X.ptr[j + 1] > X.ptr[j]) {
+      cols[c++] = j;
+      ptr[c] = X.ptr[j + 1];
+    }
+  return { X: { rows: X.rows, cols: count, ptr, ind: X.ind, val: X.val }, y, cols, n: X.cols };
+}
+
+/**
+ * The local id of global column j, searching cols[from..]: −1 when the shard does not have it.
+ * Callers walking a sorted list pass the previous answer as `from`.
+ */
+export function localIndex(cols: Uint32Array, j: number, from: number): number {
+  let lo = from;
+  let hi = cols.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cols[mid] < j) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < cols.length && cols[lo] === j ? lo : -1;
+}
+
+/** max_k |x_kj| over the shard's rows, non-zero maxima only: core's columnMaxAbsSparse without n. */
+export function columnMaxima(rows: LocalRows): SparseVector {
+  const { ind, val } = rows.X;
+  const max = new Float64Array(rows.cols.length);
+  for (let k = 0; k < ind.length; k++) {
+    const a = Math.abs(val[k]);
+    if (a > max[ind[k]]) max[ind[k]] = a;
+  }
+  let count = 0;
+  for (let c = 0; c < max.length; c++) if (max[c] !== 0) count++;
+  const idx = new Uint32Array(count);
+  const out = new Float64Array(count);
+  for (let c = 0, t = 0; c < max.length; c++)
+    if (max[c] !== 0) {
+      idx[t] = rows.cols[c];
+      out[t++] = max[c];
+    }
+  return { n: rows.n, idx, val: out };
+}
+
+/**
+ * L_i = λmax(X_iᵀX_i)/(4 m_i) + λ2, bit for bit core's logisticSmoothness (default options) on the
+ * same rows over n columns, in O(|cols_i|) memory. The power iteration there starts from
+ * v_j = U_j + 1/2 (j = 0..n−1, seed 12345), normalised over all n. Off cols_i, X v ignores v and
+ * (Xᵀu)_j = 0, so after the first product v is 0 there; adding those +0 terms to a sum leaves it
+ * unchanged. What the n coordinates still matter for is the first norm: its squares are summed in
+ * the same order while the draws stream by, keeping only the values at cols_i.
+ */
+export function localSmoothness(rows: LocalRows, lambda2: number): number {
+  const { X, cols, n } = rows;
+  if (X.rows === 0) throw new SodaError('E_DATA', 'cannot compute the smoothness of an empty shard');
+  const maxIter = 1000;
+  const tol = 1e-10;
+  const rng = new Rng(12345);
+  const C = cols.length;
+  let v = new Float64Array(C);
+  let ss = 0;
+  for (let j = 0, c = 0; j < n; j++) {
+    const vj = rng.next() + 0.5;
+    ss += vj * vj;
+    if (c < C && cols[c] === j) v[c++] = vj;
+  }
+  const s0 = Math.sqrt(ss);
+  for (let c = 0; c < C; c++) v[c] /= s0;
+  const u = new Float64Array(X.rows);
+  let next = new Float64Array(C);
+  let lambda = 0;
+  const { ptr, ind, val } = X;
+  for (let it = 0; it < maxIter; it++) {
+    for (let i = 0; i < X.rows; i++) {
+      let s = 0;
+      for (let k = ptr[i]; k < ptr[i + 1]; k++) s += val[k] * v[ind[k]];
+      u[i] = s;
+    }
+    next.fill(0);
+    for (let i = 0; i < X.rows; i++) {
+      const ui = u[i];
+      for (let k = ptr[i]; k < ptr[i + 1]; k++) next[ind[k]] += val[k] * ui;
+    }
+    let rq = 0;
+    let nn = 0;
+    for (let c = 0; c < C; c++) rq += v[c] * next[c];
+    for (let c = 0; c < C; c++) nn += next[c] * next[c];
+    const norm = Math.sqrt(nn);
+    if (norm === 0) return lambda2;
+    for (let c = 0; c < C; c++) next[c] /= norm;
+    const tmp = v;
+    v = next;
+    next = tmp;
+    if (it > 0 && Math.abs(rq - lambda) <= tol * rq) return rq / (4 * X.rows) + lambda2;
+    lambda = rq;
+  }
+  return lambda / (4 * X.rows) + lambda2;
+}
+
+/** Rows over the run's n columns (scaled) → the shard over its own columns and its L_i. */
+export function prepareShard(
+  X: CsrMatrix,
+  y: Float64Array,
+  lambda2: number,
+): { data: LocalShard; L: number } {
+  const rows = localRows(X);
+  return { data: localShard(rows, y), L: localSmoothness(rows, lambda2) };
+}

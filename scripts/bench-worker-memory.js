@@ -1,5 +1,5 @@
 /*
- * node scripts/bench-worker-memory.js [--n 10000000] [--rows 6250] [--nnz 80] [--steps 30] [--p 0.1]
+ * node scripts/bench-worker-memory.js [--n 10000000] [--rows 6250] [--nnz 80] [--steps 30] [--p 0.1] [--sparse-scale]
  *
  * One real worker process (`soda worker --data part.svm`) against a scripted master on a local socket,
  * in the data-at-the-workers mode: stats round, scale, `--steps` model frames (w with a support spread
@@ -28,6 +28,7 @@ const nnzPerRow = arg('nnz', 80);
 const steps = arg('steps', 30);
 const p = arg('p', 0.1);
 const lambda2 = 1e-4;
+const sparseScale = process.argv.includes('--sparse-scale');
 
 function writePart(file) {
   const rng = new Rng(17);
@@ -97,8 +98,13 @@ async function main() {
           send({ t: 'assign', runId: 'bench', shard: 0, lambda2, p, seed: 3, delayMs: 0, rows: null });
         else if (msg.t === 'stats') {
           cols = msg.colMax;
-          const scale = new Float64Array(n).fill(1); // what today's master sends: dense divisors of n
-          for (let t = 0; t < cols.idx.length; t++) scale[cols.idx[t]] = cols.val[t];
+          // --sparse-scale: the divisors of the shard's columns only (1 elsewhere); else dense over n,
+          // what the master sent before issue 17
+          let scale = { n, idx: cols.idx, val: cols.val };
+          if (!sparseScale) {
+            scale = new Float64Array(n).fill(1);
+            for (let t = 0; t < cols.idx.length; t++) scale[cols.idx[t]] = cols.val[t];
+          }
           send({
             t: 'scale',
             shard: 0,

@@ -81,8 +81,8 @@ export interface Assign {
   readonly path?: string;
   /** the shard's current local variable w_i (w̄⁰ for a fresh run) */
   readonly wi?: SparseVector;
-  /** max-abs divisors (length n, positive) for a worker that reads its own file */
-  readonly scale?: Float64Array;
+  /** max-abs divisors (length n, positive) for a worker that reads its own file; or sparse (1 elsewhere) */
+  readonly scale?: Float64Array | SparseVector;
 }
 
 /** master → worker: every shard is taken; wait. */
@@ -129,7 +129,8 @@ export interface Scale {
   readonly t: 'scale';
   readonly shard: number;
   readonly n: number;
-  readonly scale?: Float64Array;
+  /** dense (length n), or sparse: divisors at idx, 1 elsewhere (a worker needs only its columns') */
+  readonly scale?: Float64Array | SparseVector;
   readonly wi: SparseVector;
 }
 

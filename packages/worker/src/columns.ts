@@ -159,3 +159,26 @@ export function prepareShard(
   const rows = localRows(X);
   return { data: localShard(rows, y), L: localSmoothness(rows, lambda2) };
 }
+
+/**
+ * Rows divided by the run's max-abs divisors, column by column (x_kj / scale_j, as core's applyScale:
+ * bit for bit), the divisors dense (length n) or sparse (1 off idx: x/1 = x exactly). Only the
+ * divisors of the rows' own columns are read, and checked.
+ */
+export function scaleRows(X: CsrMatrix, scale: Float64Array | SparseVector): CsrMatrix {
+  const dense = scale instanceof Float64Array;
+  const val = new Float64Array(X.val.length);
+  for (let k = 0; k < val.length; k++) {
+    const j = X.ind[k];
+    let d = 1;
+    if (dense) d = scale[j];
+    else {
+      const t = localIndex(scale.idx, j, 0);
+      if (t >= 0) d = scale.val[t];
+    }
+    if (!(d > 0 && d <= Number.MAX_VALUE))
+      throw new SodaError('E_DATA', `scale[${j}] = ${d} is not a positive finite divisor`, { column: j });
+    val[k] = X.val[k] / d;
+  }
+  return { rows: X.rows, cols: X.cols, ptr: X.ptr, ind: X.ind, val };
+}

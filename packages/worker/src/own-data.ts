@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  applyScale,
   contentHash,
   MANIFEST_NAME,
   readLibsvm,
@@ -11,7 +10,7 @@ import {
   type SparseVector,
   type SplitManifest,
 } from '@soda/core';
-import { columnMaxima, localRows, prepareShard, type LocalShard } from './columns';
+import { columnMaxima, localRows, prepareShard, scaleRows, type LocalShard } from './columns';
 
 /*
  * A worker that brings its own data (data at scale): it reads its shard from a file instead of
@@ -97,7 +96,7 @@ export function shardStats(s: OwnShard): {
 export function prepareOwnShard(
   s: OwnShard,
   n: number,
-  scale: Float64Array | undefined,
+  scale: Float64Array | SparseVector | undefined,
   lambda2: number,
 ): { data: LocalShard; L: number } {
   if (s.n > n)
@@ -108,11 +107,12 @@ export function prepareOwnShard(
     );
   let X: CsrMatrix = { ...s.X, cols: n };
   if (scale !== undefined) {
-    if (scale.length !== n)
-      throw new SodaError('E_DATA_MISMATCH', `scale has ${scale.length} divisors for n = ${n}`, {
+    const length = scale instanceof Float64Array ? scale.length : scale.n;
+    if (length !== n)
+      throw new SodaError('E_DATA_MISMATCH', `scale has ${length} divisors for n = ${n}`, {
         file: s.file,
       });
-    X = applyScale(X, scale);
+    X = scaleRows(X, scale);
   }
   return prepareShard(X, s.y, lambda2);
 }

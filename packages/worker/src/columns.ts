@@ -1,4 +1,11 @@
-import { csrToCsc, Rng, SodaError, type CscMatrix, type CsrMatrix, type SparseVector } from '@soda/core';
+import {
+  csrToCsc,
+  logisticSmoothness,
+  SodaError,
+  type CscMatrix,
+  type CsrMatrix,
+  type SparseVector,
+} from '@soda/core';
 
 /*
  * Local column renumbering (issue 17): a shard touches cols_i, a sorted subset of the run's n columns,
@@ -95,59 +102,9 @@ export function columnMaxima(rows: LocalRows): SparseVector {
   return { n: rows.n, idx, val: out };
 }
 
-/**
- * L_i = λmax(X_iᵀX_i)/(4 m_i) + λ2, bit for bit core's logisticSmoothness (default options) on the
- * same rows over n columns, in O(|cols_i|) memory. The power iteration there starts from
- * v_j = U_j + 1/2 (j = 0..n−1, seed 12345), normalised over all n. Off cols_i, X v ignores v and
- * (Xᵀu)_j = 0, so after the first product v is 0 there; adding those +0 terms to a sum leaves it
- * unchanged. What the n coordinates still matter for is the first norm: its squares are summed in
- * the same order while the draws stream by, keeping only the values at cols_i.
- */
+/** L_i = λmax(X_iᵀX_i)/(4 m_i) + λ2 over the shard's own columns: core's, bit for bit, without n-arrays. */
 export function localSmoothness(rows: LocalRows, lambda2: number): number {
-  const { X, cols, n } = rows;
-  if (X.rows === 0) throw new SodaError('E_DATA', 'cannot compute the smoothness of an empty shard');
-  const maxIter = 1000;
-  const tol = 1e-10;
-  const rng = new Rng(12345);
-  const C = cols.length;
-  let v = new Float64Array(C);
-  let ss = 0;
-  for (let j = 0, c = 0; j < n; j++) {
-    const vj = rng.next() + 0.5;
-    ss += vj * vj;
-    if (c < C && cols[c] === j) v[c++] = vj;
-  }
-  const s0 = Math.sqrt(ss);
-  for (let c = 0; c < C; c++) v[c] /= s0;
-  const u = new Float64Array(X.rows);
-  let next = new Float64Array(C);
-  let lambda = 0;
-  const { ptr, ind, val } = X;
-  for (let it = 0; it < maxIter; it++) {
-    for (let i = 0; i < X.rows; i++) {
-      let s = 0;
-      for (let k = ptr[i]; k < ptr[i + 1]; k++) s += val[k] * v[ind[k]];
-      u[i] = s;
-    }
-    next.fill(0);
-    for (let i = 0; i < X.rows; i++) {
-      const ui = u[i];
-      for (let k = ptr[i]; k < ptr[i + 1]; k++) next[ind[k]] += val[k] * ui;
-    }
-    let rq = 0;
-    let nn = 0;
-    for (let c = 0; c < C; c++) rq += v[c] * next[c];
-    for (let c = 0; c < C; c++) nn += next[c] * next[c];
-    const norm = Math.sqrt(nn);
-    if (norm === 0) return lambda2;
-    for (let c = 0; c < C; c++) next[c] /= norm;
-    const tmp = v;
-    v = next;
-    next = tmp;
-    if (it > 0 && Math.abs(rq - lambda) <= tol * rq) return rq / (4 * X.rows) + lambda2;
-    lambda = rq;
-  }
-  return lambda / (4 * X.rows) + lambda2;
+  return logisticSmoothness(rows.X, lambda2, { columns: { ids: rows.cols, n: rows.n } });
 }
 
 /** Rows over the run's n columns (scaled) → the shard over its own columns and its L_i. */

@@ -45,6 +45,9 @@ describe('Worker phases', () => {
     seen.push(worker.phase);
     const frames: FromWorker[] = [];
     let scale: SparseVector | null = null;
+    let poll: NodeJS.Timeout | undefined;
+    let sentAt = 0;
+    let waited = 0;
     await new Promise<void>((resolve, reject) => {
       wss.on('connection', (ws: WebSocket) => {
         const send = (m: FromMaster) => ws.send(encode(m));
@@ -63,7 +66,7 @@ describe('Worker phases', () => {
               lambda2: 0.1,
               p: 0.5,
               seed: 4,
-              delayMs: 30,
+              delayMs: 300,
               rows: null,
             });
           else if (msg.t === 'stats') {
@@ -71,9 +74,18 @@ describe('Worker phases', () => {
             send({ t: 'scale', shard: 0, n, scale, wi: emptySparse(n) });
           } else if (msg.t === 'ready') {
             send({ t: 'model', k: 1, gamma: 0.5, p: 0.5, w });
-            setTimeout(() => seen.push(`${worker.phase} during the delay`), 5);
-          } else if (msg.t === 'update') send({ t: 'eval', id: 1, w, gap: true });
-          else if (msg.t === 'evalResult') {
+            sentAt = performance.now();
+            // the Δ waits out the assign's 300 ms delay: the worker is 'stepping' meanwhile
+            poll = setInterval(() => {
+              if (worker.phase !== 'stepping') return;
+              seen.push('stepping during the delay');
+              clearInterval(poll);
+            }, 1);
+          } else if (msg.t === 'update') {
+            clearInterval(poll);
+            waited = performance.now() - sentAt;
+            send({ t: 'eval', id: 1, w, gap: true });
+          } else if (msg.t === 'evalResult') {
             send({ t: 'stop', reason: 'done' });
             resolve();
           }
@@ -93,6 +105,7 @@ describe('Worker phases', () => {
       'ready', // evalResult (evaluating only while it computes)
       'closing',
     ]);
+    expect(waited).toBeGreaterThanOrEqual(290); // the delay was served
     // the Δ is an independent LocalStep's on the same file, scaled the same way
     const { data } = prepareOwnShard(await readOwnShard(file, 0), n, scale!, 0.1);
     const want = new LocalStep(data, 0.1, emptySparse(n), 4).step(w, 0.5, 0.5).delta;

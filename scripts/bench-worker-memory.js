@@ -1,5 +1,5 @@
 /*
- * node scripts/bench-worker-memory.js [--n 10000000] [--rows 6250] [--nnz 80] [--steps 30] [--p 0.1] [--sparse-scale]
+ * node scripts/bench-worker-memory.js [--n 10000000] [--rows 6250] [--nnz 80] [--steps 30] [--p 0.1] [--sparse-scale] [--soda DIR]
  *
  * One real worker process (`soda worker --data part.svm`) against a scripted master on a local socket,
  * in the data-at-the-workers mode: stats round, scale, `--steps` model frames (w with a support spread
@@ -29,6 +29,10 @@ const steps = arg('steps', 30);
 const p = arg('p', 0.1);
 const lambda2 = 1e-4;
 const sparseScale = process.argv.includes('--sparse-scale');
+// --soda DIR: run that checkout's worker (e.g. a build of the code before a change), default this one
+const sodaAt = process.argv.includes('--soda')
+  ? process.argv[process.argv.indexOf('--soda') + 1]
+  : path.join(__dirname, '..');
 
 function writePart(file) {
   const rng = new Rng(17);
@@ -63,7 +67,7 @@ async function main() {
   const worker = spawn(
     process.execPath,
     [
-      'packages/cli/bin/soda.js',
+      path.join(sodaAt, 'packages/cli/bin/soda.js'),
       'worker',
       '--master',
       `ws://127.0.0.1:${port}`,
@@ -141,6 +145,8 @@ async function main() {
     nnzPerRow,
     steps,
     p,
+    scale: sparseScale ? 'sparse' : 'dense',
+    worker: sodaAt,
     workerPeakRssMB: +(result.rss / 2 ** 20).toFixed(1),
     colsOfShard: result.cols,
     seconds: (Date.now() - t0) / 1000,

@@ -50,7 +50,7 @@ export function sampleMask(
  * instead of a logarithm. (u is an integer, so P(K = k) is off by at most 2⁻³² — as ⌊log U / log q⌋
  * with a 32-bit U was.)
  */
-interface GeometricTable {
+export interface GeometricTable {
   readonly m: number;
   readonly thresholds: Float64Array;
   readonly guide: Uint16Array;
@@ -63,7 +63,8 @@ const MAX_THRESHOLDS = 4096;
 /** Tables by p: a run uses one p (a few more after divergence restarts); bounded, rebuilt if cleared. */
 const tables = new Map<number, GeometricTable>();
 
-function geometricTable(p: number): GeometricTable {
+/** The skip table of Geometric(p), 0 < p < 1 (cached by p). Exported with geometricSkip for the worker, which walks the same process without materialising the mask (worker/local-step.ts). */
+export function geometricTable(p: number): GeometricTable {
   const hit = tables.get(p);
   if (hit !== undefined) return hit;
   const logq = log1p(-p);
@@ -85,7 +86,7 @@ function geometricTable(p: number): GeometricTable {
 }
 
 /** Number of failures before the next success of a Bernoulli(p) process (small: V8 inlines it). */
-function geometricSkip(rng: Rng, g: GeometricTable): number {
+export function geometricSkip(rng: Rng, g: GeometricTable): number {
   const u = rng.nextU32();
   let k = g.guide[u >>> (32 - GUIDE_BITS)];
   while (k < g.m && g.thresholds[k] <= u) k++;

@@ -11,6 +11,13 @@ export interface PowerIterationOptions {
   readonly maxIter?: number;
   readonly tol?: number;
   readonly seed?: number;
+  /**
+   * X's columns are local ids of these global columns (`ids` increasing) of a matrix with n columns (a
+   * worker's shard over its own columns): the result is bit for bit the n-column matrix's, in O(|ids|)
+   * memory. The start vector is drawn and normalised over all n (streamed, O(1) memory); off `ids`, X v
+   * ignores v and (Xᵀu)_j = 0, so v is 0 there after one product, and +0 terms leave every sum unchanged.
+   */
+  readonly columns?: { readonly ids: Uint32Array; readonly n: number };
 }
 
 /**
@@ -23,8 +30,8 @@ export function largestEigenvalueXtX(X: CsrMatrix, opts: PowerIterationOptions =
   const rng = new Rng(opts.seed ?? 12345);
   const n = X.cols;
   let v = new Float64Array(n);
-  for (let j = 0; j < n; j++) v[j] = rng.next() + 0.5; // positive start: overlaps the Perron vector of non-negative data
-  normalise(v);
+  const s0 = startVector(v, rng, opts.columns);
+  for (let j = 0; j < n; j++) v[j] /= s0;
   const u = new Float64Array(X.rows);
   let next = new Float64Array(n);
   let lambda = 0;
@@ -67,13 +74,29 @@ export function defaultStepSize(mu: number, L: number): number {
   return 2 / (mu + L);
 }
 
+/**
+ * v_j = U_j + 1/2 (positive: overlaps the Perron vector of non-negative data), drawn for every one of
+ * the n columns; returns ‖v‖ over all n (the squares summed in column order either way).
+ */
+function startVector(v: Float64Array, rng: Rng, columns: PowerIterationOptions['columns']): number {
+  if (columns === undefined) {
+    for (let j = 0; j < v.length; j++) v[j] = rng.next() + 0.5;
+    return Math.sqrt(normSq(v));
+  }
+  const { ids, n } = columns;
+  if (ids.length !== v.length)
+    throw new SodaError('E_DATA', `${ids.length} column ids for a matrix of ${v.length} columns`);
+  let ss = 0;
+  for (let j = 0, c = 0; j < n; j++) {
+    const vj = rng.next() + 0.5;
+    ss += vj * vj;
+    if (c < ids.length && ids[c] === j) v[c++] = vj;
+  }
+  return Math.sqrt(ss);
+}
+
 function normSq(v: Float64Array): number {
   let s = 0;
   for (let j = 0; j < v.length; j++) s += v[j] * v[j];
   return s;
-}
-
-function normalise(v: Float64Array): void {
-  const s = Math.sqrt(normSq(v));
-  for (let j = 0; j < v.length; j++) v[j] /= s;
 }

@@ -1,3 +1,4 @@
+import type { SparseVector } from '@soda/core';
 import { ProtocolError } from './errors';
 import {
   LIMITS,
@@ -26,6 +27,7 @@ import {
   csrRows,
   fail,
   int,
+  isObj,
   num,
   req,
   sparse,
@@ -80,8 +82,18 @@ function sha256(o: Obj, key: string, w: Where): string {
   return v;
 }
 
-/** Max-abs divisors: exactly n positive finite doubles. */
-function divisors(o: Obj, key: string, w: Where, n: number): Float64Array {
+/**
+ * Max-abs divisors: exactly n positive finite doubles, or sparse (divisors at idx, 1 elsewhere: a
+ * worker needs only its own columns' divisors, and nothing of size n — issue 17).
+ */
+function divisors(o: Obj, key: string, w: Where, n: number): Float64Array | SparseVector {
+  if (isObj(o[key])) {
+    const v = sparse(o, key, w, n, RUN_N);
+    for (let t = 0; t < v.val.length; t++)
+      if (!(v.val[t] > 0 && v.val[t] <= Number.MAX_VALUE))
+        fail(w, `${key}.val[${t}]`, `= ${v.val[t]} must be positive and finite`);
+    return v;
+  }
   const v = typed(o, key, w, Float64Array);
   if (v.length !== n) fail(w, key, `has ${v.length} entries; it must have n = ${n}`);
   for (let j = 0; j < n; j++)

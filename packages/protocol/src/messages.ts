@@ -82,8 +82,8 @@ export interface Assign {
   readonly rows: ShardRows | null;
   /** the shard's current local variable w_i (w̄⁰ for a fresh run) */
   readonly wi?: SparseVector;
-  /** max-abs divisors (length n, positive) for a worker that reads its own file */
-  readonly scale?: Float64Array;
+  /** max-abs divisors (length n, positive) for a worker that reads its own file; or sparse (1 elsewhere) */
+  readonly scale?: Float64Array | SparseVector;
   /** a worker that reads its own file appends the intercept's constant column (index n − 1) after scaling */
   readonly intercept?: boolean;
 }
@@ -132,7 +132,8 @@ export interface Scale {
   readonly t: 'scale';
   readonly shard: number;
   readonly n: number;
-  readonly scale?: Float64Array;
+  /** dense (length n), or sparse: divisors at idx, 1 elsewhere (a worker needs only its columns') */
+  readonly scale?: Float64Array | SparseVector;
   readonly wi: SparseVector;
   /**
    * true: the run fits an intercept. The worker appends a constant column of 1 after scaling its file's

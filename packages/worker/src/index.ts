@@ -1,4 +1,5 @@
 export * from './config';
+export * from './columns';
 export * from './local-step';
 export * from './service';
 export * from './own-data';

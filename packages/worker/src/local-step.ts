@@ -1,156 +1,246 @@
 import {
   correctFromMargins,
   gapPartCsc,
+  geometricSkip,
   type GapPart,
   lossFromMargins,
+  geometricTable,
   lossResiduals,
   marginsCsc,
   Rng,
-  sampleMask,
   SodaError,
-  sparseToDense,
   squaredNorm,
   type CscMatrix,
   type SparseVector,
 } from '@soda/core';
+import { compactCsc, localIndex, type LocalShard } from './columns';
+import { OffColumns } from './off-columns';
+
+export type { LocalShard } from './columns';
 
 // The step's loop over the mask is its own small function over fixed array types (monomorphic, int32
-// indices); the margins and the residuals σ(−y_i z_i) are the loss module's (@soda/core), one copy.
+// indices); the margins and the residuals σ(−y_i z_i) are the loss module's (@soda/core), one copy:
+// w's in-shard coordinates are renumbered to local ids first (localW), in the same order, so the
+// margins are core's marginsCsc over the local columns, bit for bit.
 
-/**
- * On every j of the mask: w_i[j] ← [w − γ∇f_i(w)]_j, and the non-zero changes into (dIdx, dVal).
- * Returns their number.
- */
-function maskedStep(
-  ptr: Int32Array,
-  ind: Uint32Array,
-  val: Float64Array,
-  r: Float64Array,
-  mask: Uint32Array,
-  widx: Uint32Array,
-  wval: Float64Array,
-  wi: Float64Array,
-  lambda2: number,
-  gamma: number,
-  dIdx: Uint32Array,
-  dVal: Float64Array,
-): number {
-  let s = 0; // cursor in w (mask ⊇ supp(w), both sorted)
-  let count = 0;
-  const sn = widx.length;
-  for (let t = 0; t < mask.length; t++) {
-    const j = mask[t];
-    let wj = 0;
-    if (s < sn && widx[s] === j) wj = wval[s++];
-    let g = lambda2 * wj;
-    const end = ptr[j + 1];
-    for (let k = ptr[j]; k < end; k++) g += val[k] * r[ind[k]];
-    const next = wj - gamma * g; // [w − γ∇f_i(w)]_j
-    const d = next - wi[j];
-    wi[j] = next;
-    if (d !== 0) {
-      // Exact zeros carry no information for w̄ += π_i Δ: not sending them saves bytes.
-      dIdx[count] = j;
-      dVal[count++] = d;
+/** Δ = w_i⁺ − w_i on the mask, over global column ids: a view into reused buffers. */
+class DeltaBuffer {
+  idx = new Uint32Array(16);
+  val = new Float64Array(16);
+  count = 0;
+
+  /** Room for `cap` entries (a step writes at most |supp(w)| + |cols_i| + |off-column w_i|). */
+  reset(cap: number): void {
+    if (this.idx.length < cap) {
+      this.idx = new Uint32Array(cap + (cap >> 1));
+      this.val = new Float64Array(cap + (cap >> 1));
     }
+    this.count = 0;
   }
-  return count;
-}
 
-/** What a worker holds of its shard S_i: the rows column-major, so a step touches only masked columns. */
-export interface LocalShard {
-  readonly X: CscMatrix; // m_i × n
-  readonly y: Float64Array; // ±1
+  /** Exact zeros carry no information for w̄ += π_i Δ: not sending them saves bytes. */
+  push(j: number, d: number): void {
+    if (d === 0) return;
+    this.idx[this.count] = j;
+    this.val[this.count++] = d;
+  }
 }
 
 export interface StepResult {
   /** Δ = w_i⁺ − w_i on the mask; a view into reused buffers, valid until the next step. */
   readonly delta: SparseVector;
-  /** |M_p|: coordinates computed and considered for sending. */
+  /** |M_p|: coordinates in the mask (computed or known to be unchanged). */
   readonly maskSize: number;
 }
 
 /**
  * The worker side of Algorithm 1, as a pure state machine over typed arrays (no I/O):
  *   M_p ← supp(w) ∪ Bernoulli(p);  w_i⁺ = [w − γ∇f_i(w)]_{M_p} + [w_i]_{M̄_p};  Δ = w_i⁺ − w_i;  w_i ← w_i⁺.
- * One step costs nnz(X_i[:, supp(w)]) for the margins plus nnz(X_i[:, M_p]) for the gradient, plus
- * O(m_i): never nnz of the whole shard unless p = 1. f_i itself is not computed by a step (nobody
- * reads it; `evaluate` gives it exactly). The masked loop reads only Int32Array/Uint32Array/Float64Array
- * (the shard's column pointers are copied to an Int32Array once), so it stays monomorphic and int32-indexed.
+ *
+ * Memory O(nnz_i + |cols_i| + |off-column supp(w_i)|), nothing of size n (issue 17; DESIGN.md,
+ * "A worker's memory"): the shard, w_i and the scratch live over the shard's own columns cols_i.
+ * Off cols_i the data gradient is 0, so there [w − γ∇f_i(w)]_j = w_j − γλ2 w_j: non-zero only on
+ * supp(w), and w_i off cols_i is a sparse list (OffColumns) bounded by what has been in supp(w).
+ * The mask is never materialised: the Bernoulli(p) process is walked with the very draws of core's
+ * sampleMask (same masks, same Δ bit for bit as the dense algorithm, pinned by local-step.test.ts),
+ * and a masked coordinate outside cols_i ∪ supp(w) ∪ supp(w_i) is skipped (its Δ is 0 − 0).
+ *
+ * One step costs nnz(X_i[:, supp(w)]) for the margins, nnz(X_i[:, M_p]) for the gradient, O(m_i),
+ * O(p·n) draws, and a merge over cols_i. f_i itself is not computed by a step (`evaluate` gives it).
  */
 export class LocalStep {
   readonly n: number;
   readonly m: number;
-  /** w_i, the worker's local variable (dense: it is read and written at arbitrary mask coordinates). */
-  readonly wi: Float64Array;
+  /** the shard's own columns (global ids, increasing) */
+  readonly cols: Uint32Array;
+  /** w_i on cols_i (local ids) */
+  private readonly wiLocal: Float64Array;
+  /** w_i off cols_i, sparse */
+  private readonly wiOff: OffColumns;
+  private readonly shard: LocalShard;
   private readonly rng: Rng;
   private readonly z: Float64Array;
   private readonly r: Float64Array;
-  private readonly maskBuf: Uint32Array;
-  private readonly deltaIdx: Uint32Array;
-  private readonly deltaVal: Float64Array;
+  private wLocIdx = new Uint32Array(16);
+  private wLocVal = new Float64Array(16);
+  private readonly delta = new DeltaBuffer();
   /** the shard's column pointers as int32 (X.ptr is a Float64Array): the loops over k stay in int32 */
   private readonly ptr: Int32Array;
 
+  /** `shard`: over its own columns (columns.ts), or column-major over all n (compacted here, O(n)). */
   constructor(
-    private readonly shard: LocalShard,
+    shard: LocalShard | { readonly X: CscMatrix; readonly y: Float64Array },
     private readonly lambda2: number,
     wi0: SparseVector,
     seed: number,
   ) {
-    this.n = shard.X.cols;
-    this.m = shard.X.rows;
-    if (shard.X.ind.length > 0x7fffffff)
-      throw new SodaError('E_DATA', `a shard of ${shard.X.ind.length} non-zeros is too large for a worker`);
-    this.ptr = Int32Array.from(shard.X.ptr);
-    this.wi = sparseToDense(wi0, new Float64Array(this.n));
+    this.shard = 'cols' in shard ? shard : compactCsc(shard.X, shard.y);
+    const { X, cols, n } = this.shard;
+    this.n = n;
+    this.m = X.rows;
+    this.cols = cols;
+    if (X.ind.length > 0x7fffffff)
+      throw new SodaError('E_DATA', `a shard of ${X.ind.length} non-zeros is too large for a worker`);
+    if (wi0.n !== n) throw new SodaError('E_DATA', `w_i has dimension ${wi0.n}, the shard n = ${n}`);
+    this.ptr = Int32Array.from(X.ptr);
+    this.wiLocal = new Float64Array(cols.length);
+    this.wiOff = new OffColumns();
+    this.wiOff.reserve(wi0.idx.length);
+    let c = 0;
+    for (let t = 0; t < wi0.idx.length; t++) {
+      const j = wi0.idx[t];
+      const at = localIndex(cols, j, c);
+      if (at >= 0) this.wiLocal[(c = at)] = wi0.val[t];
+      else this.wiOff.keep(j, wi0.val[t]);
+    }
+    this.wiOff.swap();
     this.rng = new Rng(seed);
     this.z = new Float64Array(this.m);
     this.r = new Float64Array(this.m);
-    this.maskBuf = new Uint32Array(this.n);
-    this.deltaIdx = new Uint32Array(this.n);
-    this.deltaVal = new Float64Array(this.n);
+  }
+
+  /** w_i at global coordinate j. */
+  wiAt(j: number): number {
+    const c = localIndex(this.cols, j, 0);
+    return c >= 0 ? this.wiLocal[c] : this.wiOff.get(j);
+  }
+
+  /** Non-zero coordinates of w_i kept off the shard's columns (bounded by supp(w)'s history). */
+  get offColumnSupport(): number {
+    return this.wiOff.size;
   }
 
   step(w: SparseVector, gamma: number, p: number): StepResult {
-    const { ind, val } = this.shard.X;
-    const { z, r, wi, ptr, deltaIdx, deltaVal } = this;
-    marginsCsc(this.shard.X, w.idx, w.val, z);
+    const { z, r } = this;
+    const local = this.localW(w);
+    marginsCsc(this.shard.X, local.idx, local.val, z);
     lossResiduals(z, this.shard.y, r); // r_i = y_i ℓ'(y_i z_i)/m
-    const mask = sampleMask(w.idx, this.n, p, this.rng, this.maskBuf);
-    const count = maskedStep(
-      ptr,
-      ind,
-      val,
-      r,
-      mask,
-      w.idx,
-      w.val,
-      wi,
-      this.lambda2,
-      gamma,
-      deltaIdx,
-      deltaVal,
-    );
+    const maskSize = this.maskedStep(w, gamma, p);
+    const d = this.delta;
     return {
-      delta: { n: this.n, idx: deltaIdx.subarray(0, count), val: deltaVal.subarray(0, count) },
-      maskSize: mask.length,
+      delta: { n: this.n, idx: d.idx.subarray(0, d.count), val: d.val.subarray(0, d.count) },
+      maskSize,
     };
+  }
+
+  /** w's coordinates on the shard's columns, renumbered to local ids (increasing), in reused buffers. */
+  private localW(w: SparseVector): { idx: Uint32Array; val: Float64Array } {
+    if (this.wLocIdx.length < w.idx.length) {
+      this.wLocIdx = new Uint32Array(w.idx.length + (w.idx.length >> 1));
+      this.wLocVal = new Float64Array(this.wLocIdx.length);
+    }
+    const { wLocIdx, wLocVal } = this;
+    let from = 0;
+    let count = 0;
+    for (let t = 0; t < w.idx.length; t++) {
+      const c = localIndex(this.cols, w.idx[t], from);
+      if (c < 0) continue;
+      from = c;
+      wLocIdx[count] = c;
+      wLocVal[count++] = w.val[t];
+    }
+    return { idx: wLocIdx.subarray(0, count), val: wLocVal.subarray(0, count) };
+  }
+
+  /**
+   * On every j of M_p (walked in increasing order, as sampleMask builds it):
+   * w_i[j] ← [w − γ∇f_i(w)]_j, the non-zero changes into Δ. Returns |M_p|.
+   * With p ≥ 1 the mask is every coordinate: only cols_i ∪ supp(w) ∪ supp(w_i) can change, so only
+   * those are walked (sampleMask draws nothing then either).
+   */
+  private maskedStep(w: SparseVector, gamma: number, p: number): number {
+    const { n, cols, wiLocal, wiOff, rng, lambda2, delta, r } = this;
+    const { ind, val } = this.shard.X;
+    const ptr = this.ptr;
+    const widx = w.idx;
+    const wval = w.val;
+    const sn = widx.length;
+    const C = cols.length;
+    const all = p >= 1;
+    delta.reset(sn + C + wiOff.size);
+    wiOff.reserve(wiOff.size + sn);
+    const g = all || !(p > 0) ? null : geometricTable(p);
+    let next = g === null ? n : geometricSkip(rng, g); // next Bernoulli success
+    let s = 0; // cursor in supp(w)
+    let c = 0; // cursor in cols_i
+    let size = 0;
+    for (;;) {
+      let j = next;
+      if (s < sn && widx[s] < j) j = widx[s];
+      if (all) {
+        if (c < C && cols[c] < j) j = cols[c];
+        const o = wiOff.peek();
+        if (o < j) j = o;
+      }
+      if (j >= n) break;
+      if (j === next) {
+        next += 1 + geometricSkip(rng, g!);
+        if (next > n) next = n;
+      }
+      size++;
+      const inW = s < sn && widx[s] === j;
+      const wj = inW ? wval[s++] : 0;
+      while (c < C && cols[c] < j) c++;
+      if (c < C && cols[c] === j) {
+        let g = lambda2 * wj;
+        const end = ptr[c + 1];
+        for (let k = ptr[c]; k < end; k++) g += val[k] * r[ind[k]];
+        const nextWi = wj - gamma * g; // [w − γ∇f_i(w)]_j
+        delta.push(j, nextWi - wiLocal[c]);
+        wiLocal[c++] = nextWi;
+      } else {
+        // Off cols_i: the data part of ∇f_i is 0, so [w − γ∇f_i(w)]_j = w_j − γλ2 w_j (0 off supp(w)).
+        const old = wiOff.take(j);
+        if (!inW && old === 0) continue;
+        const g = lambda2 * wj;
+        const nextWi = wj - gamma * g;
+        delta.push(j, nextWi - old);
+        wiOff.keep(j, nextWi);
+      }
+    }
+    wiOff.swap();
+    return all ? n : size;
   }
 
   /** f_i(w) accurately (compensated sums) and the number of correctly classified rows: an evaluation round. */
   evaluate(w: SparseVector): { fi: number; correct: number } {
-    marginsCsc(this.shard.X, w.idx, w.val, this.z);
-    const fi = lossFromMargins(this.z, this.shard.y, this.r) + 0.5 * this.lambda2 * squaredNorm(w.val);
-    return { fi, correct: correctFromMargins(this.z, this.shard.y) };
+    const { X, y } = this.shard;
+    const local = this.localW(w);
+    marginsCsc(X, local.idx, local.val, this.z);
+    const fi = lossFromMargins(this.z, y, this.r) + 0.5 * this.lambda2 * squaredNorm(w.val);
+    return { fi, correct: correctFromMargins(this.z, y) };
   }
 
   /**
    * The same, plus this shard's duality-gap parts at w (Σ H(θ_j) and Σ θ_j y_j x_j over its rows):
-   * one more pass over the whole shard, O(m_i + nnz(X_i)), only when the master asks.
+   * one more pass over the whole shard, O(m_i + nnz(X_i)), only when the master asks. u is computed
+   * over local columns and renumbered to global ones (increasing, like cols_i).
    */
   evaluateWithGap(w: SparseVector): { fi: number; correct: number; gap: GapPart } {
     const { fi, correct } = this.evaluate(w); // leaves the margins in this.z
-    return { fi, correct, gap: gapPartCsc(this.shard.X, this.shard.y, this.z, this.r) };
+    const part = gapPartCsc(this.shard.X, this.shard.y, this.z, this.r);
+    const idx = part.u.idx;
+    for (let t = 0; t < idx.length; t++) idx[t] = this.cols[idx[t]];
+    return { fi, correct, gap: { ...part, u: { n: this.n, idx, val: part.u.val } } };
   }
 }

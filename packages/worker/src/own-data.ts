@@ -2,12 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   appendConstantColumn,
-  applyScale,
-  columnMaxAbsSparse,
   contentHash,
-  csrToCsc,
   dataFormatOf,
-  logisticSmoothness,
   MANIFEST_NAME,
   readDataFile,
   readLibsvm,
@@ -17,7 +13,7 @@ import {
   type SparseVector,
   type SplitManifest,
 } from '@soda/core';
-import type { LocalShard } from './local-step';
+import { columnMaxima, localRows, prepareShard, scaleRows, type LocalShard } from './columns';
 
 /*
  * A worker that brings its own data (data at scale): it reads its shard from a file instead of
@@ -98,7 +94,7 @@ async function readCsvShard(file: string) {
   return { X: d.X, y: d.y, n: d.X.cols };
 }
 
-/** The `stats` answer: what the file holds, and its column maxima (sparse, dimension n). */
+/** The `stats` answer: what the file holds, and its column maxima (sparse, dimension n, over its own columns). */
 export function shardStats(s: OwnShard): {
   m: number;
   n: number;
@@ -106,19 +102,19 @@ export function shardStats(s: OwnShard): {
   hash: string;
   colMax: SparseVector;
 } {
-  return { m: s.X.rows, n: s.n, nnz: s.X.ind.length, hash: s.hash, colMax: columnMaxAbsSparse(s.X) };
+  return { m: s.X.rows, n: s.n, nnz: s.X.ind.length, hash: s.hash, colMax: columnMaxima(localRows(s.X)) };
 }
 
 /**
  * The shard ready to compute on: widened to the run's n (a file whose largest index is smaller), scaled
  * by the run's divisors when given, with the intercept's constant column appended after scaling when the
- * run fits one (it is then column n − 1, and the file's features must fit in n − 1), column-major, with
- * its L_i. A file wider than the run is refused.
+ * run fits one (it is then column n − 1, and the file's features must fit in n − 1), column-major over
+ * its own columns (columns.ts), with its L_i. A file wider than the run is refused.
  */
 export function prepareOwnShard(
   s: OwnShard,
   n: number,
-  scale: Float64Array | undefined,
+  scale: Float64Array | SparseVector | undefined,
   lambda2: number,
   intercept = false,
 ): { data: LocalShard; L: number } {
@@ -132,15 +128,24 @@ export function prepareOwnShard(
     );
   let X: CsrMatrix = { ...s.X, cols: features };
   if (scale !== undefined) {
-    if (scale.length !== n || (intercept && scale[n - 1] !== 1))
+    const length = scale instanceof Float64Array ? scale.length : scale.n;
+    // the intercept's divisor (index n − 1) must be 1: its column is appended after scaling
+    const last = !intercept ? 1 : scale instanceof Float64Array ? scale[n - 1] : sparseAt(scale, n - 1);
+    if (length !== n || last !== 1)
       throw new SodaError(
         'E_DATA_MISMATCH',
-        `scale has ${scale.length} divisors for n = ${n}` +
-          (intercept ? ', the last (intercept) must be 1' : ''),
+        `scale has ${length} divisors for n = ${n}` + (intercept ? ', the last (intercept) must be 1' : ''),
         { file: s.file },
       );
-    X = applyScale(X, scale.subarray(0, features));
+    // a sparse scale is read only at the rows' own columns (< n − 1 with an intercept)
+    X = scaleRows(X, scale instanceof Float64Array ? scale.subarray(0, features) : scale);
   }
   if (intercept) X = appendConstantColumn(X);
-  return { data: { X: csrToCsc(X), y: s.y }, L: logisticSmoothness(X, lambda2) };
+  return prepareShard(X, s.y, lambda2);
+}
+
+/** The value of a sparse vector at j (1 where it has none: a sparse scale's divisors are 1 off idx). */
+function sparseAt(v: SparseVector, j: number): number {
+  for (let t = 0; t < v.idx.length; t++) if (v.idx[t] === j) return v.val[t];
+  return 1;
 }

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
-import { assertNever, csrToCsc, logisticSmoothness, SodaError, type CsrMatrix } from '@soda/core';
+import { assertNever, SodaError } from '@soda/core';
 import {
   closeReason,
   decodeFromMaster,
@@ -9,68 +8,46 @@ import {
   encode,
   encodeFor,
   errorFrame,
-  FrameMac,
-  makeNonce,
-  PROTOCOL_VERSION,
-  proveSession,
   ProtocolError,
-  verifySession,
-  type SessionParams,
   type Assign,
+  type Eval,
   type FromMaster,
-  type Scale,
   type FromWorker,
+  type Model,
+  type Scale,
 } from '@soda/protocol';
 import type { WorkerConfig } from './config';
-import { LocalStep, type LocalShard } from './local-step';
-import { prepareOwnShard, readOwnShard, shardPath, shardStats, type OwnShard } from './own-data';
+import { answerChallenge, checkWelcome, PRE_AUTH_MAX_PAYLOAD, setReceiverLimit } from './handshake';
+import { fromOwn, fromRows, holds, readShardFile, rowsRefusal, UnusableShard, type Held } from './loading';
+import { LocalStep } from './local-step';
+import { Backoff, isFatalClose, Liveness, openSocket, sleep } from './link';
+import { shardStats } from './own-data';
+import type { Link, Phase, Work } from './phase';
 
 export interface WorkerResult {
   readonly reason: string;
   readonly steps: number;
 }
 
-/** Close codes after which reconnecting cannot help (wrong token, wrong version): the worker exits non-zero. */
-const FATAL_CLOSE_CODES = new Set([1008]);
-
 /**
- * The worker service: connect (retrying with backoff), take a shard, then answer every `model` with one
- * step of Algorithm 1 and every `eval` with f_i(w). A thin loop around LocalStep; every frame is decoded
- * and validated by @soda/protocol first.
+ * The worker: connect (retrying with backoff), take a shard, answer every `model` with one step of
+ * Algorithm 1 and every `eval` with f_i(w). A state machine (phase.ts) around LocalStep; every frame is
+ * decoded and validated by @soda/protocol first.
  */
 export class Worker {
   readonly done: Promise<WorkerResult>;
   private resolveDone!: (r: WorkerResult) => void;
   private rejectDone!: (e: Error) => void;
-  private ws: WebSocket | null = null;
-  private local: LocalStep | null = null;
-  private assign: Assign | null = null;
-  /** the shard's rows (column-major) and L_i, kept so a restart's assign need not ship them again */
-  private held: { shard: number; runId: string; data: LocalShard; L: number; hash?: string } | null = null;
-  /** a shard read from this worker's own file, waiting for the master's `scale` (the stats round) */
-  private pending: { own: OwnShard; assign: Assign } | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
+  private state: Phase = { kind: 'connecting' };
   private steps = 0;
-  private stopped = false;
-  /** why this worker will not reconnect (set on a fault retrying cannot fix) */
-  private refused: string | null = null;
-  /** The coded error of this worker's own data file (E_DATA_MISMATCH, E_DATA_PARSE…): what it exits with. */
-  private ownDataError: SodaError | null = null;
-  private retryMs: number;
-  private firstFailureAt = 0;
-  private lastConnectError: string | null = null;
-  /** performance.now() when the master was last heard from (monotonic: immune to clock steps) */
-  private lastHeard = 0;
-  private livenessTimer: NodeJS.Timeout | null = null;
-  /** with a token: the session offered in our hello, until the master's welcome proves it */
-  private pendingSession: SessionParams | null = null;
-  /** the session's frame MAC once the master proved the token (null: no token, or TLS) */
-  private mac: FrameMac | null = null;
+  private readonly backoff: Backoff;
+  private readonly liveness: Liveness;
   private readonly log;
 
   constructor(private readonly cfg: WorkerConfig) {
     this.log = cfg.logger;
-    this.retryMs = cfg.retryInitialMs;
+    this.backoff = new Backoff(cfg);
+    this.liveness = new Liveness(cfg);
     this.done = new Promise((res, rej) => {
       this.resolveDone = res;
       this.rejectDone = rej;
@@ -83,230 +60,130 @@ export class Worker {
     return w;
   }
 
+  /** The current phase (logs, tests). */
+  get phase(): Phase['kind'] {
+    return this.state.kind;
+  }
+
   /** Leave cleanly (SIGTERM): the master sees a departure and frees the shard. */
   leave(reason = 'leaving'): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    this.stopLiveness();
-    this.ws?.close(1000, reason);
-    this.resolveDone({ reason, steps: this.steps });
+    this.finish(reason, 'leaving');
+  }
+
+  private link(): Link | null {
+    const s = this.state;
+    return s.kind === 'connecting' || s.kind === 'closing' ? null : s.link;
   }
 
   private connect(): void {
-    if (this.stopped) return;
-    const ws = new WebSocket(this.cfg.master, {
-      maxPayload: this.cfg.maxPayload ?? DEFAULT_MAX_PAYLOAD_WORKER,
-      generateMask: zeroMask,
-      ...(this.cfg.tlsCa ? { ca: readFileSync(this.cfg.tlsCa) } : {}),
-    });
-    this.ws = ws;
+    if (this.state.kind === 'closing') return;
+    this.state = { kind: 'connecting' };
+    const ws = openSocket(this.cfg);
     let opened = false;
-    // TCP keepalive: the kernel probes an idle link, so a dead path surfaces as an error even when
-    // neither side has anything to send
-    ws.on('upgrade', (res) => res.socket.setKeepAlive(true, 10_000));
-    ws.on('ping', () => (this.lastHeard = performance.now()));
+    ws.on('ping', () => this.liveness.heard());
     ws.on('open', () => {
       opened = true;
-      this.watchLiveness(ws);
+      if (this.state.kind === 'closing') return void ws.close(1000, 'leaving');
+      this.liveness.watch(ws);
       // With a token, a master is a stranger until its welcome proves it: it gets the frame size of a
-      // challenge, not the 1 GiB an assign may need (same Receiver field as the master's pre-auth cap,
-      // see master/src/connections.ts); raised in 'welcome'.
+      // challenge, not the 1 GiB an assign may need; raised at the welcome.
       if (this.cfg.token !== undefined) setReceiverLimit(ws, PRE_AUTH_MAX_PAYLOAD);
-      this.retryMs = this.cfg.retryInitialMs;
-      this.firstFailureAt = 0;
+      this.backoff.reset();
+      this.state = { kind: 'handshake', link: { ws, mac: null }, session: null };
       this.log.info({ master: this.cfg.master }, 'connected');
     });
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     ws.on('error', (err) => {
       if (opened) return this.log.warn({ err: err.message }, 'connection error');
-      this.lastConnectError = err.message;
+      this.backoff.lastError = err.message;
       this.log.debug({ err: err.message }, 'connect failed');
     });
     ws.on('close', (code, reason) => this.onClose(opened, code, reason.toString()));
   }
 
-  /**
-   * A master that went silent (dropped by a proxy, a dead NAT entry, a frozen process) sends no FIN:
-   * without this the worker would sit 'connected' forever. Any frame or ping counts as a sign of life.
-   */
-  private watchLiveness(ws: WebSocket): void {
-    this.stopLiveness();
-    const limit = this.cfg.livenessMs ?? 0;
-    this.lastHeard = performance.now();
-    if (limit <= 0) return;
-    this.livenessTimer = setInterval(
-      () => {
-        const silent = performance.now() - this.lastHeard;
-        if (this.ws !== ws || silent <= limit) return;
-        this.log.warn({ silentMs: Math.round(silent), limitMs: limit }, 'master silent; reconnecting');
-        this.stopLiveness();
-        ws.terminate();
-      },
-      Math.max(100, Math.min(1000, limit / 4)),
-    );
-  }
-
-  private stopLiveness(): void {
-    if (this.livenessTimer !== null) clearInterval(this.livenessTimer);
-    this.livenessTimer = null;
-  }
-
   private onClose(opened: boolean, code: number, reason: string): void {
-    this.stopLiveness();
-    this.ws = null;
-    this.mac = null;
-    this.pendingSession = null;
-    this.local = null;
-    this.assign = null;
-    this.held = null;
-    this.pending = null;
-    if (this.stopped) return;
-    if (FATAL_CLOSE_CODES.has(code) || this.refused !== null) {
-      this.stopped = true;
-      const why = this.refused ?? `the master refused this worker: ${reason || code}`;
-      this.log.error({ code, reason }, why);
-      this.rejectDone(this.ownDataError ?? new SodaError('E_REFUSED', why));
+    this.liveness.stop();
+    const s = this.state;
+    if (s.kind === 'closing') {
+      if (s.refusal !== null) this.settle(s.error ?? new SodaError('E_REFUSED', s.refusal), { code, reason });
       return;
     }
-    const now = performance.now();
-    if (this.firstFailureAt === 0) this.firstFailureAt = now;
-    if (this.cfg.giveUpMs > 0 && now - this.firstFailureAt > this.cfg.giveUpMs) {
-      this.stopped = true;
-      this.rejectDone(
-        new SodaError(
-          'E_UNREACHABLE',
-          `could not reach the master at ${this.cfg.master} for ${this.cfg.giveUpMs} ms` +
-            (this.lastConnectError ? ` (last error: ${this.lastConnectError})` : ''),
-        ),
-      );
-      return;
-    }
+    const refused = new SodaError('E_REFUSED', `the master refused this worker: ${reason || code}`);
+    if (isFatalClose(code)) return this.settle(refused, { code, reason });
+    this.state = { kind: 'connecting' };
+    const giveUp = this.backoff.next(() => this.connect());
+    if (giveUp !== null) return this.settle(giveUp);
     if (opened) this.log.warn({ code, reason }, 'disconnected; reconnecting');
-    const wait = this.retryMs * (0.75 + 0.5 * Math.random()); // jitter: spread a herd of workers
-    this.retryMs = Math.min(this.retryMs * 2, this.cfg.retryMaxMs);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      this.connect();
-    }, wait);
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
-    this.lastHeard = performance.now();
-    if (!isBinary) return this.fail(new ProtocolError('E_UNSUPPORTED', 'text frame from the master'));
+    this.liveness.heard();
+    const s = this.state;
+    if (s.kind === 'connecting' || s.kind === 'closing') return;
+    const link = s.link;
+    if (!isBinary) return this.fail(link, new ProtocolError('E_UNSUPPORTED', 'text frame from the master'));
+    const local = 'work' in s ? s.work.local : null;
     const decoded = decodeFromMaster(data as Buffer | ArrayBuffer | Buffer[], {
-      ...(this.local ? { n: this.local.n } : {}),
-      ...(this.mac ? { mac: this.mac } : {}),
+      ...(local ? { n: local.n } : {}),
+      ...(link.mac ? { mac: link.mac } : {}),
     });
-    if (!decoded.ok) return this.fail(decoded.error);
+    if (!decoded.ok) return this.fail(link, decoded.error);
     const msg = decoded.msg;
     // With a token, nothing but the welcome (or an error) is obeyed before the master proved it.
-    if (this.pendingSession !== null && msg.t !== 'welcome' && msg.t !== 'error')
-      return this.refuseMaster(`'${msg.t}' before the master proved the token (no welcome)`);
+    if (s.kind === 'handshake' && s.session !== null && msg.t !== 'welcome' && msg.t !== 'error')
+      return this.refuseMaster(link, `'${msg.t}' before the master proved the token (no welcome)`);
     void this.dispatch(msg).catch((e: unknown) => {
-      if (e !== null && e === this.ownDataError) return this.leaveOwnFault(e as SodaError);
-      if (e instanceof ProtocolError) return this.fail(e);
+      if (e instanceof ProtocolError) return this.fail(link, e);
+      // a file this worker cannot use is not the master's fault: say why, and leave for good
+      if (e instanceof UnusableShard) return this.leaveOwnFault(link, e.fault);
       this.log.error({ err: (e as Error).stack }, 'worker failure');
-      this.fail(new ProtocolError('E_INTERNAL', (e as Error).message));
+      this.fail(link, new ProtocolError('E_INTERNAL', (e as Error).message));
     });
-  }
-
-  /** A worker pinned to one shard (--shard) says so in its hello. */
-  private pinned(): { shard?: number } {
-    return this.cfg.shard !== undefined ? { shard: this.cfg.shard } : {};
   }
 
   private async dispatch(msg: FromMaster): Promise<void> {
     switch (msg.t) {
-      case 'challenge': {
-        if (msg.version !== PROTOCOL_VERSION)
-          throw new ProtocolError(
-            'E_VERSION',
-            `master speaks protocol ${msg.version}, this worker speaks ${PROTOCOL_VERSION}`,
-            'version',
-          );
-        const token = this.cfg.token;
-        if (token === undefined) {
-          if (msg.authRequired) this.log.warn('the master requires a token; set SODA_TOKEN (or --token)');
-          return this.send({
-            t: 'hello',
-            version: PROTOCOL_VERSION,
-            workerId: this.cfg.workerId,
-            ...this.pinned(),
-          });
-        }
-        // A master that does not ask for the token cannot prove it: an impostor, or a master
-        // started without one. Either way this worker's data and results are not for it.
-        if (!msg.authRequired)
-          return this.refuseMaster('this worker has a token but the master does not ask for one');
-        const session: SessionParams = {
-          masterNonce: msg.nonce,
-          workerNonce: makeNonce(),
-          runId: msg.runId ?? '',
-          mac: msg.mac ?? false,
-        };
-        this.pendingSession = session;
-        return this.send({
-          t: 'hello',
-          version: PROTOCOL_VERSION,
-          workerId: this.cfg.workerId,
-          nonce: session.workerNonce,
-          proof: proveSession(token, 'worker->master', session),
-          ...this.pinned(),
-        });
-      }
-      case 'welcome': {
-        const session = this.pendingSession;
-        const token = this.cfg.token;
-        if (session === null || token === undefined) return; // no token: nothing to check
-        if (!verifySession(token, 'master->worker', session, msg.proof))
-          return this.refuseMaster('the master could not prove the token (wrong welcome proof)');
-        this.pendingSession = null;
-        if (session.mac) this.mac = FrameMac.forWorker(token, session);
-        if (this.ws !== null) setReceiverLimit(this.ws, this.cfg.maxPayload ?? DEFAULT_MAX_PAYLOAD_WORKER);
-        this.log.info({ mac: session.mac }, 'master proved the token');
-        return;
-      }
+      case 'challenge':
+        return this.onChallenge(msg);
+      case 'welcome':
+        return this.onWelcome(msg);
       case 'standby':
-        this.log.info({ reason: msg.reason }, 'standby');
-        return;
+        return void this.log.info({ reason: msg.reason }, 'standby');
       case 'assign':
         return this.onAssign(msg);
       case 'scale':
         return this.onScale(msg);
       case 'model':
-        return this.onModel(msg.k, msg.gamma, msg.p, msg.w);
-      case 'eval': {
-        if (this.local === null || this.assign === null)
-          throw new ProtocolError('E_STATE', 'eval before assign', 't');
-        const shard = this.assign.shard;
-        if (msg.gap === true) {
-          const { fi, correct, gap } = this.local.evaluateWithGap(msg.w);
-          return this.send({
-            t: 'evalResult',
-            id: msg.id,
-            shard,
-            fi,
-            correct,
-            entropy: gap.entropySum,
-            u: gap.u,
-          });
-        }
-        const { fi, correct } = this.local.evaluate(msg.w);
-        return this.send({ t: 'evalResult', id: msg.id, shard, fi, correct });
-      }
+        return this.onModel(msg);
+      case 'eval':
+        return this.onEval(msg);
       case 'stop':
         this.log.info({ reason: msg.reason, steps: this.steps }, 'stopped by the master');
-        this.stopped = true;
-        this.ws?.close(1000, 'stopped');
-        this.resolveDone({ reason: msg.reason, steps: this.steps });
-        return;
+        return this.finish(msg.reason, 'stopped');
       case 'error':
-        this.log.error({ code: msg.code, message: msg.message }, 'the master reported an error');
-        return;
+        return void this.log.error({ code: msg.code, message: msg.message }, 'the master reported an error');
       default:
-        return assertNever(msg, "master's message");
+        return assertNever(msg, 'message from the master');
     }
+  }
+
+  private onChallenge(msg: Extract<FromMaster, { t: 'challenge' }>): void {
+    const link = this.link()!;
+    const answer = answerChallenge(this.cfg, msg);
+    if (answer.kind === 'refuse') return this.refuseMaster(link, answer.why);
+    if (answer.session !== null) this.state = { kind: 'handshake', link, session: answer.session };
+    this.send(answer.hello);
+  }
+
+  private onWelcome(msg: Extract<FromMaster, { t: 'welcome' }>): void {
+    const s = this.state;
+    if (s.kind !== 'handshake' || s.session === null || this.cfg.token === undefined) return; // no token: nothing to check
+    const verdict = checkWelcome(this.cfg.token, s.session, msg);
+    if (verdict.kind === 'refuse') return this.refuseMaster(s.link, verdict.why);
+    const link: Link = { ws: s.link.ws, mac: verdict.mac };
+    this.state = { kind: 'handshake', link, session: null };
+    setReceiverLimit(link.ws, this.cfg.maxPayload ?? DEFAULT_MAX_PAYLOAD_WORKER);
+    this.log.info({ mac: verdict.mac !== null }, 'master proved the token');
   }
 
   /**
@@ -322,186 +199,152 @@ export class Worker {
         `this worker is pinned to shard ${this.cfg.shard} but was assigned shard ${msg.shard}`,
         'shard',
       );
-    this.pending = null;
-    let held = this.held;
-    const holds =
-      held !== null && held.shard === msg.shard && held.runId === msg.runId && held.data.X.cols === msg.n;
-    if (msg.rows !== null && this.cfg.data !== undefined) return this.refuseRows();
-    if (msg.rows !== null) {
-      const n = msg.n!; // the decoder requires n with rows
-      const { m, ptr, ind, val, y } = msg.rows;
-      const X: CsrMatrix = { rows: m, cols: n, ptr, ind, val };
-      const L = logisticSmoothness(X, msg.lambda2);
-      held = { shard: msg.shard, runId: msg.runId, data: { X: csrToCsc(X), y }, L };
-    } else if (!holds) {
-      const template = this.cfg.data;
-      if (template === undefined)
-        throw new ProtocolError(
-          'E_FIELD',
-          `assign without rows for shard ${msg.shard}, which this worker does not hold (start it with --data)`,
-          'rows',
-        );
-      const ws = this.ws;
-      const own = await this.readShard(template, msg.shard);
-      if (this.ws !== ws || this.stopped) return; // the connection this assign came on is gone
-      if (msg.n === undefined) {
-        this.pending = { own, assign: msg };
-        const st = shardStats(own);
-        const ms = Math.round(performance.now() - t0);
-        this.log.info(
-          { shard: msg.shard, file: own.file, m: st.m, n: st.n, nnz: st.nnz, ms },
-          'shard read; stats sent',
-        );
-        return this.send({ t: 'stats', shard: msg.shard, ...st });
-      }
-      held = this.holdOwn(own, msg, msg.n, msg.scale, msg.intercept);
+    const s = this.state;
+    if (s.kind === 'connecting' || s.kind === 'closing') return;
+    const held = s.kind === 'loading' ? s.held : 'work' in s ? s.work.held : null;
+    if (msg.rows !== null && this.cfg.data !== undefined) {
+      // own --data, yet the master sends rows (it lacks --data-at-workers): both sides say so; exit 2
+      const why = rowsRefusal(this.cfg.data);
+      this.send(errorFrame(new ProtocolError('E_STATE', why, 'rows')), s.link);
+      return this.leaveForGood(s.link, why, 'E_STATE: the master needs --data-at-workers');
     }
-    this.start(held!, msg, msg.wi!, t0, msg.rows === null && holds ? 'shard restarted' : 'shard loaded');
+    if (msg.rows !== null) return this.start(fromRows({ ...msg, rows: msg.rows }), msg, t0, 'shard loaded');
+    if (holds(held, msg)) return this.start(held, msg, t0, 'shard restarted');
+    const loading: Phase = { kind: 'loading', link: s.link, assign: msg, held, own: null };
+    this.state = loading;
+    const own = await readShardFile(this.cfg.data, msg.shard, this.cfg.maxFeatures);
+    if (this.state !== loading) return; // the connection this assign came on is gone, or a newer assign
+    if (msg.n === undefined) {
+      this.state = { ...loading, own };
+      const st = shardStats(own);
+      const ms = Math.round(performance.now() - t0);
+      this.log.info(
+        { shard: msg.shard, file: own.file, m: st.m, n: st.n, nnz: st.nnz, ms },
+        'shard read; stats sent',
+      );
+      return this.send({ t: 'stats', shard: msg.shard, ...st });
+    }
+    this.start(fromOwn(own, msg, msg.n, msg.scale, msg.intercept), msg, t0, 'shard loaded');
   }
 
   /** The stats round's answer: the run's n, divisors and w_i for the shard read at assign. */
   private onScale(msg: Scale): void {
     const t0 = performance.now();
-    const pending = this.pending;
-    if (pending === null || pending.assign.shard !== msg.shard)
+    const s = this.state;
+    if (s.kind !== 'loading' || s.own === null || s.assign.shard !== msg.shard)
       throw new ProtocolError(
         'E_STATE',
         `scale for shard ${msg.shard}, which this worker has not reported`,
         'shard',
       );
-    this.pending = null;
-    const held = this.holdOwn(pending.own, pending.assign, msg.n, msg.scale, msg.intercept);
-    this.start(held, pending.assign, msg.wi, t0, 'shard scaled');
+    const assign = { ...s.assign, wi: msg.wi };
+    this.start(fromOwn(s.own, assign, msg.n, msg.scale, msg.intercept), assign, t0, 'shard scaled');
   }
 
-  private async readShard(template: string, shard: number): Promise<OwnShard> {
-    try {
-      return await readOwnShard(shardPath(template, shard), shard, this.cfg.maxFeatures);
-    } catch (e) {
-      // a file this worker cannot use is not the master's fault: say why, and leave for good
-      if (e instanceof SodaError) {
-        this.refused = e.message;
-        this.ownDataError = e;
-      }
-      throw e;
-    }
-  }
-
-  private holdOwn(own: OwnShard, msg: Assign, n: number, scale?: Float64Array, intercept?: boolean) {
-    const { data, L } = prepareOwnShard(own, n, scale, msg.lambda2, intercept === true);
-    return { shard: msg.shard, runId: msg.runId, data, L, hash: own.hash };
-  }
-
-  private start(
-    held: NonNullable<Worker['held']>,
-    msg: Assign,
-    wi: NonNullable<Assign['wi']>,
-    t0: number,
-    what: string,
-  ): void {
-    this.held = held;
-    this.local = new LocalStep(held.data, msg.lambda2, wi, msg.seed);
-    this.assign = msg;
+  /** The shard is loaded: a fresh local step from the assign's w_i; tell the master. */
+  private start(held: Held, msg: Assign, t0: number, what: string): void {
+    const link = this.link();
+    if (link === null) return;
+    const local = new LocalStep(held.data, msg.lambda2, msg.wi!, msg.seed);
+    this.state = { kind: 'ready', link, work: { assign: msg, held, local } };
     const { L, data, hash } = held;
     const m = data.X.rows;
-    const n = data.X.cols;
+    const n = data.n;
     const nnz = data.X.ind.length;
     const ms = Math.round(performance.now() - t0);
-    this.log.info({ shard: msg.shard, m, n, nnz, L, p: msg.p, ms }, what);
+    this.log.info({ shard: msg.shard, m, n, nnz, L, p: msg.p, cols: data.cols.length, ms }, what);
     this.send({ t: 'ready', shard: msg.shard, m, L, n, nnz, ...(hash !== undefined ? { hash } : {}) });
   }
 
-  private async onModel(
-    k: number,
-    gamma: number,
-    p: number,
-    w: Parameters<LocalStep['step']>[0],
-  ): Promise<void> {
-    const { local, assign, ws } = this;
-    if (local === null || assign === null) throw new ProtocolError('E_STATE', 'model before assign', 't');
+  /** The phase that computes on a shard, or an E_STATE error for a frame that needs one. */
+  private working(what: string): Extract<Phase, { work: Work }> {
+    const s = this.state;
+    if (s.kind === 'ready' || s.kind === 'stepping' || s.kind === 'evaluating') return s;
+    throw new ProtocolError('E_STATE', `${what} before assign`, 't');
+  }
+
+  private async onModel(msg: Model): Promise<void> {
+    const s = this.working('model');
+    const { link, work } = s;
+    const inFlight = s.kind === 'stepping' ? s.inFlight : 0;
+    this.state = { kind: 'stepping', link, work, inFlight: inFlight + 1 };
     const t0 = performance.now();
-    const { delta } = local.step(w, gamma, p);
-    const shard = assign.shard;
+    const { delta } = work.local.step(msg.w, msg.gamma, msg.p);
     const computeMs = performance.now() - t0;
-    const extra = (this.cfg.slowdown - 1) * computeMs + this.cfg.delayMs + assign.delayMs;
+    const extra = (this.cfg.slowdown - 1) * computeMs + this.cfg.delayMs + work.assign.delayMs;
     // Encode now: delta is a view into buffers the next step reuses.
-    const frame = encode({ t: 'update', shard, k, delta });
+    const frame = encode({ t: 'update', shard: work.assign.shard, k: msg.k, delta });
     this.steps++;
     if (extra > 0) await sleep(extra);
     // Only on the connection and assignment it was computed for: after a reconnect or a restart's
     // reset this Δ belongs to a state the master no longer has.
+    const now = this.state;
+    if (now.kind !== 'stepping' || now.work !== work) return;
+    this.state = now.inFlight > 1 ? { ...now, inFlight: now.inFlight - 1 } : { kind: 'ready', link, work };
     // Sealed only now: MAC sequence numbers follow the order frames reach the socket.
-    if (ws !== null && this.ws === ws && this.assign === assign && ws.readyState === WebSocket.OPEN)
-      ws.send(this.mac ? this.mac.seal(frame) : frame);
+    if (link.ws.readyState === WebSocket.OPEN) link.ws.send(link.mac ? link.mac.seal(frame) : frame);
   }
 
-  private send(msg: FromWorker): void {
-    if (this.ws !== null && this.ws.readyState === WebSocket.OPEN) this.ws.send(encodeFor(msg, this.mac));
+  private onEval(msg: Eval): void {
+    const s = this.working('eval');
+    const { local, assign } = s.work;
+    this.state = { kind: 'evaluating', link: s.link, work: s.work };
+    try {
+      const head = { t: 'evalResult', id: msg.id, shard: assign.shard } as const;
+      if (msg.gap !== true) return this.send({ ...head, ...local.evaluate(msg.w) });
+      const { fi, correct, gap } = local.evaluateWithGap(msg.w);
+      this.send({ ...head, fi, correct, entropy: gap.entropySum, u: gap.u });
+    } finally {
+      if (this.state.kind === 'evaluating') this.state = s;
+    }
+  }
+
+  private send(msg: FromWorker, link = this.link()): void {
+    if (link !== null && link.ws.readyState === WebSocket.OPEN) link.ws.send(encodeFor(msg, link.mac));
+  }
+
+  /** The run is over for this worker (stop, SIGTERM): close and resolve. */
+  private finish(reason: string, closeWith: string): void {
+    if (this.state.kind === 'closing') return;
+    const link = this.link();
+    this.state = { kind: 'closing', refusal: null };
+    this.backoff.cancel();
+    this.liveness.stop();
+    link?.ws.close(1000, closeWith);
+    this.resolveDone({ reason, steps: this.steps });
+  }
+
+  private settle(err: SodaError, ctx: object = {}): void {
+    this.state = { kind: 'closing', refusal: null };
+    this.log.error(ctx, err.message);
+    this.rejectDone(err);
   }
 
   /** Mutual authentication failed: retrying the same master cannot help; exit non-zero. */
-  private refuseMaster(why: string): void {
-    this.refused = `refusing the master at ${this.cfg.master}: ${why}`;
-    this.log.error({ code: 'E_AUTH' }, this.refused);
-    this.ws?.close(1008, 'E_AUTH: the master could not prove the token');
+  private refuseMaster(link: Link, why: string): void {
+    const refusal = `refusing the master at ${this.cfg.master}: ${why}`;
+    this.log.error({ code: 'E_AUTH' }, refusal);
+    this.leaveForGood(link, refusal, 'E_AUTH: the master could not prove the token');
   }
 
-  /**
-   * A worker started with its own --data never trains on rows the master sends: the master was started
-   * without --data-at-workers, and the user believes their files are used. Both sides say so; exit 2.
-   */
-  private refuseRows(): void {
-    const why =
-      `the master sends rows, but this worker reads its own --data ${this.cfg.data}: ` +
-      'start the master with --data-at-workers (or this worker without --data)';
-    this.refused = why;
-    this.log.error({ code: 'E_CONFIG' }, why);
-    this.send(errorFrame(new ProtocolError('E_STATE', why, 'rows')));
-    this.ws?.close(1008, 'E_STATE: this worker reads its own --data; the master needs --data-at-workers');
+  /** A fault no retry can fix: close (1008) and exit non-zero with `error` (or E_REFUSED) once closed. */
+  private leaveForGood(link: Link, refusal: string, closeWith: string, error?: SodaError): void {
+    this.state = { kind: 'closing', refusal, ...(error ? { error } : {}) };
+    link.ws.close(1008, closeWith.slice(0, 120));
   }
 
-  /**
-   * This worker's own file cannot be used (corrupted, not the manifest's part): its fault, not the
-   * master's. The master is told the error's own code and message (naming the field), and the worker
-   * leaves for good (close 1008: no retry can fix the file).
-   */
-  private leaveOwnFault(e: SodaError): void {
-    this.log.error({ code: e.code, ...e.details }, `cannot use my data file: ${e.message}`);
-    this.send({ t: 'error', code: e.code, message: e.message.slice(0, 1000) });
-    this.ws?.close(1008, `${e.code}: the worker's data file cannot be used`.slice(0, 120));
+  /** Its own file is unusable: the master hears the file's coded error, and the worker exits with it. */
+  private leaveOwnFault(link: Link, e: SodaError): void {
+    this.send({ t: 'error', code: e.code, message: e.message.slice(0, 1000) }, link);
+    this.leaveForGood(link, e.message, `${e.code}: the worker's data file cannot be used`, e);
   }
 
-  private fail(err: ProtocolError): void {
+  private fail(link: Link, err: ProtocolError): void {
     this.log.warn({ code: err.code, field: err.field, err: err.message }, 'bad frame from the master');
     // Retrying cannot fix a master that speaks another protocol version.
-    if (err.code === 'E_VERSION') this.refused = `cannot work with this master: ${err.message}`;
-    this.send(errorFrame(err));
-    this.ws?.close(err.closeCode === 1008 ? 1002 : err.closeCode, closeReason(err));
+    if (err.code === 'E_VERSION')
+      this.state = { kind: 'closing', refusal: `cannot work with this master: ${err.message}` };
+    this.send(errorFrame(err), link);
+    link.ws.close(err.closeCode === 1008 ? 1002 : err.closeCode, closeReason(err));
   }
-}
-
-/** Largest frame a worker with a token reads before the master proved it (a challenge is < 200 B). */
-const PRE_AUTH_MAX_PAYLOAD = 16 * 1024;
-
-function setReceiverLimit(ws: WebSocket, bytes: number): void {
-  const r = (ws as unknown as { _receiver?: { _maxPayload?: number } })._receiver;
-  if (r === undefined || typeof r._maxPayload !== 'number')
-    throw new Error('ws internals changed: WebSocket._receiver._maxPayload is gone (see worker/service.ts)');
-  r._maxPayload = bytes;
-}
-
-/**
- * The WebSocket masking key of every frame this worker sends: all zeros. RFC 6455 masks client frames so
- * that script in a browser cannot make a proxy cache attacker-chosen bytes; a worker sends only the
- * msgpack it encoded itself, so the mask protects nothing here, while XOR-ing every update (tens of kB)
- * on the worker and again on the master cost as much CPU as the step. With a zero key `ws` skips the
- * work on both sides (and the copy it makes to mask). Frames stay valid WebSocket client frames: the
- * mask bit is set, the key is simply 0; the master still decodes and validates every frame in full.
- */
-function zeroMask(mask: Uint8Array): void {
-  mask.fill(0);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((res) => setTimeout(res, ms));
 }

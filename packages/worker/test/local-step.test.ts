@@ -1,16 +1,102 @@
 import {
+  appendConstantColumn,
+  columnMaxAbsSparse,
   csrToCsc,
+  gapPartCsc,
   gradientCsr,
+  logisticSmoothness,
   lossResiduals,
+  marginsCsc,
   marginsCsr,
+  Rng,
+  sampleMask,
   smoothObjective,
   sparseFromDense,
+  sparseToDense,
+  type CscMatrix,
+  type CsrMatrix,
+  type SparseVector,
 } from '@soda/core';
-import { LocalStep } from '@soda/worker';
+import { columnMaxima, LocalStep, localRows, localShard, prepareShard } from '@soda/worker';
 import { plantedProblem } from '../../../test/helpers/problems';
 
 /** 4 planted weights of scale 2, label noise 0.3 */
 const problem = (seed: number, m: number, n: number) => plantedProblem(seed, m, n, 4, 2, 0.3);
+
+/**
+ * The worker step as it was before local column renumbering (issue 17), kept as the reference: every
+ * vector dense over n, the mask materialised by core's sampleMask. The new LocalStep must give the
+ * same masks and the same Δ bit for bit.
+ */
+class DenseReference {
+  readonly wi: Float64Array;
+  private readonly rng: Rng;
+  constructor(
+    private readonly X: CscMatrix,
+    private readonly y: Float64Array,
+    private readonly lambda2: number,
+    wi0: SparseVector,
+    seed: number,
+  ) {
+    this.wi = sparseToDense(wi0, new Float64Array(X.cols));
+    this.rng = new Rng(seed);
+  }
+
+  step(w: SparseVector, gamma: number, p: number): { delta: SparseVector; maskSize: number } {
+    const { X, y, wi } = this;
+    const m = X.rows;
+    const z = marginsCsc(X, w.idx, w.val);
+    const r = new Float64Array(m);
+    for (let i = 0; i < m; i++) {
+      const yz = y[i] * z[i];
+      const e = Math.exp(-Math.abs(yz));
+      r[i] = yz > 0 ? (-y[i] * (e / (1 + e))) / m : -y[i] / (1 + e) / m;
+    }
+    const mask = sampleMask(w.idx, X.cols, p, this.rng);
+    const idx: number[] = [];
+    const val: number[] = [];
+    let s = 0;
+    for (const j of mask) {
+      let wj = 0;
+      if (s < w.idx.length && w.idx[s] === j) wj = w.val[s++];
+      let g = this.lambda2 * wj;
+      for (let k = X.ptr[j]; k < X.ptr[j + 1]; k++) g += X.val[k] * r[X.ind[k]];
+      const next = wj - gamma * g;
+      const d = next - wi[j];
+      wi[j] = next;
+      if (d !== 0) {
+        idx.push(j);
+        val.push(d);
+      }
+    }
+    const delta = { n: X.cols, idx: Uint32Array.from(idx), val: Float64Array.from(val) };
+    return { delta, maskSize: mask.length };
+  }
+}
+
+/**
+ * A planted problem whose columns are spread over a wider n (column j → 3j + 1), so that two thirds
+ * of the coordinates are columns the shard does not have; with the intercept, a constant last column.
+ */
+function spreadProblem(seed: number, m: number, n0: number, intercept: boolean) {
+  const { X, y } = problem(seed, m, n0);
+  const ind = Uint32Array.from(X.ind, (j) => 3 * j + 1);
+  let wide: CsrMatrix = { rows: X.rows, cols: 3 * n0 + 2, ptr: X.ptr, ind, val: X.val };
+  if (intercept) wide = appendConstantColumn(wide);
+  return { X: wide, y };
+}
+
+/** A random sparse w over all n (on and off the shard's columns), sometimes with a large support. */
+function randomW(rng: Rng, n: number, density: number): SparseVector {
+  const w = new Float64Array(n);
+  for (let j = 0; j < n; j++) if (rng.next() < density) w[j] = 0.3 * rng.normal();
+  return sparseFromDense(w);
+}
+
+const same = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  expect(Buffer.from(Float64Array.from(a).buffer).equals(Buffer.from(Float64Array.from(b).buffer))).toBe(
+    true,
+  );
 
 describe('LocalStep: the worker side of Algorithm 1', () => {
   it('Δ is [w − γ∇f_i(w)]_M − [w_i]_M on the mask and nothing elsewhere', () => {
@@ -27,16 +113,99 @@ describe('LocalStep: the worker side of Algorithm 1', () => {
     const inDelta = new Map<number, number>();
     delta.idx.forEach((j, t) => inDelta.set(j, delta.val[t]));
     expect(maskSize).toBeGreaterThanOrEqual(w.idx.length);
-    for (const j of w.idx) expect(local.wi[j]).toBeCloseTo(wDense[j] - gamma * g[j], 14); // supp(w) ⊆ M always
+    for (const j of w.idx) expect(local.wiAt(j)).toBeCloseTo(wDense[j] - gamma * g[j], 14); // supp(w) ⊆ M always
     for (let j = 0; j < 40; j++) {
       if (inDelta.has(j)) {
-        expect(local.wi[j]).toBeCloseTo(wDense[j] - gamma * g[j], 14);
+        expect(local.wiAt(j)).toBeCloseTo(wDense[j] - gamma * g[j], 14);
         expect(inDelta.get(j)!).toBeCloseTo(wDense[j] - gamma * g[j] - wi0[j], 14);
       } else {
         // Either outside the mask (w_i kept) or inside with a zero change.
-        const kept = local.wi[j] === wi0[j];
-        expect(kept).toBe(true);
+        expect(local.wiAt(j)).toBe(wi0[j]);
       }
     }
+  });
+
+  describe.each([
+    [true, 0.2],
+    [true, 1],
+    [false, 0.2],
+    [false, 1],
+    [true, 0],
+  ])('over its own columns = the dense algorithm, bit for bit (intercept %s, p = %s)', (intercept, p) => {
+    it.each([1, 2, 3])('planted problem %i: same masks, Δ, w_i, f_i and gap parts for 40 steps', (seed) => {
+      const { X, y } = spreadProblem(seed, 50, 30, intercept);
+      const n = X.cols;
+      const lambda2 = 0.02;
+      const rng = new Rng(100 + seed);
+      const wi0 = randomW(rng, n, 0.2); // a take-over: w_i non-zero on and off the shard's columns
+      const { data, L } = prepareShard(X, y, lambda2);
+      expect(data.cols.length).toBeLessThan(n / 2);
+      expect(L).toBe(logisticSmoothness(X, lambda2));
+      const local = new LocalStep(data, lambda2, wi0, 7 * seed);
+      const ref = new DenseReference(csrToCsc(X), y, lambda2, wi0, 7 * seed);
+      let offSeen = 0;
+      for (let k = 0; k < 40; k++) {
+        const w = randomW(rng, n, k % 7 === 0 ? 0.6 : 0.1);
+        const gamma = 0.5 + rng.next();
+        const got = local.step(w, gamma, p);
+        const want = ref.step(w, gamma, p);
+        expect(got.maskSize).toBe(want.maskSize);
+        expect(Array.from(got.delta.idx)).toEqual(Array.from(want.delta.idx));
+        same(got.delta.val, want.delta.val);
+        offSeen = Math.max(offSeen, local.offColumnSupport);
+      }
+      expect(offSeen).toBeGreaterThan(0); // the off-column w_i was exercised
+      const wiGot = Float64Array.from({ length: n }, (_, j) => local.wiAt(j));
+      same(wiGot, ref.wi);
+      const w = randomW(rng, n, 0.3);
+      const ev = local.evaluateWithGap(w);
+      const z = marginsCsc(csrToCsc(X), w.idx, w.val);
+      const gap = gapPartCsc(csrToCsc(X), y, z);
+      expect(ev.gap.entropySum).toBe(gap.entropySum);
+      expect(Array.from(ev.gap.u.idx)).toEqual(Array.from(gap.u.idx));
+      same(ev.gap.u.val, gap.u.val);
+      expect(ev.fi).toBe(smoothObjective(X, y, sparseToDense(w), lambda2));
+    });
+  });
+
+  it('column maxima and L_i over its own columns are core’s over n, bit for bit', () => {
+    for (const intercept of [false, true]) {
+      const { X } = spreadProblem(4, 40, 25, intercept);
+      const got = columnMaxima(localRows(X));
+      const want = columnMaxAbsSparse(X);
+      expect(got.n).toBe(want.n);
+      expect(Array.from(got.idx)).toEqual(Array.from(want.idx));
+      same(got.val, want.val);
+    }
+  });
+
+  it('holds nothing of size n: a shard of 3 rows in n = 4·10⁹ columns steps and evaluates', () => {
+    const n = 4e9;
+    const X: CsrMatrix = {
+      rows: 3,
+      cols: n,
+      ptr: Float64Array.of(0, 2, 3, 5),
+      ind: Uint32Array.of(7, 3e9, 12, 7, n - 1),
+      val: Float64Array.of(1, -2, 0.5, 1, 1),
+    };
+    const y = Float64Array.of(1, -1, 1);
+    const data = localShard(localRows(X), y); // (L_i's power iteration would draw n start values)
+    expect(Array.from(data.cols)).toEqual([7, 12, 3e9, n - 1]);
+    const wi0: SparseVector = { n, idx: Uint32Array.of(5, 12, 2e9), val: Float64Array.of(1, 2, 3) };
+    const local = new LocalStep(data, 0.1, wi0, 1);
+    const w: SparseVector = { n, idx: Uint32Array.of(7, 1e9), val: Float64Array.of(0.5, 0.25) };
+    // p = 1: every coordinate is in the mask; only cols_i ∪ supp(w) ∪ supp(w_i) can change
+    const { delta, maskSize } = local.step(w, 1, 1);
+    expect(maskSize).toBe(n);
+    expect(Array.from(delta.idx)).toEqual([5, 7, 12, 1e9, 2e9, 3e9, n - 1]);
+    expect(delta.val[0]).toBe(-1); // off cols_i, out of supp(w): w_i,j → 0
+    expect(delta.val[3]).toBe(0.25 - 0.1 * 0.25); // off cols_i, in supp(w): (1 − γλ2) w_j
+    expect(delta.val[4]).toBe(-3);
+    expect(local.offColumnSupport).toBe(1); // only coordinate 1e9 is kept off the columns
+    // p < 1 walks the Bernoulli process with geometric skips: ≈ p·n draws, no array of n
+    const second = local.step(w, 1, 1e-7);
+    expect(second.maskSize).toBeGreaterThan(200);
+    expect(second.maskSize).toBeLessThan(700);
+    expect(local.evaluate(w).fi).toBeGreaterThan(0);
   });
 });

@@ -20,6 +20,7 @@ import {
   writeLibsvm,
   type Dataset,
 } from '@soda/core';
+import { decodeFromMaster, encode } from '@soda/protocol';
 import { LocalStep } from '@soda/worker';
 import { prepareOwnShard, readOwnShard, shardPath, shardStats } from '../src/own-data';
 
@@ -105,6 +106,36 @@ describe('a worker’s own shard', () => {
     expect(objective).toBeCloseTo(whole.objective, 13);
     const g = acc.result(objective, lambda1, lambda2, 25);
     expect(Math.abs(g.gap - whole.gap)).toBeLessThan(1e-13);
+  });
+
+  it('sparse divisors (the shard’s columns only, 1 elsewhere) scale the rows exactly as the dense ones', async () => {
+    const full = await readLibsvm(file);
+    const central = maxAbsScale(full.X);
+    for (let i = 0; i < M; i++) {
+      const s = await readOwnShard(shardPath(path.join(out, 'part-{shard}.svm'), i), i);
+      const mine = shardStats(s).colMax.idx; // what a master knows of this shard's columns
+      const sparseScale = { n: 25, idx: mine, val: Float64Array.from(mine, (j) => central.scale[j]) };
+      const dense = prepareOwnShard(s, 25, central.scale, lambda2);
+      const sparse = prepareOwnShard(s, 25, sparseScale, lambda2);
+      expect(Buffer.from(sparse.data.X.val.buffer).equals(Buffer.from(dense.data.X.val.buffer))).toBe(true);
+      expect(Array.from(sparse.data.cols)).toEqual(Array.from(dense.data.cols));
+      expect(sparse.L).toBe(dense.L);
+    }
+    // on the wire: a scale frame with sparse divisors is decoded as such, a bad divisor named
+    const frame = (val: number) =>
+      encode({
+        t: 'scale',
+        shard: 0,
+        n: 25,
+        scale: { n: 25, idx: Uint32Array.of(3, 9), val: Float64Array.of(2, val) },
+        wi: emptySparse(25),
+      });
+    const ok = decodeFromMaster(frame(0.5), { n: 25 });
+    expect(
+      ok.ok && ok.msg.t === 'scale' && !(ok.msg.scale instanceof Float64Array) && ok.msg.scale?.idx,
+    ).toEqual(Uint32Array.of(3, 9));
+    const bad = decodeFromMaster(frame(-1), { n: 25 });
+    expect(bad.ok ? null : bad.error.message).toMatch(/scale\.val\[1\] = -1 must be positive and finite/);
   });
 
   it('refuses a part that disagrees with its manifest, naming the field, and a file wider than n', async () => {

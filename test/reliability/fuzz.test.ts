@@ -195,8 +195,11 @@ describe('fuzzing a master in the middle of a run', () => {
       while (!lines.some((l) => l.msg === 'start')) await new Promise((r) => setTimeout(r, 10));
       const updatesBefore = master.stats.updates;
 
+      // A frame that must be refused gets up to 5 s for the verdict (an attack resolves at the close, so
+      // this costs nothing when the master answers; 300 ms was too short for a master on a loaded machine);
+      // a mutation that may turn into a valid frame waits the default 300 ms of silence.
       const outcomes: AttackOutcome[] = await pool(
-        plan.map((c) => () => attack(port, c.plan)),
+        plan.map((c) => () => attack(port, c.expect ? { ...c.plan, waitMs: 5000 } : c.plan)),
         16,
       );
       // Bursts: one connection sends 40 frames back to back; the first refusal condemns the rest.

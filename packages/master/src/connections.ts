@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { WebSocket, RawData } from 'ws';
 import type { Logger } from 'pino';
 import {
@@ -105,6 +106,8 @@ export class Connections {
   private readonly strangers = new Set<Conn>();
   private readonly limits: AdmissionLimits;
   private nextId = 1;
+  /** when heartbeat() last ran (monotonic ms), to tell a late master from a silent worker */
+  private lastBeat: number | null = null;
 
   constructor(
     private readonly opts: ConnectionOptions,
@@ -228,10 +231,17 @@ export class Connections {
     }
   }
 
-  /** Ping everyone; drop whoever did not answer the previous ping (its shard is then freed). */
-  heartbeat(): void {
+  /**
+   * Ping everyone; drop whoever did not answer the previous ping (its shard is then freed). Any frame
+   * counts as an answer. When this beat comes late (`periodMs` · 1.5 after the last: the master itself
+   * was busy), nobody is dropped: the answers may sit unread in the sockets, since Node runs an
+   * overdue timer before it reads them. A busy master is not a dead worker.
+   */
+  heartbeat(periodMs = 0, now = performance.now()): void {
+    const late = this.lastBeat !== null && periodMs > 0 && now - this.lastBeat > 1.5 * periodMs;
+    this.lastBeat = now;
     for (const conn of this.conns.values()) {
-      if (!conn.alive) {
+      if (!conn.alive && !late) {
         this.opts.log.warn(
           { conn: conn.id, worker: conn.workerId },
           'worker did not answer a ping; dropping it',
@@ -257,6 +267,7 @@ export class Connections {
   }
 
   private onFrame(conn: Conn, data: RawData, isBinary: boolean): void {
+    conn.alive = true; // a frame is as good as a pong
     if (conn.condemned) {
       this.opts.stats.rejectedFrames++;
       return;

@@ -1,4 +1,4 @@
-import { defaultStepSize } from '@soda/core';
+import { defaultStepSize, sparseFromDense } from '@soda/core';
 import { LOG_MSG, type EvalResult, type Ready, type Update } from '@soda/protocol';
 import { withEvaluated } from './checkpoint';
 import { finishCommand } from './completion';
@@ -312,7 +312,7 @@ export class Coordinator {
       pi: this.model.pi,
       startedAt: this.now,
       restarts: run.restarts,
-      wbar: snapshot?.wbar ?? this.model.wbar.slice(),
+      wbar: snapshot?.wbar ?? sparseFromDense(this.model.wbar),
       counts: run.shardUpdates.slice(),
       snapshot,
     });

@@ -10,6 +10,7 @@ export * from './holdout';
 export * from './http';
 export * from './metrics';
 export * from './model-state';
+export * from './shard-iterate';
 export * from './outputs';
 export * from './run-state';
 export * from './server';

@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { shardContiguous, shardShuffled, SodaError, sparseFromDense, type SparseVector } from '@soda/core';
+import { emptySparse, shardContiguous, shardShuffled, SodaError, type SparseVector } from '@soda/core';
 import type { Assign } from '@soda/protocol';
 import type { MasterConfig } from './config';
 import { checkCompatible, type Checkpoint, type RunIdentity } from './checkpoint';
 import { ModelState } from './model-state';
+import { columnsOf, sparseBits } from './shard-iterate';
 import { ShardTable, type Shard } from './shards';
 import type { StatsRoundResult } from './data-at-scale';
 import { RunStats } from './stats';
@@ -12,7 +13,8 @@ import { RunStats } from './stats';
 export interface BestPoint {
   readonly k: number;
   readonly objective: number;
-  readonly wbar: Float64Array;
+  /** w̄ there, sparse (its non-zeros) */
+  readonly wbar: SparseVector;
 }
 
 /**
@@ -38,6 +40,12 @@ export class RunState {
   gammaSet = false;
   /** training time of the process(es) before this one (resumed runs) */
   elapsedBefore = 0;
+  /**
+   * A checkpoint to continue from once the model exists: at once when the master holds the data, after
+   * the stats round when the workers do (they re-send n, m_i and their columns; the checkpoint holds
+   * the rest).
+   */
+  private pendingResume: { readonly checkpoint: Checkpoint; readonly file: string } | null = null;
 
   constructor(private readonly cfg: MasterConfig) {
     this.shardUpdates = new Uint32Array(cfg.workers);
@@ -50,7 +58,10 @@ export class RunState {
     const parts = cfg.shuffle ? shardShuffled(m, cfg.workers, cfg.seed) : shardContiguous(m, cfg.workers);
     this.shards = new ShardTable(cfg.data, parts);
     const pi = this.shards.shards.map((s) => s.pi);
-    this.modelValue = new ModelState(cfg.data.X.cols, pi, cfg.gamma ?? 1, cfg.lambda1, cfg.unpenalizedFrom);
+    const n = cfg.data.X.cols;
+    const mark = new Uint8Array(n);
+    const cols = this.shards.shards.map((s) => columnsOf(s.rows!.ind, n, mark));
+    this.modelValue = new ModelState(n, pi, cfg.gamma ?? 1, cfg.lambda1, cfg.unpenalizedFrom, cols);
   }
 
   /** Algorithm 1's state; it exists once n and the π_i are known (at once, or after the stats round). */
@@ -96,11 +107,34 @@ export class RunState {
       r.shards.map((f) => f.m),
       r.pi,
     );
-    this.modelValue = new ModelState(r.n, Array.from(r.pi), this.cfg.gamma ?? 1, this.cfg.lambda1);
+    this.modelValue = new ModelState(
+      r.n,
+      Array.from(r.pi),
+      this.cfg.gamma ?? 1,
+      this.cfg.lambda1,
+      r.n,
+      r.cols,
+    );
     const h = createHash('sha256');
     for (const f of r.shards) h.update(`${f.hash ?? `m=${f.m},nnz=${f.nnz}`}\n`);
     const dataHash = this.cfg.manifest?.sourceSha256 ?? h.digest('hex');
     this.learnt = { m: r.m, n: r.n, dataHash, ...(r.scale ? { scale: r.scale } : {}) };
+    const pending = this.pendingResume;
+    this.pendingResume = null;
+    if (pending !== null) this.restore(pending.checkpoint, pending.file);
+  }
+
+  /**
+   * Continue from `checkpoint`: now when the model exists, else (the workers hold the data) as soon as
+   * the stats round has built it. Returns whether it was restored now.
+   */
+  resumeFrom(checkpoint: Checkpoint, file: string): boolean {
+    if (this.modelValue === null) {
+      this.pendingResume = { checkpoint, file };
+      return false;
+    }
+    this.restore(checkpoint, file);
+    return true;
   }
 
   /** Apply worker `shard`'s Δ: w̄ += π_i Δ, w_i += Δ, w = prox(w̄). */
@@ -129,11 +163,22 @@ export class RunState {
     } as const;
     const model = this.modelValue;
     if (model === null) return { ...base, rows: null };
-    const scale = cfg.data === null ? this.learnt?.scale : undefined;
-    return { ...base, n: model.n, wi: sparseFromDense(model.wi[shard.id]), ...(scale ? { scale } : {}) };
+    const scale = cfg.data === null ? this.scaleFor(shard.id) : undefined;
+    return { ...base, n: model.n, wi: model.wi[shard.id].toSparse(), ...(scale ? { scale } : {}) };
   }
 
-  noteEvaluation(k: number, objective: number, wbar: Float64Array): void {
+  /**
+   * The stats round's divisors of shard i's columns only (sparse): what its worker needs, O(|cols_i|)
+   * on the wire rather than n doubles to each of M workers. Undefined: no scaling.
+   */
+  scaleFor(shard: number): SparseVector | undefined {
+    const scale = this.learnt?.scale;
+    if (scale === undefined) return undefined;
+    const idx = this.model.wi[shard].cols;
+    return { n: scale.length, idx, val: Float64Array.from(idx, (j) => scale[j]) };
+  }
+
+  noteEvaluation(k: number, objective: number, wbar: SparseVector): void {
     if (Number.isFinite(objective) && (this.best === null || objective < this.best.objective))
       this.best = { k, objective, wbar };
   }
@@ -158,8 +203,9 @@ export class RunState {
   }
 
   /**
-   * The state now, as a checkpoint (copies; F is filled in by whoever evaluates it, the wall-clock
-   * `createdAt` by whoever writes it: this class reads no clock).
+   * The state now, as a checkpoint (sparse copies, O(n + Σ|w_i|) to take, nothing shared with the live
+   * state but the immutable best w̄; F is filled in by whoever evaluates it, the wall-clock `createdAt`
+   * by whoever writes it: this class reads no clock).
    */
   snapshot(elapsedMs: number, createdAt = ''): Checkpoint {
     const best = this.best;
@@ -179,9 +225,9 @@ export class RunState {
         evaluated: null,
         best: best ? { k: best.k, objective: best.objective } : null,
       },
-      wbar: this.model.wbar.slice(),
-      wi: this.model.wi.map((v) => v.slice()),
-      bestWbar: best ? best.wbar.slice() : null,
+      wbar: sparseBits(this.model.wbar),
+      wi: this.model.wi.map((v) => v.toSparse()),
+      bestWbar: best ? best.wbar : null,
     };
   }
 
@@ -209,7 +255,7 @@ export class RunState {
    * w_i = w̄⁰, so w̄ = Σ π_i w_i holds exactly. k keeps counting.
    */
   restart(next: { p: number; gamma: number }): void {
-    this.model.restartFrom(this.best?.wbar ?? new Float64Array(this.model.n), next.gamma);
+    this.model.restartFrom(this.best?.wbar ?? emptySparse(this.model.n), next.gamma);
     this.p = next.p;
     this.restarts++;
   }

@@ -112,7 +112,7 @@ describe('ModelState: restore and restart are explicit', () => {
     expect(s.k).toBe(42);
     expect(s.gamma).toBe(0.5);
     expect(Array.from(s.wbar)).toEqual(wbar); // not re-summed
-    expect(Array.from(s.wi[1])).toEqual([0, -0.1, 0, -0.4]);
+    expect(Array.from(s.wiDense(1))).toEqual([0, -0.1, 0, -0.4]);
     const w = s.current();
     expect(Array.from(w.idx)).toEqual([0, 3]);
     expect(w.val[0]).toBeCloseTo(0.25, 15);
@@ -128,7 +128,7 @@ describe('ModelState: restore and restart are explicit', () => {
     s.restartFrom(Float64Array.of(0.5, 0, -0.05), 2);
     expect(s.k).toBe(1);
     expect(s.gamma).toBe(2);
-    expect(s.wi.map((v) => Array.from(v))).toEqual([
+    expect([0, 1].map((i) => Array.from(s.wiDense(i)))).toEqual([
       [0.5, 0, -0.05],
       [0.5, 0, -0.05],
     ]);

@@ -1,3 +1,4 @@
+import type { SparseVector } from '@soda/core';
 import { ProtocolError } from './errors';
 import {
   LIMITS,
@@ -80,8 +81,19 @@ function sha256(o: Obj, key: string, w: Where): string {
   return v;
 }
 
-/** Max-abs divisors: exactly n positive finite doubles. */
-function divisors(o: Obj, key: string, w: Where, n: number): Float64Array {
+/**
+ * Max-abs divisors: exactly n positive finite doubles, or (sparse) the divisors of the receiving
+ * worker's columns only, every listed one positive and finite (a column not listed has no entries
+ * there, so its divisor never matters): O(|cols_i|) on the wire instead of O(n) per worker.
+ */
+function divisors(o: Obj, key: string, w: Where, n: number): Float64Array | SparseVector {
+  const raw = o[key];
+  if (raw !== null && typeof raw === 'object' && !ArrayBuffer.isView(raw) && !(raw instanceof Uint8Array)) {
+    const sv = sparse(o, key, w, n, `${w.t}.n`);
+    for (let k = 0; k < sv.val.length; k++)
+      if (!(sv.val[k] > 0)) fail(w, `${key}.val[${k}]`, `= ${sv.val[k]} must be positive and finite`);
+    return sv;
+  }
   const v = typed(o, key, w, Float64Array);
   if (v.length !== n) fail(w, key, `has ${v.length} entries; it must have n = ${n}`);
   for (let j = 0; j < n; j++)

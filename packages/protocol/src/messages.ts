@@ -82,7 +82,7 @@ export interface Assign {
   /** the shard's current local variable w_i (w̄⁰ for a fresh run) */
   readonly wi?: SparseVector;
   /** max-abs divisors (length n, positive) for a worker that reads its own file */
-  readonly scale?: Float64Array;
+  readonly scale?: Float64Array | SparseVector;
 }
 
 /** master → worker: every shard is taken; wait. */
@@ -129,7 +129,8 @@ export interface Scale {
   readonly t: 'scale';
   readonly shard: number;
   readonly n: number;
-  readonly scale?: Float64Array;
+  /** dense (n divisors) or sparse (the divisors of this worker's columns) */
+  readonly scale?: Float64Array | SparseVector;
   readonly wi: SparseVector;
 }
 

@@ -100,9 +100,11 @@ export function shardStats(s: OwnShard): {
 export function prepareOwnShard(
   s: OwnShard,
   n: number,
-  scale: Float64Array | undefined,
+  given: Float64Array | SparseVector | undefined,
   lambda2: number,
 ): { data: LocalShard; L: number } {
+  // sparse divisors (this shard's columns only, from the master): 1 elsewhere, where the shard has no entry
+  const scale = given !== undefined && 'idx' in given ? sparseDivisors(given) : given;
   if (s.n > n)
     throw new SodaError(
       'E_DATA_MISMATCH',
@@ -118,4 +120,11 @@ export function prepareOwnShard(
     X = applyScale(X, scale);
   }
   return { data: { X: csrToCsc(X), y: s.y }, L: logisticSmoothness(X, lambda2) };
+}
+
+/** Dense divisors from the sparse ones a master sends (1 on the columns it leaves out). */
+function sparseDivisors(v: SparseVector): Float64Array {
+  const out = new Float64Array(v.n).fill(1);
+  for (let t = 0; t < v.idx.length; t++) out[v.idx[t]] = v.val[t];
+  return out;
 }

@@ -378,7 +378,7 @@ export class Worker {
     }
   }
 
-  private holdOwn(own: OwnShard, msg: Assign, n: number, scale: Float64Array | undefined) {
+  private holdOwn(own: OwnShard, msg: Assign, n: number, scale: Assign['scale']) {
     const { data, L } = prepareOwnShard(own, n, scale, msg.lambda2);
     return { shard: msg.shard, runId: msg.runId, data, L, hash: own.hash };
   }

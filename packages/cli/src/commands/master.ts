@@ -96,8 +96,8 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
 
 /**
  * --data-at-workers: the master reads no data. Every option that needs rows here is refused once, now:
- * --data (and the held-out sets), --resume (see README: a resumed run would need the stats round's
- * scale before the checkpoint's w_i mean anything; not supported yet). λs default as for a file.
+ * --data (and the held-out sets). --resume works: the checkpoint is restored once the workers' stats
+ * round has rebuilt n, the π_i and the scale (RunState.resumeFrom). λs default as for a file.
  */
 async function workersData(a: Args) {
   // an empty value is unset (compose passes SODA_DATA='' through)
@@ -106,11 +106,6 @@ async function workersData(a: Args) {
     throw new SodaError(
       'E_CONFIG',
       `--data-at-workers: the workers hold the data, so --${clash.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} cannot be given to the master`,
-    );
-  if (a.resume === true)
-    throw new SodaError(
-      'E_CONFIG',
-      '--resume is not supported with --data-at-workers yet: start the run afresh (or give the master --data)',
     );
   const file = v.optionalString(a.manifest);
   let manifest: SplitManifest | undefined;

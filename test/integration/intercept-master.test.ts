@@ -52,7 +52,8 @@ describe('ModelState and EvalRound with an intercept', () => {
       const w = state.w;
       const { grad } = smoothValueGrad(shards[i].X, shards[i].y, w, l2);
       const next = w.map((v, j) => v - gamma * grad[j]);
-      const delta = next.map((v, j) => v - state.wi[i][j]);
+      const wi = state.wiDense(i);
+      const delta = next.map((v, j) => v - wi[j]);
       state.apply(i, sparseFromDense(delta));
     }
     const ref = solveReference(ds, l1, l2, { unpenalizedFrom: n - 1 });
@@ -69,7 +70,7 @@ describe('ModelState and EvalRound with an intercept', () => {
       pi: Float64Array.from(pi),
       startedAt: 0,
       restarts: 0,
-      wbar: state.wbar.slice(),
+      wbar: sparseFromDense(state.wbar),
       counts: new Uint32Array(pi.length),
       snapshot: null,
     });

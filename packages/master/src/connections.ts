@@ -283,7 +283,9 @@ export class Connections {
       ...(conn.mac ? { mac: conn.mac } : {}),
     });
     if (!decoded.ok) return this.reject(conn, decoded.error);
-    this.opts.stats.bytesUp += frameLength(data);
+    const bytes = frameLength(data);
+    this.opts.stats.bytesUp += bytes;
+    if (decoded.msg.t === 'evalResult') this.opts.stats.evalBytesUp += bytes; // the evaluation's share
     try {
       const msg = decoded.msg;
       if (msg.t === 'hello') {

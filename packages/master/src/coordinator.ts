@@ -332,6 +332,7 @@ export class Coordinator {
       return this.out.reject(conn, 'E_FIELD', `evalResult without the gap's parts (entropy, u)`, 'entropy');
     if (round.has(shard.id)) return; // a replacement's second answer
     this.gap.add(msg);
+    this.run.stats.gapCoordsUp += msg.u?.idx.length ?? 0;
     if (!round.record(shard.id, fi, correct)) return;
     this.round = null;
     const { cfg } = this;

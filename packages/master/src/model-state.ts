@@ -13,7 +13,8 @@ export type VectorLike = ArrayLike<number> | SparseVector;
  * first): `view()` is O(1) while supp(w) is unchanged, `current()` one copy of |supp(w)| values. The invariant w̄ = Σ_i π_i w_i is kept exactly in
  * exact arithmetic; `resum()` restores it in floating point.
  *
- * Memory O(n + Σ_i |cols_i|): w̄, w and the support's index maps are dense (O(n)), each shard's w_i
+ * Memory O(n + Σ_i |cols_i|): w̄ and the support's index maps are dense (O(n)), w is kept on its
+ * support only (its values beside supp(w)'s list), each shard's w_i
  * is stored only on its columns plus the coordinates supp(w) lent it (ShardIterate; DESIGN.md derives
  * why w_i is zero elsewhere). The support's lists grow with |supp(w)|, not with n.
  */
@@ -21,13 +22,14 @@ export class ModelState {
   readonly n: number;
   readonly pi: Float64Array;
   readonly wbar: Float64Array;
-  readonly w: Float64Array;
   /** Last w_i of every shard, so w̄ can be re-summed, checkpointed and handed to a replacement worker. */
   readonly wi: ShardIterate[];
   /** Number of updates applied: the paper's k (changed only by apply() and restore()). */
   private kValue = 0;
   private threshold: number;
   private suppList: Uint32Array = new Uint32Array(16);
+  /** suppVal[t] = w[suppList[t]]: w's values, on its support only (w is 0 elsewhere) */
+  private suppVal: Float64Array = new Float64Array(16);
   private readonly suppPos: Int32Array;
   private suppCount = 0;
   /**
@@ -61,7 +63,6 @@ export class ModelState {
     this.n = n;
     this.pi = Float64Array.from(pi);
     this.wbar = new Float64Array(n);
-    this.w = new Float64Array(n);
     if (cols !== undefined && cols.length !== this.pi.length)
       throw new SodaError('E_STATE', `${cols.length} column lists for ${this.pi.length} shards`);
     const none = new Uint32Array(0);
@@ -86,12 +87,25 @@ export class ModelState {
     return this.suppCount;
   }
 
+  /** w_j = prox(w̄)_j */
+  wAt(j: number): number {
+    const pos = this.suppPos[j];
+    return pos >= 0 ? this.suppVal[pos] : 0;
+  }
+
+  /** w as a dense vector of n (tests and small n only: O(n)). */
+  wDense(): Float64Array {
+    const out = new Float64Array(this.n);
+    for (let t = 0; t < this.suppCount; t++) out[this.suppList[t]] = this.suppVal[t];
+    return out;
+  }
+
   /** w̄ += π_i Δ, w_i += Δ, and w = prox_{γλ1}(w̄) on the touched coordinates. */
   apply(shard: number, delta: SparseVector): void {
     const pi = this.pi[shard];
     this.wi[shard].addSorted(delta);
     const { idx, val } = delta;
-    const { wbar, w, suppPos, sortedPos, sortedVal } = this;
+    const { wbar, suppPos, sortedPos, sortedVal } = this;
     const thr = this.threshold;
     const u = this.unpenalizedFrom;
     for (let t = 0; t < idx.length; t++) {
@@ -100,9 +114,10 @@ export class ModelState {
       const b = (wbar[j] += pi * d);
       // prox_{γλ1}(b) inlined: soft-threshold, except on the unpenalised intercept (j ≥ u)
       const v = j >= u ? b : b > thr ? b - thr : b < -thr ? b + thr : 0;
-      if (v !== 0 && suppPos[j] >= 0) {
+      const pos = suppPos[j];
+      if (v !== 0 && pos >= 0) {
         // still in the support (the common case): only the value changes
-        w[j] = v;
+        this.suppVal[pos] = v;
         const at = sortedPos[j];
         if (at >= 0) sortedVal[at] = v;
       } else this.setW(j, v);
@@ -148,7 +163,8 @@ export class ModelState {
 
   /** Merge the old order (minus what left the support) with the sorted new coordinates: O(s + a log a). */
   private rebuildSorted(): void {
-    const { w, sortedPos, inAdded } = this;
+    const { sortedPos, inAdded } = this;
+    const w = (j: number) => this.wAt(j);
     const add = this.added.subarray(0, this.addedCount).sort();
     const old = this.sorted;
     const idx = new Uint32Array(this.suppCount);
@@ -161,18 +177,18 @@ export class ModelState {
       let j: number;
       if (a >= add.length || (o < old.length && old[o] < add[a])) {
         j = old[o++];
-        if (w[j] === 0) {
+        if (w(j) === 0) {
           sortedPos[j] = -1; // left the support
           continue;
         }
       } else {
         j = add[a++];
         inAdded[j] = 0;
-        if (w[j] === 0) continue; // entered and left again
+        if (w(j) === 0) continue; // entered and left again
       }
       idx[t] = j;
       sortedPos[j] = t;
-      sortedVal[t++] = w[j];
+      sortedVal[t++] = w(j);
     }
     if (t !== idx.length) throw new SodaError('E_STATE', `support bookkeeping: ${t} ≠ ${idx.length}`);
     this.addedCount = 0;
@@ -293,15 +309,21 @@ export class ModelState {
   }
 
   private setW(j: number, v: number): void {
-    this.w[j] = v;
     const pos = this.suppPos[j];
     if (v !== 0) {
       const at = this.sortedPos[j];
       if (at >= 0) this.sortedVal[at] = v;
-      if (pos < 0) {
+      if (pos >= 0) this.suppVal[pos] = v;
+      else {
         this.dirty = true;
-        if (this.suppCount === this.suppList.length) this.suppList = grow(this.suppList);
+        if (this.suppCount === this.suppList.length) {
+          this.suppList = grow(this.suppList);
+          const vals = new Float64Array(this.suppList.length);
+          vals.set(this.suppVal);
+          this.suppVal = vals;
+        }
         this.suppPos[j] = this.suppCount;
+        this.suppVal[this.suppCount] = v;
         this.suppList[this.suppCount++] = j;
         if (at < 0 && this.inAdded[j] === 0) {
           this.inAdded[j] = 1;
@@ -312,6 +334,7 @@ export class ModelState {
       this.dirty = true;
       const last = this.suppList[--this.suppCount];
       this.suppList[pos] = last;
+      this.suppVal[pos] = this.suppVal[this.suppCount];
       this.suppPos[last] = pos;
       this.suppPos[j] = -1;
     }

@@ -9,6 +9,8 @@ export const COUNTERS = [
   'bytesDown',
   'rejectedFrames',
   'departures',
+  'evalBytesUp',
+  'gapCoordsUp',
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 
@@ -21,6 +23,10 @@ export class RunStats {
   bytesDown = 0;
   rejectedFrames = 0;
   departures = 0;
+  /** bytes of the evaluation rounds' answers (f_i and the gap parts): what evaluation costs upstream */
+  evalBytesUp = 0;
+  /** coordinates of the gap parts u_i uploaded (Σ over rounds of Σ_i |u_i|) */
+  gapCoordsUp = 0;
   private delaySum = 0;
   private delayCount = 0;
   private delayMaxValue = 0;
@@ -75,6 +81,8 @@ export class RunStats {
       bytesDown: this.bytesDown,
       rejectedFrames: this.rejectedFrames,
       departures: this.departures,
+      evalBytesUp: this.evalBytesUp,
+      gapCoordsUp: this.gapCoordsUp,
     };
   }
 }

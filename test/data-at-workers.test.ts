@@ -295,7 +295,7 @@ describe('soda master --data-at-workers (the workers hold the data)', () => {
       '--checkpoint',
       ckFile,
       '--delay-ms',
-      '2',
+      '10', // slow enough that the first master is killed long before the target
       '--out',
       dir,
       '--model-out',
@@ -320,6 +320,7 @@ describe('soda master --data-at-workers (the workers hold the data)', () => {
     const written = await first.waitFor((l) => l.msg === 'checkpoint written' && (l.k as number) > 0);
     first.child.kill('SIGKILL');
     await first.exited;
+    expect(first.lines.find((l) => l.msg === 'summary')).toBeUndefined(); // it died mid-run
     const ck = readCheckpointK(ckFile);
     expect(ck).toBeGreaterThanOrEqual(written.k as number);
 

@@ -63,6 +63,8 @@ export interface Conn {
   shard?: number;
   /** answered the last ping */
   alive: boolean;
+  /** pings missed in a row */
+  missed: number;
   /** a frame was rejected: the connection is closing and nothing more it sends is read */
   condemned: boolean;
   /** who it is on the network, for refusal logs */
@@ -91,7 +93,15 @@ export interface ConnectionOptions {
   readonly runId?: string;
   /** what a peer may cost before its hello is accepted (default: defaultAdmissionLimits()) */
   readonly admission?: AdmissionLimits;
+  /**
+   * Whether connection `id` is expected to be busy (its worker is loading a shard: reading, scaling,
+   * computing L_i, all on its event loop): it may then miss BUSY_MISSED_PINGS pings before it is dropped.
+   */
+  readonly busy?: (id: number) => boolean;
 }
+
+/** Pings a worker loading its shard may miss in a row (a dead one still closes its socket at once). */
+export const BUSY_MISSED_PINGS = 30;
 
 /**
  * Who may talk to the master, and the first line of defence: every incoming frame is decoded and
@@ -150,6 +160,7 @@ export class Connections {
       mac: null,
       workerId: null,
       alive: true,
+      missed: 0,
       condemned: false,
       source: socket?.remoteAddress ?? 'unknown',
       fullMaxPayload: receiver._maxPayload,
@@ -241,9 +252,10 @@ export class Connections {
     const late = this.lastBeat !== null && periodMs > 0 && now - this.lastBeat > 1.5 * periodMs;
     this.lastBeat = now;
     for (const conn of this.conns.values()) {
-      if (!conn.alive && !late) {
+      if (conn.alive) conn.missed = 0;
+      else if (!late && ++conn.missed >= (this.opts.busy?.(conn.id) ? BUSY_MISSED_PINGS : 1)) {
         this.opts.log.warn(
-          { conn: conn.id, worker: conn.workerId },
+          { conn: conn.id, worker: conn.workerId, missed: conn.missed },
           'worker did not answer a ping; dropping it',
         );
         conn.ws.terminate();

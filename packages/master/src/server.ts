@@ -74,6 +74,11 @@ export class Master {
         log: this.log,
         stats: this.run.stats,
         runId: this.run.runId,
+        // a worker loading its shard computes on its event loop for a while: not dead
+        busy: (id) => {
+          const kind = this.run.shards.shardOf(id)?.state.kind;
+          return kind === 'loading' || kind === 'resetting';
+        },
         // the run's M workers plus as many spares again: a flood of valid-token peers stays bounded
         admission: { ...defaultAdmissionLimits(), ...cfg.admission, maxAuthenticated: 2 * cfg.workers + 8 },
       },

@@ -216,6 +216,7 @@ async function runOne(n) {
   let resumed = null;
   if (killAt !== null && typeof startLine === 'object') {
     await new Promise((r) => setTimeout(r, killAt * 1000));
+    await master.waitFor((l) => l.msg === 'checkpoint written' && l.k > 0); // something to resume from
     const written = master.lines.filter((l) => l.msg === 'checkpoint written');
     master.child.kill('SIGKILL');
     await master.exited;

@@ -52,7 +52,7 @@ describe('SODA over real WebSockets, M = 4 workers in one process', () => {
       ((last.updates as number) - (a.updates as number));
     expect(perUpdate).toBeCloseTo(suppStar.length, 0);
     const master = run.master;
-    for (let j = 0; j < 40; j++) expect(master.model.w[j] !== 0).toBe(wStar[j] !== 0);
+    for (let j = 0; j < 40; j++) expect(master.model.wAt(j) !== 0).toBe(wStar[j] !== 0);
   });
 
   it('sync-PG converges to the same optimum', async () => {

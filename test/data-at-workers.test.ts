@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { maxAbsScale, readLibsvm, withIntercept, writeLibsvm } from '@soda/core';
@@ -81,9 +82,6 @@ describe('soda master --data-at-workers (the workers hold the data)', () => {
     const withData = run(['--data', path.join(dir, 'x.svm')]);
     expect(withData.status).toBe(2);
     expect(withData.stderr).toContain('--data cannot be given');
-    const resume = run(['--resume']);
-    expect(resume.status).toBe(2);
-    expect(resume.stderr).toContain('--resume is not supported with --data-at-workers');
     const test = run(['--test-fraction', '0.2']);
     expect(test.status).toBe(2);
     expect(test.stderr).toContain('--test-fraction');
@@ -278,4 +276,97 @@ describe('soda master --data-at-workers (the workers hold the data)', () => {
       ),
     );
   }, 60000);
+
+  it('--resume after a SIGKILL of the master: the workers re-send their stats, the checkpoint the rest', async () => {
+    expect(Number.isFinite(fstarRef)).toBe(true);
+    const M = 3;
+    const parts = path.join(dir, 'parts');
+    // a fixed port: the workers reconnect to the same address when the master comes back
+    const port = await new Promise<number>((res) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => res(p));
+      });
+    });
+    const ckFile = path.join(dir, 'resume.soda');
+    const args = (extra: string[]) => [
+      'master',
+      '--data-at-workers',
+      '--workers',
+      String(M),
+      '--manifest',
+      path.join(parts, 'manifest.json'),
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--lambda1',
+      '0.01',
+      '--lambda2',
+      '0.01',
+      '--tol',
+      '1e-12',
+      '--p',
+      '0.5',
+      '--eval-every',
+      '0.05',
+      '--checkpoint-every',
+      '0.1',
+      '--checkpoint',
+      ckFile,
+      '--delay-ms',
+      '10', // slow enough that the first master is killed long before the target
+      '--out',
+      dir,
+      '--model-out',
+      path.join(dir, 'resumed.json'),
+      '--wait-timeout',
+      '60',
+      ...extra,
+    ];
+    const first = start(args([]));
+    await first.waitFor((l) => l.event === 'listening');
+    const workers = Array.from({ length: M }, () =>
+      start([
+        'worker',
+        '--master',
+        `ws://127.0.0.1:${String(port)}`,
+        '--data',
+        path.join(parts, 'part-{shard}.svm'),
+        '--give-up',
+        '120', // the workers must outlast the gap between the two masters, however loaded the machine
+      ]),
+    );
+    const written = await first.waitFor((l) => l.msg === 'checkpoint written' && (l.k as number) > 0);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(first.lines.find((l) => l.msg === 'summary')).toBeUndefined(); // it died mid-run
+    const ck = readCheckpointK(ckFile);
+    expect(ck).toBeGreaterThanOrEqual(written.k as number);
+
+    const second = start(args(['--resume']));
+    const code = await second.exited;
+    expect(second.stderr).toBe('');
+    // on failure, say what the resumed master last did
+    expect({ code, last: second.lines.slice(-4).map((l) => l.msg) }).toMatchObject({ code: 0 });
+    expect(
+      second.lines.find((l) => l.msg === 'will resume from checkpoint after the stats round'),
+    ).toMatchObject({ k: ck });
+    const progress = second.lines.filter((l) => l.msg === 'progress');
+    expect(progress[0].k as number).toBeGreaterThanOrEqual(ck); // continued, not restarted
+    const summary = second.lines.find((l) => l.msg === 'summary')!;
+    expect(summary.reason).toBe('tol-gap');
+    const last = progress[progress.length - 1];
+    expect(last.gapRel as number).toBeLessThanOrEqual(1e-12);
+    expect(Math.abs((last.objective as number) - fstarRef) / fstarRef).toBeLessThanOrEqual(1e-12);
+    expect(Math.abs((last.objective as number) - finalNoData) / fstarRef).toBeLessThanOrEqual(1e-12);
+    for (const w of workers) expect(await w.exited).toBe(0);
+  }, 90000);
 });
+
+/** k of the checkpoint on disk (read as the resumed master will). */
+function readCheckpointK(file: string): number {
+  const buf = fs.readFileSync(file);
+  const len = buf.readUInt32LE(12);
+  return (JSON.parse(buf.toString('utf8', 16, 16 + len)) as { k: number }).k;
+}

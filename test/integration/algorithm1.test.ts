@@ -37,7 +37,7 @@ describe('Algorithm 1: LocalStep (worker) and ModelState (master) together', () 
         wRef.map((v, j) => v - gamma * grad[j]),
         gamma * lambda1,
       );
-      for (let j = 0; j < 30; j++) expect(Math.abs(master.w[j] - wRef[j])).toBeLessThanOrEqual(1e-12);
+      for (let j = 0; j < 30; j++) expect(Math.abs(master.wAt(j) - wRef[j])).toBeLessThanOrEqual(1e-12);
     }
   });
 
@@ -83,7 +83,7 @@ describe('Algorithm 1: LocalStep (worker) and ModelState (master) together', () 
       );
     }
     const Fstar = compositeObjective(X, y, w, lambda1, lambda2);
-    const F = compositeObjective(X, y, master.w, lambda1, lambda2);
+    const F = compositeObjective(X, y, master.wDense(), lambda1, lambda2);
     expect((F - Fstar) / Fstar).toBeLessThan(1e-12);
     expect(F - Fstar).toBeGreaterThan(-1e-15);
   });

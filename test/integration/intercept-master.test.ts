@@ -49,15 +49,16 @@ describe('ModelState and EvalRound with an intercept', () => {
     const state = new ModelState(n, pi, gamma, l1, n - 1);
     for (let k = 0; k < 4000; k++) {
       const i = k % shards.length;
-      const w = state.w;
+      const w = state.wDense();
       const { grad } = smoothValueGrad(shards[i].X, shards[i].y, w, l2);
       const next = w.map((v, j) => v - gamma * grad[j]);
-      const delta = next.map((v, j) => v - state.wi[i][j]);
+      const wi = state.wiDense(i);
+      const delta = next.map((v, j) => v - wi[j]);
       state.apply(i, sparseFromDense(delta));
     }
     const ref = solveReference(ds, l1, l2, { unpenalizedFrom: n - 1 });
-    for (let j = 0; j < n; j++) expect(state.w[j]).toBeCloseTo(ref.w[j], 9);
-    expect(state.w[n - 1]).not.toBe(0);
+    for (let j = 0; j < n; j++) expect(state.wDense()[j]).toBeCloseTo(ref.w[j], 9);
+    expect(state.wDense()[n - 1]).not.toBe(0);
     const w = state.current();
     expect(state.unpenalizedFrom).toBe(n - 1);
 
@@ -69,27 +70,30 @@ describe('ModelState and EvalRound with an intercept', () => {
       pi: Float64Array.from(pi),
       startedAt: 0,
       restarts: 0,
-      wbar: state.wbar.slice(),
+      wbar: sparseFromDense(state.wbar),
       counts: new Uint32Array(pi.length),
       snapshot: null,
     });
-    shards.forEach((s, i) => round.record(i, smoothObjective(s.X, s.y, state.w, l2), 0));
-    const F = compositeObjective(ds.X, ds.y, state.w, l1, l2, n - 1);
+    shards.forEach((s, i) => round.record(i, smoothObjective(s.X, s.y, state.wDense(), l2), 0));
+    const F = compositeObjective(ds.X, ds.y, state.wDense(), l1, l2, n - 1);
     const u = state.unpenalizedFrom;
     expect(round.objective(l1, u)).toBeCloseTo(F, 14);
     expect(round.objective(l1, u)).toBeCloseTo(ref.fstar, 12);
     // Counting the intercept in the ℓ1 term would have added λ1|b|.
-    expect(round.objective(l1) - round.objective(l1, u)).toBeCloseTo(l1 * Math.abs(state.w[n - 1]), 14);
+    expect(round.objective(l1) - round.objective(l1, u)).toBeCloseTo(
+      l1 * Math.abs(state.wDense()[n - 1]),
+      14,
+    );
   });
 
   test('without unpenalizedFrom nothing changes: every coordinate is soft-thresholded', () => {
     const s = new ModelState(2, [1], 1, 1);
     s.apply(0, { n: 2, idx: Uint32Array.from([0, 1]), val: Float64Array.from([0.5, 0.5]) });
-    expect(Array.from(s.w)).toEqual([0, 0]);
+    expect(Array.from(s.wDense())).toEqual([0, 0]);
     const t = new ModelState(2, [1], 1, 1, 1);
     t.apply(0, { n: 2, idx: Uint32Array.from([0, 1]), val: Float64Array.from([0.5, 0.5]) });
-    expect(Array.from(t.w)).toEqual([0, 0.5]);
+    expect(Array.from(t.wDense())).toEqual([0, 0.5]);
     t.setGamma(0.1);
-    expect(Array.from(t.w)).toEqual([0.4, 0.5]);
+    expect(Array.from(t.wDense())).toEqual([0.4, 0.5]);
   });
 });

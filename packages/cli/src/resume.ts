@@ -26,12 +26,11 @@ export function resumeMode(value: unknown): ResumeMode {
 
 /**
  * The checkpoint to continue from, or undefined to start afresh. A master without data (the workers
- * hold it) can only replay a finished run for now: continuing one needs the stats round's scale first.
+ * hold it) restores it once the workers' stats round has rebuilt n, the π_i and the scale.
  */
 export async function resumeFrom(
   mode: ResumeMode,
   file: string,
-  atWorkers: boolean,
   log: Logger,
 ): Promise<{ file: string; checkpoint: Checkpoint } | undefined> {
   if (mode === 'off') return undefined;
@@ -41,15 +40,7 @@ export async function resumeFrom(
   }
   const { readCheckpoint } = await import('@soda/master');
   const checkpoint = readCheckpoint(file);
-  if (atWorkers && checkpoint.meta.end === undefined) throw notWithDataAtWorkers();
   return { file, checkpoint };
-}
-
-export function notWithDataAtWorkers(): SodaError {
-  return new SodaError(
-    'E_CONFIG',
-    '--resume is not supported with --data-at-workers yet: start the run afresh (or give the master --data)',
-  );
 }
 
 /**

@@ -42,10 +42,13 @@ export interface DurableWriteOptions {
   readonly what?: string;
 }
 
-/** Writes `data` to `file` atomically and durably; on failure removes the temporary file and throws. */
+/**
+ * Writes `data` (or its pieces, one after the other) to `file` atomically and durably; on failure
+ * removes the temporary file and throws.
+ */
 export async function writeFileDurable(
   file: string,
-  data: string | Uint8Array,
+  data: string | Uint8Array | readonly Uint8Array[],
   opts: DurableWriteOptions = {},
 ): Promise<void> {
   const tmp = tempPathFor(file);
@@ -53,7 +56,8 @@ export async function writeFileDurable(
     await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
     const h = await fs.open(tmp, 'w');
     try {
-      await h.writeFile(data);
+      if (typeof data === 'string' || data instanceof Uint8Array) await h.writeFile(data);
+      else for (const piece of data) await h.writeFile(piece); // each from where the last ended
       await h.sync();
     } finally {
       await h.close();

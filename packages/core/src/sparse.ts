@@ -66,3 +66,15 @@ export function sparseViolation(v: { n: number; idx: Uint32Array; val: Float64Ar
   }
   return null;
 }
+
+/** The first position t ≥ from with a[t] ≥ j in a sorted a (a.length when none): a lower bound. */
+export function lowerBound(a: Uint32Array, j: number, from = 0): number {
+  let lo = from;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < j) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

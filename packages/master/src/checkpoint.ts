@@ -1,19 +1,25 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { SodaError, writeFileDurable } from '@soda/core';
+import { endianness } from 'node:os';
+import { SodaError, sparseViolation, writeFileDurable, type SparseVector } from '@soda/core';
 import type { Algo } from './algo';
 import { checkRunEnd, type RunEnd } from './run-end';
+import { sparseBits } from './shard-iterate';
 
 /**
  * A checkpoint: everything the master needs to continue a run after it died. The vectors (w̄, every
- * shard's w_i, the best evaluated w̄) are stored as raw little-endian Float64 so a resumed run starts
- * from bit-identical state; the scalars travel as JSON (a JS number prints and parses back exactly).
+ * shard's w_i, the best evaluated w̄) are stored sparse — their non-zeros, as raw little-endian u32
+ * indices and f64 values — so a resumed run starts from bit-identical state and the file is
+ * O(n + Σ_i |w_i|), never O(M·n); the scalars travel as JSON (a JS number prints and parses back exactly).
  *
- *   "SODACKPT" | u32 format version | u32 meta length | meta (UTF-8 JSON) | zero pad to 8 bytes |
- *   f64 w̄[n] | f64 w_0[n] … w_{M−1}[n] | f64 best w̄[n] (when meta.best) | SHA-256 of all the above
+ *   "SODACKPT" | u32 format version | u32 head length | head (UTF-8 JSON: meta and `nnz`, the vectors'
+ *   non-zero counts) | zero pad to 8 bytes | per vector: u32 idx[nnz], zero pad to 8, f64 val[nnz] |
+ *   SHA-256 of all the above
+ *
+ * Format 1 (every vector dense, f64[n]) is still read.
  */
 export const CHECKPOINT_MAGIC = 'SODACKPT';
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
 
 /** What identifies the run: a checkpoint is only resumed by a master with the same data and settings. */
 export interface RunIdentity {
@@ -58,35 +64,79 @@ export interface CheckpointMeta extends RunIdentity {
 
 export interface Checkpoint {
   readonly meta: CheckpointMeta;
-  readonly wbar: Float64Array;
-  readonly wi: readonly Float64Array[];
-  readonly bestWbar: Float64Array | null;
+  /** w̄, sparse (its non-zeros) */
+  readonly wbar: SparseVector;
+  /** each shard's w_i, sparse */
+  readonly wi: readonly SparseVector[];
+  readonly bestWbar: SparseVector | null;
 }
 
-const HEAD = 16; // magic + version + meta length
+const HEAD = 16; // magic + version + head length
 const SHA = 32;
+/** hash this much between two turns of the event loop while a checkpoint is encoded */
+const HASH_SLICE = 4 * 1024 * 1024;
+const LITTLE_ENDIAN = endianness() === 'LE';
 
-export function encodeCheckpoint(ck: Checkpoint): Buffer {
+/**
+ * The checkpoint's bytes as a list of pieces (the head, then each vector's indices and values —
+ * views of the snapshot's own arrays on a little-endian machine, no copy), without the trailing
+ * SHA-256. The snapshot must not change until the pieces are written: snapshots are fresh copies.
+ */
+function pieces(ck: Checkpoint): Uint8Array[] {
   const { meta, wbar, wi, bestWbar } = ck;
   const n = meta.n;
-  if (wbar.length !== n || wi.length !== meta.workers || wi.some((v) => v.length !== n))
+  if (wbar.n !== n || wi.length !== meta.workers || wi.some((v) => v.n !== n))
     throw new SodaError('E_INTERNAL', 'checkpoint vectors do not match n and M');
   if ((meta.best === null) !== (bestWbar === null))
     throw new SodaError('E_INTERNAL', 'checkpoint best point and its w̄ must come together');
-  const json = Buffer.from(JSON.stringify(meta), 'utf8');
-  const vecStart = align8(HEAD + json.length);
-  const vectors = 1 + wi.length + (bestWbar ? 1 : 0);
-  const buf = Buffer.alloc(vecStart + vectors * n * 8 + SHA);
-  buf.write(CHECKPOINT_MAGIC, 0, 'latin1');
-  buf.writeUInt32LE(CHECKPOINT_VERSION, 8);
-  buf.writeUInt32LE(json.length, 12);
-  json.copy(buf, HEAD);
-  let off = vecStart;
-  for (const v of [wbar, ...wi, ...(bestWbar ? [bestWbar] : [])]) {
-    for (let j = 0; j < n; j++, off += 8) buf.writeDoubleLE(v[j], off);
+  const vectors = [wbar, ...wi, ...(bestWbar ? [bestWbar] : [])];
+  const json = Buffer.from(JSON.stringify({ ...meta, nnz: vectors.map((v) => v.idx.length) }), 'utf8');
+  const head = Buffer.alloc(align8(HEAD + json.length));
+  head.write(CHECKPOINT_MAGIC, 0, 'latin1');
+  head.writeUInt32LE(CHECKPOINT_VERSION, 8);
+  head.writeUInt32LE(json.length, 12);
+  json.copy(head, HEAD);
+  const out: Uint8Array[] = [head];
+  const pad = new Uint8Array(4);
+  for (const v of vectors) {
+    out.push(leBytes(v.idx));
+    if (v.idx.length % 2 === 1) out.push(pad);
+    out.push(leBytes(v.val));
   }
-  createHash('sha256').update(buf.subarray(0, off)).digest().copy(buf, off);
-  return buf;
+  return out;
+}
+
+/** The little-endian bytes of a typed array: a view when the machine is little-endian, else a copy. */
+function leBytes(a: Uint32Array | Float64Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const b = Buffer.alloc(a.byteLength);
+  if (a instanceof Uint32Array) a.forEach((x, t) => b.writeUInt32LE(x, 4 * t));
+  else a.forEach((x, t) => b.writeDoubleLE(x, 8 * t));
+  return b;
+}
+
+/** The whole checkpoint in one buffer (tests, small runs). */
+export function encodeCheckpoint(ck: Checkpoint): Buffer {
+  const body = Buffer.concat(pieces(ck));
+  const h = createHash('sha256').update(body).digest();
+  return Buffer.concat([body, h]);
+}
+
+/**
+ * The checkpoint as pieces ready for a durable write, its SHA-256 computed a slice at a time with a
+ * turn of the event loop between slices: a checkpoint of hundreds of MB never stalls the master
+ * (updates keep flowing, /healthz answers, pings are answered) while it is hashed and written.
+ */
+export async function encodeCheckpointChunks(ck: Checkpoint): Promise<Uint8Array[]> {
+  const out = pieces(ck);
+  const h = createHash('sha256');
+  for (const p of out)
+    for (let off = 0; off < p.length; off += HASH_SLICE) {
+      h.update(p.subarray(off, Math.min(p.length, off + HASH_SLICE)));
+      await new Promise<void>((res) => setImmediate(res));
+    }
+  out.push(h.digest());
+  return out;
 }
 
 /** Parse and verify a checkpoint; every failure is a SodaError naming the file and what is wrong. */
@@ -97,23 +147,29 @@ export function decodeCheckpoint(buf: Buffer, file = 'checkpoint'): Checkpoint {
   if (buf.length < HEAD || buf.toString('latin1', 0, 8) !== CHECKPOINT_MAGIC)
     bad('is not a SODA checkpoint (no SODACKPT header)');
   const version = buf.readUInt32LE(8);
-  if (version !== CHECKPOINT_VERSION)
-    bad(`has checkpoint format ${version}; this master reads format ${CHECKPOINT_VERSION}`);
+  if (version !== CHECKPOINT_VERSION && version !== 1)
+    bad(`has checkpoint format ${version}; this master reads formats 1 and ${CHECKPOINT_VERSION}`);
   const metaLen = buf.readUInt32LE(12);
   if (HEAD + metaLen + SHA > buf.length) bad(`is truncated (${buf.length} bytes)`);
-  let meta: CheckpointMeta;
+  let head: CheckpointMeta & { nnz?: unknown };
   try {
-    meta = JSON.parse(buf.toString('utf8', HEAD, HEAD + metaLen)) as CheckpointMeta;
+    head = JSON.parse(buf.toString('utf8', HEAD, HEAD + metaLen)) as CheckpointMeta & { nnz?: unknown };
   } catch {
     return bad('has an unreadable header');
   }
+  const { nnz, ...meta } = head;
   const { n, workers } = meta;
   if (!Number.isInteger(n) || n < 1 || !Number.isInteger(workers) || workers < 1)
     bad(`has an invalid header (n = ${n}, workers = ${workers})`);
   if (meta.end !== undefined) checkRunEnd(meta.end, bad);
+  const count = 1 + workers + (meta.best ? 1 : 0);
+  const counts: number[] =
+    version === 1 ? new Array<number>(count).fill(n) : Array.isArray(nnz) ? (nnz as number[]) : [];
+  if (counts.length !== count || counts.some((c) => !Number.isInteger(c) || c < 0 || c > n))
+    bad(`has an invalid header (nnz = ${JSON.stringify(nnz)} for ${count} vectors of n = ${n})`);
   const vecStart = align8(HEAD + metaLen);
-  const vectors = 1 + workers + (meta.best ? 1 : 0);
-  const expected = vecStart + vectors * n * 8 + SHA;
+  const size = (c: number) => (version === 1 ? 8 * c : align8(4 * c) + 8 * c);
+  const expected = vecStart + counts.reduce((a, c) => a + size(c), 0) + SHA;
   if (buf.length !== expected)
     bad(`is truncated or padded: ${buf.length} bytes where its header implies ${expected}`);
   const body = buf.subarray(0, expected - SHA);
@@ -124,18 +180,29 @@ export function decodeCheckpoint(buf: Buffer, file = 'checkpoint'): Checkpoint {
       .equals(buf.subarray(expected - SHA))
   )
     bad('is corrupt: its SHA-256 checksum does not match its content');
-  const read = (i: number): Float64Array => {
-    const v = new Float64Array(n);
-    const off = vecStart + i * n * 8;
-    for (let j = 0; j < n; j++) v[j] = buf.readDoubleLE(off + 8 * j);
-    return v;
+  let off = vecStart;
+  const read = (c: number, what: string): SparseVector => {
+    let v: SparseVector;
+    if (version === 1) {
+      const dense = new Float64Array(c);
+      for (let j = 0; j < c; j++) dense[j] = buf.readDoubleLE(off + 8 * j);
+      v = sparseBits(dense);
+    } else {
+      const idx = new Uint32Array(c);
+      const val = new Float64Array(c);
+      for (let t = 0; t < c; t++) idx[t] = buf.readUInt32LE(off + 4 * t);
+      const at = off + align8(4 * c);
+      for (let t = 0; t < c; t++) val[t] = buf.readDoubleLE(at + 8 * t);
+      v = { n, idx, val };
+    }
+    off += size(c);
+    const why = sparseViolation(v);
+    return why === null ? v : bad(`has an invalid ${what}: ${why}`);
   };
-  return {
-    meta,
-    wbar: read(0),
-    wi: Array.from({ length: workers }, (_, i) => read(1 + i)),
-    bestWbar: meta.best ? read(1 + workers) : null,
-  };
+  const wbar = read(counts[0], 'w̄');
+  const wi = Array.from({ length: workers }, (_, i) => read(counts[1 + i], `w_${i}`));
+  const bestWbar = meta.best ? read(counts[1 + workers], 'best w̄') : null;
+  return { meta, wbar, wi, bestWbar };
 }
 
 export function readCheckpoint(file: string): Checkpoint {
@@ -187,7 +254,7 @@ export function checkCompatible(meta: CheckpointMeta, run: RunIdentity, file: st
 }
 
 /** A checkpoint is written durably: a reader sees the old one or the new one, never half. */
-export function writeCheckpointFile(file: string, data: Uint8Array): Promise<void> {
+export function writeCheckpointFile(file: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
   return writeFileDurable(file, data, { code: 'E_CHECKPOINT', what: 'checkpoint' });
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { encodeCheckpoint, writeCheckpointFile, type Checkpoint } from './checkpoint';
+import { encodeCheckpointChunks, writeCheckpointFile, type Checkpoint } from './checkpoint';
 
 /**
  * Writes checkpoints one at a time, in order: a write requested while another is in flight waits for
@@ -31,15 +31,17 @@ export class Checkpointer {
     if (ck === null) return null;
     const t0 = Date.now();
     try {
-      const buf = encodeCheckpoint(ck);
-      await writeCheckpointFile(this.file, buf);
+      // hashed a slice at a time and written asynchronously: the event loop keeps turning meanwhile
+      const pieces = await encodeCheckpointChunks(ck);
+      await writeCheckpointFile(this.file, pieces);
+      const bytes = pieces.reduce((a, p) => a + p.length, 0);
       this.log.info(
         {
           file: this.file,
           k: ck.meta.k,
           objective: ck.meta.evaluated?.objective ?? null,
           subopt: ck.meta.evaluated?.subopt ?? null,
-          bytes: buf.length,
+          bytes,
           ms: Date.now() - t0,
         },
         'checkpoint written',

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { WebSocket, RawData } from 'ws';
 import type { Logger } from 'pino';
 import {
@@ -62,6 +63,8 @@ export interface Conn {
   shard?: number;
   /** answered the last ping */
   alive: boolean;
+  /** pings missed in a row */
+  missed: number;
   /** a frame was rejected: the connection is closing and nothing more it sends is read */
   condemned: boolean;
   /** who it is on the network, for refusal logs */
@@ -93,7 +96,15 @@ export interface ConnectionOptions {
   readonly admission: AdmissionLimits;
   /** this master's refusal counter and rate-limited log */
   readonly refusals: Refusals;
+  /**
+   * Whether connection `id` is expected to be busy (its worker is loading a shard: reading, scaling,
+   * computing L_i, all on its event loop): it may then miss BUSY_MISSED_PINGS pings before it is dropped.
+   */
+  readonly busy?: (id: number) => boolean;
 }
+
+/** Pings a worker loading its shard may miss in a row (a dead one still closes its socket at once). */
+export const BUSY_MISSED_PINGS = 30;
 
 /**
  * Who may talk to the master, and the first line of defence: every incoming frame is decoded and
@@ -108,6 +119,8 @@ export class Connections {
   private readonly strangers = new Set<Conn>();
   private readonly limits: AdmissionLimits;
   private nextId = 1;
+  /** when heartbeat() last ran (monotonic ms), to tell a late master from a silent worker */
+  private lastBeat: number | null = null;
 
   constructor(
     private readonly opts: ConnectionOptions,
@@ -149,6 +162,7 @@ export class Connections {
       mac: null,
       workerId: null,
       alive: true,
+      missed: 0,
       condemned: false,
       source: socket?.remoteAddress ?? 'unknown',
       fullMaxPayload: receiver._maxPayload,
@@ -230,12 +244,20 @@ export class Connections {
     }
   }
 
-  /** Ping everyone; drop whoever did not answer the previous ping (its shard is then freed). */
-  heartbeat(): void {
+  /**
+   * Ping everyone; drop whoever did not answer the previous ping (its shard is then freed). Any frame
+   * counts as an answer. When this beat comes late (`periodMs` · 1.5 after the last: the master itself
+   * was busy), nobody is dropped: the answers may sit unread in the sockets, since Node runs an
+   * overdue timer before it reads them. A busy master is not a dead worker.
+   */
+  heartbeat(periodMs = 0, now = performance.now()): void {
+    const late = this.lastBeat !== null && periodMs > 0 && now - this.lastBeat > 1.5 * periodMs;
+    this.lastBeat = now;
     for (const conn of this.conns.values()) {
-      if (!conn.alive) {
+      if (conn.alive) conn.missed = 0;
+      else if (!late && ++conn.missed >= (this.opts.busy?.(conn.id) ? BUSY_MISSED_PINGS : 1)) {
         this.opts.log.warn(
-          { conn: conn.id, worker: conn.workerId },
+          { conn: conn.id, worker: conn.workerId, missed: conn.missed },
           'worker did not answer a ping; dropping it',
         );
         conn.ws.terminate();
@@ -259,6 +281,7 @@ export class Connections {
   }
 
   private onFrame(conn: Conn, data: RawData, isBinary: boolean): void {
+    conn.alive = true; // a frame is as good as a pong
     if (conn.condemned) {
       this.opts.wire.rejectedFrames++;
       return;
@@ -274,7 +297,9 @@ export class Connections {
       ...(conn.mac ? { mac: conn.mac } : {}),
     });
     if (!decoded.ok) return this.reject(conn, decoded.error);
-    this.opts.wire.bytesUp += frameLength(data);
+    const bytes = frameLength(data);
+    this.opts.wire.bytesUp += bytes;
+    if (decoded.msg.t === 'evalResult') this.opts.wire.evalBytesUp += bytes; // the evaluation's share
     try {
       const msg = decoded.msg;
       if (msg.t === 'hello') {

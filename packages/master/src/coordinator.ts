@@ -1,4 +1,4 @@
-import { assertNever, defaultStepSize } from '@soda/core';
+import { assertNever, defaultStepSize, sparseFromDense } from '@soda/core';
 import { LOG_MSG, type EvalResult, type Ready, type Update } from '@soda/protocol';
 import { withEvaluated } from './checkpoint';
 import { finishCommand } from './completion';
@@ -316,7 +316,7 @@ export class Coordinator {
       pi: this.model.pi,
       startedAt: this.now,
       restarts: run.restarts,
-      wbar: snapshot?.wbar ?? this.model.wbar.slice(),
+      wbar: snapshot?.wbar ?? sparseFromDense(this.model.wbar),
       counts: run.shardUpdates.slice(),
       snapshot,
     });
@@ -336,6 +336,7 @@ export class Coordinator {
     if (parts !== null) return this.out.reject(conn, 'E_FIELD', parts.reason, parts.field);
     if (round.has(shard.id)) return; // a replacement's second answer
     this.gap.add(msg);
+    this.run.stats.gapCoordsUp += msg.u?.idx.length ?? 0;
     if (!round.record(shard.id, fi, correct)) return;
     this.round = null;
     const { cfg } = this;

@@ -32,6 +32,8 @@ export interface StatsRoundResult {
   readonly pi: Float64Array;
   /** the combined max-abs divisors (combineColumnMaxima), absent with --no-normalize */
   readonly scale?: Float64Array;
+  /** each shard's columns (the indices of its column maxima): where the master stores its w_i */
+  readonly cols: readonly Uint32Array[];
 }
 
 export type StatsVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -43,6 +45,8 @@ export class StatsRound {
   private n: number | undefined;
   /** each shard's column maxima, kept until the round completes: O(M·n) at worst, the master's budget */
   private readonly maxima: (SparseVector | undefined)[];
+  /** each shard's columns (its maxima's indices), kept for the master's sparse w_i */
+  private readonly cols: (Uint32Array | undefined)[];
   private reported = 0;
 
   constructor(
@@ -57,6 +61,7 @@ export class StatsRound {
       );
     this.facts = new Array<OwnShardFacts | undefined>(M);
     this.maxima = new Array<SparseVector | undefined>(M);
+    this.cols = new Array<Uint32Array | undefined>(M);
     this.n = opts.manifest?.n;
   }
 
@@ -93,6 +98,7 @@ export class StatsRound {
     this.n = s.n;
     this.facts[s.shard] = { m: s.m, nnz: s.nnz, ...(s.hash !== undefined ? { hash: s.hash } : {}) };
     if (this.opts.normalize) this.maxima[s.shard] = s.colMax;
+    this.cols[s.shard] = s.colMax.idx.slice(); // a copy: the frame's buffer can go
     this.reported++;
     return OK;
   }
@@ -102,6 +108,7 @@ export class StatsRound {
     if (this.facts[shard] === undefined) return;
     this.facts[shard] = undefined;
     this.maxima[shard] = undefined;
+    this.cols[shard] = undefined;
     this.reported--;
   }
 
@@ -113,7 +120,7 @@ export class StatsRound {
     const pi = Float64Array.from(shards, (f) => f.m / m);
     const n = this.n!;
     const scale = this.opts.normalize ? combineColumnMaxima(this.maxima as SparseVector[], n) : undefined;
-    return { n, m, shards, pi, ...(scale ? { scale } : {}) };
+    return { n, m, shards, pi, cols: this.cols as Uint32Array[], ...(scale ? { scale } : {}) };
   }
 }
 

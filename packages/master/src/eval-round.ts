@@ -12,8 +12,8 @@ export interface RoundStart {
   readonly startedAt: number;
   /** restarts so far: a result is of this restart's iterate */
   readonly restarts: number;
-  /** w̄ at w^k (the best point a restart goes back to, if F(w^k) turns out the best) */
-  readonly wbar: Float64Array;
+  /** w̄ at w^k, sparse (the best point a restart goes back to, if F(w^k) turns out the best) */
+  readonly wbar: SparseVector;
   /** updates per shard when w^k was fixed (the divergence rule's full rounds) */
   readonly counts: Uint32Array;
   /** a checkpoint of exactly this state, to write once F is known (null: none due) */
@@ -37,7 +37,7 @@ export class EvalRound {
   readonly w: SparseVector;
   readonly startedAt: number;
   readonly restarts: number;
-  readonly wbar: Float64Array;
+  readonly wbar: SparseVector;
   readonly counts: Uint32Array;
   private readonly pi: Float64Array;
   private snapshot: Checkpoint | null;

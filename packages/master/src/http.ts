@@ -87,7 +87,7 @@ export function runMetrics(
   const { stats, shards } = run;
   // no model yet (the workers hold the data and the stats round is not over): zeros
   const model = () =>
-    run.hasModel ? run.model : { k: 0, supportSize: 0, n: 1, unpenalizedFrom: 1, w: new Float64Array(1) };
+    run.hasModel ? run.model : { k: 0, supportSize: 0, n: 1, unpenalizedFrom: 1, wAt: () => 0 };
   const metrics = createMetrics({
     updates: () => stats.updates,
     epochs: () => model().k / shards.size,
@@ -98,7 +98,7 @@ export function runMetrics(
     supportRatio: () => {
       const m = model();
       const u = m.unpenalizedFrom;
-      return (m.supportSize - (u < m.n && m.w[u] !== 0 ? 1 : 0)) / u;
+      return (m.supportSize - (u < m.n && m.wAt(u) !== 0 ? 1 : 0)) / u;
     },
     coordsUp: () => stats.coordsUp,
     coordsDown: () => stats.coordsDown,

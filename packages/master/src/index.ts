@@ -25,6 +25,7 @@ export { checkReady, chooseStopRule, GapRound, StatsRound, stopReached } from '.
 export { EvalRound } from './eval-round';
 export { createMetrics } from './metrics';
 export { ModelState } from './model-state';
+export { columnsOf } from './shard-iterate';
 export { Coordinator } from './coordinator';
 export type { Command } from './events';
 export { RunState } from './run-state';

@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { shardContiguous, shardShuffled, SodaError, sparseFromDense, type SparseVector } from '@soda/core';
+import { emptySparse, shardContiguous, shardShuffled, SodaError, type SparseVector } from '@soda/core';
 import type { Assign } from '@soda/protocol';
 import { MASTER_DEFAULTS, type MasterConfig } from './config';
 import { checkCompatible, type Checkpoint, type RunIdentity } from './checkpoint';
 import { ModelState } from './model-state';
+import { columnsOf, sparseBits } from './shard-iterate';
 import { ShardTable, type Shard } from './shards';
 import type { StatsRoundResult } from './data-at-scale';
 import { RunStats, type WireCounters } from './stats';
@@ -12,7 +13,8 @@ import { RunStats, type WireCounters } from './stats';
 export interface BestPoint {
   readonly k: number;
   readonly objective: number;
-  readonly wbar: Float64Array;
+  /** w̄ there, sparse (its non-zeros) */
+  readonly wbar: SparseVector;
 }
 
 /**
@@ -38,6 +40,12 @@ export class RunState {
   gammaSet = false;
   /** training time of the process(es) before this one (resumed runs) */
   elapsedBefore = 0;
+  /**
+   * A checkpoint to continue from once the model exists: at once when the master holds the data, after
+   * the stats round when the workers do (they re-send n, m_i and their columns; the checkpoint holds
+   * the rest).
+   */
+  private pendingResume: { readonly checkpoint: Checkpoint; readonly file: string } | null = null;
 
   constructor(
     private readonly cfg: MasterConfig,
@@ -59,12 +67,16 @@ export class RunState {
     const parts = cfg.shuffle ? shardShuffled(m, cfg.workers, cfg.seed) : shardContiguous(m, cfg.workers);
     this.shards = new ShardTable(cfg.data, parts);
     const pi = this.shards.shards.map((s) => s.pi);
+    const n = cfg.data.X.cols;
+    const mark = new Uint8Array(n);
+    const cols = this.shards.shards.map((s) => columnsOf(s.rows!.ind, n, mark));
     this.modelValue = new ModelState(
-      cfg.data.X.cols,
+      n,
       pi,
       cfg.gamma ?? MASTER_DEFAULTS.gammaUntilStart,
       cfg.lambda1,
       cfg.unpenalizedFrom,
+      cols,
     );
   }
 
@@ -96,19 +108,13 @@ export class RunState {
   }
 
   /**
-   * What a worker reading its own part needs besides w_i (the `scale` frame, or an `assign` after the
-   * stats round): the run's n, the divisors (length n) and whether to append the intercept's column.
-   * The constant column comes after scaling, so its divisor is 1 and it stays 1.
+   * What a worker that reads its own file needs (the `scale` frame, and assigns after the stats round):
+   * the run's n (with the intercept's column when the run fits one) and its shard's divisors, sparse.
    */
-  ownDataFields(): { n: number; scale?: Float64Array; intercept?: true } {
+  ownDataFields(shard: number): { n: number; scale?: SparseVector; intercept?: true } {
     const n = this.model.n;
     const intercept = this.model.unpenalizedFrom < n;
-    const features = this.learnt?.scale;
-    let scale = features;
-    if (features !== undefined && intercept) {
-      scale = new Float64Array(n).fill(1);
-      scale.set(features);
-    }
+    const scale = this.scaleFor(shard);
     return { n, ...(scale ? { scale } : {}), ...(intercept ? { intercept: true as const } : {}) };
   }
 
@@ -128,19 +134,38 @@ export class RunState {
       r.shards.map((f) => f.m),
       r.pi,
     );
-    // with an intercept the workers append its constant column (index r.n): one more, unpenalised coordinate
+    // with an intercept the workers append its constant column (index r.n): one more, unpenalised
+    // coordinate, which every shard's rows touch
     const dim = this.cfg.intercept ? r.n + 1 : r.n;
+    const cols = this.cfg.intercept ? r.cols.map((c) => withColumn(c, r.n)) : r.cols;
     this.modelValue = new ModelState(
       dim,
       Array.from(r.pi),
       this.cfg.gamma ?? MASTER_DEFAULTS.gammaUntilStart,
       this.cfg.lambda1,
       r.n,
+      cols,
     );
     const h = createHash('sha256');
     for (const f of r.shards) h.update(`${f.hash ?? `m=${f.m},nnz=${f.nnz}`}\n`);
     const dataHash = this.cfg.manifest?.sourceSha256 ?? h.digest('hex');
     this.learnt = { m: r.m, n: r.n, dataHash, ...(r.scale ? { scale: r.scale } : {}) };
+    const pending = this.pendingResume;
+    this.pendingResume = null;
+    if (pending !== null) this.restore(pending.checkpoint, pending.file);
+  }
+
+  /**
+   * Continue from `checkpoint`: now when the model exists, else (the workers hold the data) as soon as
+   * the stats round has built it. Returns whether it was restored now.
+   */
+  resumeFrom(checkpoint: Checkpoint, file: string): boolean {
+    if (this.modelValue === null) {
+      this.pendingResume = { checkpoint, file };
+      return false;
+    }
+    this.restore(checkpoint, file);
+    return true;
   }
 
   /** Apply worker `shard`'s Δ: w̄ += π_i Δ, w_i += Δ, w = prox(w̄). */
@@ -169,11 +194,22 @@ export class RunState {
     } as const;
     const model = this.modelValue;
     if (model === null) return { ...base, rows: null };
-    const own = cfg.data === null ? this.ownDataFields() : { n: model.n };
-    return { ...base, ...own, wi: sparseFromDense(model.wi[shard.id]) };
+    const own = cfg.data === null ? this.ownDataFields(shard.id) : { n: model.n };
+    return { ...base, ...own, wi: model.wi[shard.id].toSparse() };
   }
 
-  noteEvaluation(k: number, objective: number, wbar: Float64Array): void {
+  /**
+   * The stats round's divisors of shard i's columns only (sparse): what its worker needs, O(|cols_i|)
+   * on the wire rather than n doubles to each of M workers. Undefined: no scaling.
+   */
+  scaleFor(shard: number): SparseVector | undefined {
+    const scale = this.learnt?.scale;
+    if (scale === undefined) return undefined;
+    const idx = this.model.wi[shard].cols; // the intercept's column (index scale.length) is divided by 1
+    return { n: this.model.n, idx, val: Float64Array.from(idx, (j) => (j < scale.length ? scale[j] : 1)) };
+  }
+
+  noteEvaluation(k: number, objective: number, wbar: SparseVector): void {
     if (Number.isFinite(objective) && (this.best === null || objective < this.best.objective))
       this.best = { k, objective, wbar };
   }
@@ -198,8 +234,9 @@ export class RunState {
   }
 
   /**
-   * The state now, as a checkpoint (copies; F is filled in by whoever evaluates it, the wall-clock
-   * `createdAt` by whoever writes it: this class reads no clock).
+   * The state now, as a checkpoint (sparse copies, O(n + Σ|w_i|) to take, nothing shared with the live
+   * state but the immutable best w̄; F is filled in by whoever evaluates it, the wall-clock `createdAt`
+   * by whoever writes it: this class reads no clock).
    */
   snapshot(elapsedMs: number, createdAt = ''): Checkpoint {
     const best = this.best;
@@ -219,9 +256,9 @@ export class RunState {
         evaluated: null,
         best: best ? { k: best.k, objective: best.objective } : null,
       },
-      wbar: this.model.wbar.slice(),
-      wi: this.model.wi.map((v) => v.slice()),
-      bestWbar: best ? best.wbar.slice() : null,
+      wbar: sparseBits(this.model.wbar),
+      wi: this.model.wi.map((v) => v.toSparse()),
+      bestWbar: best ? best.wbar : null,
     };
   }
 
@@ -249,8 +286,16 @@ export class RunState {
    * w_i = w̄⁰, so w̄ = Σ π_i w_i holds exactly. k keeps counting.
    */
   restart(next: { p: number; gamma: number }): void {
-    this.model.restartFrom(this.best?.wbar ?? new Float64Array(this.model.n), next.gamma);
+    this.model.restartFrom(this.best?.wbar ?? emptySparse(this.model.n), next.gamma);
     this.p = next.p;
     this.restarts++;
   }
+}
+
+/** Sorted columns `cols` with column j (greater than all of them) appended. */
+function withColumn(cols: Uint32Array, j: number): Uint32Array {
+  const out = new Uint32Array(cols.length + 1);
+  out.set(cols);
+  out[cols.length] = j;
+  return out;
 }

@@ -63,9 +63,14 @@ export class Master {
     this.run = new RunState(cfg, { onDelay: (d) => observeStaleness(d), wire });
     if (cfg.resume) {
       const { checkpoint: ck, file } = cfg.resume;
-      this.run.restore(ck, file);
+      // the workers hold the data: restored once their stats round has rebuilt n, π_i and the columns
+      const now = this.run.resumeFrom(ck, file);
       const { k, p, gamma, restarts, runId } = ck.meta;
-      this.log.info({ file, ...ck.meta.evaluated, k, p, gamma, restarts, runId }, 'resuming from checkpoint');
+      const at = { file, ...ck.meta.evaluated, k, p, gamma, restarts, runId };
+      this.log.info(
+        at,
+        now ? 'resuming from checkpoint' : 'will resume from checkpoint after the stats round',
+      );
     }
     this.coord = new Coordinator(cfg, this.run, performance.now());
     const ck = cfg.checkpoint;
@@ -80,6 +85,11 @@ export class Master {
         log: this.log,
         wire,
         runId: this.run.runId,
+        // a worker loading its shard computes on its event loop for a while: not dead
+        busy: (id) => {
+          const kind = this.run.shards.shardOf(id)?.state.kind;
+          return kind === 'loading' || kind === 'resetting';
+        },
         admission: cfg.admission,
         refusals: this.refusals,
       },
@@ -143,7 +153,7 @@ export class Master {
       ...(master.statusServer ? { statusPort: (master.statusServer.address() as AddressInfo).port } : {}),
     };
     master.log.info(listening, `waiting for workers 0/${workers}`);
-    master.timers.push(setInterval(() => master.conns.heartbeat(), cfg.heartbeatMs));
+    master.timers.push(setInterval(() => master.conns.heartbeat(cfg.heartbeatMs), cfg.heartbeatMs));
     master.timers.push(setInterval(() => master.handle({ type: 'tick', now: performance.now() }), TICK_MS));
     return master;
   }

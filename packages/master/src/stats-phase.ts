@@ -1,4 +1,3 @@
-import { sparseFromDense } from '@soda/core';
 import type { Ready, Stats } from '@soda/protocol';
 import { checkReady, StatsRound, type OwnShardFacts, type StatsVerdict } from './data-at-scale';
 import type { MasterConfig } from './config';
@@ -65,8 +64,8 @@ export class StatsPhase {
     for (const s of this.run.shards.shards) {
       const owner = ownerOf(s);
       if (owner === null) continue; // cannot happen: a departure withdraws its report
-      const wi = sparseFromDense(model.wi[s.id]);
-      this.out.send(owner, { t: 'scale', shard: s.id, ...this.run.ownDataFields(), wi });
+      const wi = model.wi[s.id].toSparse();
+      this.out.send(owner, { t: 'scale', shard: s.id, ...this.run.ownDataFields(s.id), wi });
     }
   }
 

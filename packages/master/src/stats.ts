@@ -9,21 +9,25 @@ export const COUNTERS = [
   'bytesDown',
   'rejectedFrames',
   'departures',
+  'evalBytesUp',
+  'gapCoordsUp',
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 
 /** The counters the connection layer keeps (it owns this object; the run only reads it). */
-type WireCounter = 'bytesUp' | 'bytesDown' | 'rejectedFrames';
+type WireCounter = 'bytesUp' | 'bytesDown' | 'rejectedFrames' | 'evalBytesUp';
 
 /** What crossed the wire in this process: written by Connections alone, read by RunStats. */
 export class WireCounters {
   bytesUp = 0;
   bytesDown = 0;
   rejectedFrames = 0;
+  /** bytes of the evaluation rounds' answers (f_i and the gap parts): what evaluation costs upstream */
+  evalBytesUp = 0;
 }
 
 const isWire = (k: Counter): k is WireCounter =>
-  k === 'bytesUp' || k === 'bytesDown' || k === 'rejectedFrames';
+  k === 'bytesUp' || k === 'bytesDown' || k === 'rejectedFrames' || k === 'evalBytesUp';
 
 /**
  * Counters of what crossed the network and how stale the updates were. The run's own counters change
@@ -36,7 +40,14 @@ export class RunStats {
   coordsDown = 0;
   departures = 0;
   /** the wire's counts of the processes before this one (a resumed run) */
-  private readonly before: Record<WireCounter, number> = { bytesUp: 0, bytesDown: 0, rejectedFrames: 0 };
+  private readonly before: Record<WireCounter, number> = {
+    bytesUp: 0,
+    bytesDown: 0,
+    rejectedFrames: 0,
+    evalBytesUp: 0,
+  };
+  /** coordinates of the gap parts u_i uploaded (Σ over rounds of Σ_i |u_i|) */
+  gapCoordsUp = 0;
   private delaySum = 0;
   private delayCount = 0;
   private delayMaxValue = 0;
@@ -53,6 +64,10 @@ export class RunStats {
 
   get bytesDown(): number {
     return this.before.bytesDown + this.wire.bytesDown;
+  }
+
+  get evalBytesUp(): number {
+    return this.before.evalBytesUp + this.wire.evalBytesUp;
   }
 
   get rejectedFrames(): number {
@@ -108,6 +123,8 @@ export class RunStats {
       bytesDown: this.bytesDown,
       rejectedFrames: this.rejectedFrames,
       departures: this.departures,
+      evalBytesUp: this.evalBytesUp,
+      gapCoordsUp: this.gapCoordsUp,
     };
   }
 }

@@ -1,11 +1,13 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { removeStaleTemps, Rng } from '@soda/core';
+import { createHash } from 'node:crypto';
+import { removeStaleTemps, Rng, sparseToDense, type SparseVector } from '@soda/core';
 import {
   checkCompatible,
   decodeCheckpoint,
   encodeCheckpoint,
+  encodeCheckpointChunks,
   readCheckpoint,
   writeCheckpointFile,
   type Checkpoint,
@@ -27,19 +29,21 @@ const identity: RunIdentity = {
   gammaGiven: null,
 };
 
-/** Vectors with every awkward double: −0, subnormals, extremes, values that do not print short. */
+/**
+ * Sparse vectors with every awkward double: −0, subnormals, extremes, values that do not print short,
+ * an odd number of entries (the index block is padded) and none at all.
+ */
 function sample(best: boolean): Checkpoint {
   const rng = new Rng(3);
-  const vec = () => Float64Array.from({ length: 7 }, () => rng.normal() / 3);
-  const wbar = Float64Array.from([
-    -0,
-    5e-324,
-    1.7976931348623157e308,
-    0.1 + 0.2,
-    -1 / 3,
-    2 ** -1074 * 3,
-    1e-17,
-  ]);
+  const vec = (): SparseVector => {
+    const idx = Uint32Array.from([0, 1, 2, 3, 4, 5, 6].filter(() => rng.next() < 0.6));
+    return { n: 7, idx, val: Float64Array.from(idx, () => rng.normal() / 3) };
+  };
+  const wbar: SparseVector = {
+    n: 7,
+    idx: Uint32Array.of(0, 1, 2, 3, 4, 5, 6),
+    val: Float64Array.from([-0, 5e-324, 1.7976931348623157e308, 0.1 + 0.2, -1 / 3, 2 ** -1074 * 3, 1e-17]),
+  };
   return {
     meta: {
       ...identity,
@@ -57,12 +61,15 @@ function sample(best: boolean): Checkpoint {
       best: best ? { k: 100, objective: 0.2 } : null,
     },
     wbar,
-    wi: [vec(), vec(), vec()],
+    wi: [vec(), { n: 7, idx: new Uint32Array(0), val: new Float64Array(0) }, vec()],
     bestWbar: best ? vec() : null,
   };
 }
 
-const bits = (v: Float64Array) => Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length * 2));
+const bits = (v: SparseVector) => [
+  Array.from(v.idx),
+  Array.from(new Uint32Array(v.val.buffer, v.val.byteOffset, v.val.length * 2)),
+];
 
 describe('checkpoint format', () => {
   it('round-trips every vector bit for bit and every scalar exactly', () => {
@@ -71,7 +78,7 @@ describe('checkpoint format', () => {
       const back = decodeCheckpoint(encodeCheckpoint(ck));
       expect(back.meta).toEqual(ck.meta);
       expect(bits(back.wbar)).toEqual(bits(ck.wbar));
-      expect(Object.is(back.wbar[0], -0)).toBe(true);
+      expect(Object.is(back.wbar.val[0], -0)).toBe(true);
       ck.wi.forEach((v, i) => expect(bits(back.wi[i])).toEqual(bits(v)));
       if (best) expect(bits(back.bestWbar!)).toEqual(bits(ck.bestWbar!));
       else expect(back.bestWbar).toBeNull();
@@ -90,7 +97,52 @@ describe('checkpoint format', () => {
     );
     const other = Buffer.from(buf);
     other.writeUInt32LE(7, 8);
-    expect(() => decodeCheckpoint(other, 'ck')).toThrow(/format 7; this master reads format 1/);
+    expect(() => decodeCheckpoint(other, 'ck')).toThrow(/format 7; this master reads formats 1 and 2/);
+  });
+
+  it('the pieces written off the event loop are the same bytes as the one-buffer encoding', async () => {
+    for (const best of [true, false]) {
+      const ck = sample(best);
+      const pieces = await encodeCheckpointChunks(ck);
+      expect(Buffer.concat(pieces).equals(encodeCheckpoint(ck))).toBe(true);
+    }
+  });
+
+  it('is O(non-zeros): a checkpoint of n = 10⁶ with a few non-zeros per vector is a few hundred bytes', () => {
+    const n = 1_000_000;
+    const one = (j: number): SparseVector => ({ n, idx: Uint32Array.of(j), val: Float64Array.of(0.5) });
+    const ck = sample(false);
+    const big: Checkpoint = {
+      ...ck,
+      meta: { ...ck.meta, n },
+      wbar: one(999_999),
+      wi: [one(0), one(1), one(999_999)],
+    };
+    const buf = encodeCheckpoint(big);
+    expect(buf.length).toBeLessThan(2000);
+    const back = decodeCheckpoint(buf);
+    expect(Array.from(back.wi[2].idx)).toEqual([999_999]);
+  });
+
+  it('still reads format 1 (every vector dense), as sparse vectors', () => {
+    const ck = sample(true);
+    // format 1 as the previous master wrote it: magic, version 1, meta, pad, f64[n] per vector, SHA-256
+    const json = Buffer.from(JSON.stringify(ck.meta), 'utf8');
+    const start = (16 + json.length + 7) & ~7;
+    const vectors = [ck.wbar, ...ck.wi, ck.bestWbar!].map((v) => sparseToDense(v));
+    const body = Buffer.alloc(start + vectors.length * 7 * 8);
+    body.write('SODACKPT', 0, 'latin1');
+    body.writeUInt32LE(1, 8);
+    body.writeUInt32LE(json.length, 12);
+    json.copy(body, 16);
+    vectors.forEach((v, i) => v.forEach((x, j) => body.writeDoubleLE(x, start + 8 * (7 * i + j))));
+    const buf = Buffer.concat([body, createHash('sha256').update(body).digest()]);
+    const back = decodeCheckpoint(buf);
+    expect(back.meta).toEqual(ck.meta);
+    [ck.wbar, ...ck.wi].forEach((v, i) =>
+      expect(Array.from(sparseToDense([back.wbar, ...back.wi][i]))).toEqual(Array.from(sparseToDense(v))),
+    );
+    expect(Array.from(sparseToDense(back.bestWbar!))).toEqual(Array.from(sparseToDense(ck.bestWbar!)));
   });
 
   it('refuses a checkpoint of other data or settings, naming every difference', () => {

@@ -67,7 +67,9 @@ describe('Coordinator without data: the stats round', () => {
     for (const [i, s] of sc.entries()) {
       expect(s.msg).toMatchObject({ t: 'scale', shard: i, n: 4 });
       if (s.msg.t !== 'scale') throw new Error('not scale');
-      expect(Array.from(s.msg.scale!)).toEqual(Array.from(scale));
+      // sparse: the divisors of this shard's columns only (those of its column maxima)
+      const cols = stats(i).colMax.idx;
+      expect(s.msg.scale).toEqual({ n: 4, idx: cols, val: Float64Array.from(cols, (j) => scale[j]) });
       expect(s.msg.wi.idx.length).toBe(0);
     }
     expect(logs(out, 'stats round complete')).toHaveLength(1);

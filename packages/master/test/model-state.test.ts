@@ -34,13 +34,13 @@ describe('ModelState: the master side of Algorithm 1', () => {
     for (let j = 0; j < n; j++) {
       const wbar = pi.reduce((acc, p, i) => acc + p * ref[i][j], 0);
       expect(s.wbar[j]).toBeCloseTo(wbar, 12);
-      expect(s.w[j]).toBe(softThreshold(s.wbar[j], gamma * lambda1));
-      if (s.w[j] !== 0) nnz++;
+      expect(s.wAt(j)).toBe(softThreshold(s.wbar[j], gamma * lambda1));
+      if (s.wAt(j) !== 0) nnz++;
     }
     expect(w.idx.length).toBe(nnz);
     expect(s.supportSize).toBe(nnz);
     for (let t = 1; t < w.idx.length; t++) expect(w.idx[t]).toBeGreaterThan(w.idx[t - 1]);
-    w.idx.forEach((j, t) => expect(w.val[t]).toBe(s.w[j]));
+    w.idx.forEach((j, t) => expect(w.val[t]).toBe(s.wAt(j)));
   });
 
   it('view() is w as a sorted sparse vector after every update, resum and setGamma, kept in place', () => {
@@ -50,9 +50,9 @@ describe('ModelState: the master side of Algorithm 1', () => {
     const rng = new Rng(5);
     const expectW = (v: SparseVector): void => {
       const idx: number[] = [];
-      for (let j = 0; j < n; j++) if (s.w[j] !== 0) idx.push(j);
+      for (let j = 0; j < n; j++) if (s.wAt(j) !== 0) idx.push(j);
       expect(Array.from(v.idx)).toEqual(idx);
-      expect(Array.from(v.val)).toEqual(idx.map((j) => s.w[j]));
+      expect(Array.from(v.val)).toEqual(idx.map((j) => s.wAt(j)));
     };
     const snapshots: { w: SparseVector; val: number[] }[] = [];
     for (let k = 0; k < 300; k++) {
@@ -80,7 +80,7 @@ describe('ModelState: the master side of Algorithm 1', () => {
     s.wbar[1] += 1e-9; // simulated drift
     expect(s.resum()).toBeCloseTo(1e-9, 15);
     expect(Array.from(s.wbar)).toEqual([1, 1.5, -2]);
-    expect(Array.from(s.w)).toEqual([1, 1.5, -2]);
+    expect(Array.from(s.wDense())).toEqual([1, 1.5, -2]);
   });
 
   it('setGamma moves the threshold and recomputes the support', () => {
@@ -88,7 +88,7 @@ describe('ModelState: the master side of Algorithm 1', () => {
     s.apply(0, { n: 2, idx: Uint32Array.from([0, 1]), val: Float64Array.from([3, 0.5]) });
     expect(s.supportSize).toBe(1);
     s.setGamma(0.1);
-    expect(Array.from(s.w)).toEqual([2.9, 0.4]);
+    expect(Array.from(s.wDense())).toEqual([2.9, 0.4]);
     expect(s.supportSize).toBe(2);
     expect(() => s.setGamma(0)).toThrow(/γ must be > 0/);
   });
@@ -110,7 +110,7 @@ describe('ModelState: restore and restart are explicit', () => {
     expect(s.k).toBe(42);
     expect(s.gamma).toBe(0.5);
     expect(Array.from(s.wbar)).toEqual(wbar); // not re-summed
-    expect(Array.from(s.wi[1])).toEqual([0, -0.1, 0, -0.4]);
+    expect(Array.from(s.wiDense(1))).toEqual([0, -0.1, 0, -0.4]);
     const w = s.current();
     expect(Array.from(w.idx)).toEqual([0, 3]);
     expect(w.val[0]).toBeCloseTo(0.25, 15);
@@ -126,7 +126,7 @@ describe('ModelState: restore and restart are explicit', () => {
     s.restartFrom(Float64Array.of(0.5, 0, -0.05), 2);
     expect(s.k).toBe(1);
     expect(s.gamma).toBe(2);
-    expect(s.wi.map((v) => Array.from(v))).toEqual([
+    expect([0, 1].map((i) => Array.from(s.wiDense(i)))).toEqual([
       [0.5, 0, -0.05],
       [0.5, 0, -0.05],
     ]);

@@ -49,6 +49,8 @@ describe('RunStats.restore: field by field, validated', () => {
       bytesDown: 7,
       rejectedFrames: 0,
       departures: 0,
+      evalBytesUp: 0,
+      gapCoordsUp: 0,
     });
     expect((s as unknown as Record<string, unknown>).bogus).toBeUndefined();
   });

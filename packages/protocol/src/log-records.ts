@@ -66,6 +66,10 @@ export interface TrafficCounters {
   readonly bytesDown: number;
   readonly rejectedFrames: number;
   readonly departures: number;
+  /** bytes of evaluation answers (absent in logs of older masters) */
+  readonly evalBytesUp?: number;
+  /** coordinates of gap parts uploaded (absent in logs of older masters) */
+  readonly gapCoordsUp?: number;
 }
 
 /** `progress`: one evaluation round, F(w^k) = Σ π_i f_i(w^k) + λ1‖w^k‖₁. */

@@ -5,6 +5,7 @@ import {
   type CscMatrix,
   type CsrMatrix,
   type SparseVector,
+  lowerBound,
 } from '@soda/core';
 
 /*
@@ -72,13 +73,7 @@ export function compactCsc(X: CscMatrix, y: Float64Array): LocalShard {
  * Callers walking a sorted list pass the previous answer as `from`.
  */
 export function localIndex(cols: Uint32Array, j: number, from: number): number {
-  let lo = from;
-  let hi = cols.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (cols[mid] < j) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = lowerBound(cols, j, from);
   return lo < cols.length && cols[lo] === j ? lo : -1;
 }
 

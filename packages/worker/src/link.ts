@@ -90,16 +90,20 @@ export class Liveness {
     const limit = this.cfg.livenessMs ?? 0;
     this.heard();
     if (limit <= 0) return;
-    this.timer = setInterval(
-      () => {
-        const silent = performance.now() - this.lastHeard;
-        if (silent <= limit) return;
-        this.cfg.logger.warn({ silentMs: Math.round(silent), limitMs: limit }, 'master silent; reconnecting');
-        this.stop();
-        ws.terminate();
-      },
-      Math.max(100, Math.min(1000, limit / 4)),
-    );
+    const period = Math.max(100, Math.min(1000, limit / 4));
+    let lastTick = performance.now();
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      // late: this worker was busy (loading its shard) and has not read its socket yet; Node runs an
+      // overdue timer before it reads, so the master's pings may be waiting there: listen afresh
+      if (now - lastTick > 2 * period) this.lastHeard = now;
+      lastTick = now;
+      const silent = now - this.lastHeard;
+      if (silent <= limit) return;
+      this.cfg.logger.warn({ silentMs: Math.round(silent), limitMs: limit }, 'master silent; reconnecting');
+      this.stop();
+      ws.terminate();
+    }, period);
   }
 
   stop(): void {

@@ -13,7 +13,7 @@ import {
   type SparseVector,
   type SplitManifest,
 } from '@soda/core';
-import { columnMaxima, localRows, prepareShard, scaleRows, type LocalShard } from './columns';
+import { columnMaxima, localIndex, localRows, prepareShard, scaleRows, type LocalShard } from './columns';
 
 /*
  * A worker that brings its own data (data at scale): it reads its shard from a file instead of
@@ -146,6 +146,6 @@ export function prepareOwnShard(
 
 /** The value of a sparse vector at j (1 where it has none: a sparse scale's divisors are 1 off idx). */
 function sparseAt(v: SparseVector, j: number): number {
-  for (let t = 0; t < v.idx.length; t++) if (v.idx[t] === j) return v.val[t];
-  return 1;
+  const t = localIndex(v.idx, j, 0);
+  return t >= 0 ? v.val[t] : 1;
 }

@@ -64,6 +64,11 @@ export const dataCommand: CommandModule<object, Record<string, unknown>> = {
         describe: 'text: which paper set to imitate',
       })
       .option('rows', { type: 'number', describe: "number of rows (default: the original's)" })
+      .option('features', {
+        type: 'number',
+        describe:
+          "text: number of features n (default: the original's); the word frequencies stay Zipf over all n, so a larger n adds rare words (10⁷: a text set at scale, bench:scale)",
+      })
       .option('seed', { type: 'number', default: 1, describe: 'random seed' })
       .option('original', {
         type: 'boolean',
@@ -77,6 +82,7 @@ export const dataCommand: CommandModule<object, Record<string, unknown>> = {
       })
       .example('$0 data gen madelon --out madelon.svm', '')
       .example('$0 data gen text --like rcv1 --rows 5000 --out rcv1-small.svm', '')
+      .example('$0 data gen text --rows 100000 --features 10000000 --out text-1e7.svm', 'n = 10⁷')
       .example('$0 data spam --out spam.svm --vocab spam.terms.txt', '')
       .example(
         '$0 data split spam.svm --parts 20 --out-dir shards',
@@ -133,7 +139,15 @@ export const dataCommand: CommandModule<object, Record<string, unknown>> = {
       );
     if (a.kind === 'text')
       return writeWith(out, (sink) =>
-        generateText({ like: a.like as 'rcv1' | 'real-sim', seed, ...(rows ? { rows } : {}) }, sink),
+        generateText(
+          {
+            like: a.like as 'rcv1' | 'real-sim',
+            seed,
+            ...(rows ? { rows } : {}),
+            ...(a.features !== undefined ? { profile: { cols: v.positiveInt('features', a.features) } } : {}),
+          },
+          sink,
+        ),
       );
     throw new SodaError(
       'E_CONFIG',

@@ -9,7 +9,7 @@ import { trainingOptions } from '../options';
 import * as v from '../validate';
 import { isLoopback, resolveToken } from '../token';
 import { exitCodeFor } from '../exit-codes';
-import { notWithDataAtWorkers, replayFinished, resumeFrom, resumeMode } from '../resume';
+import { replayFinished, resumeFrom, resumeMode } from '../resume';
 
 type Args = ArgumentsCamelCase<Record<string, unknown>>;
 
@@ -90,7 +90,7 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
       file: checkpointFile,
       everyMs: 1000 * v.nonNegative('checkpoint-every', a.checkpointEvery),
     },
-    ...(await resumeFrom(resume, checkpointFile, atWorkers, logger).then((r) => (r ? { resume: r } : {}))),
+    ...(await resumeFrom(resume, checkpointFile, logger).then((r) => (r ? { resume: r } : {}))),
     onDivergence: v.oneOf('on-divergence', a.onDivergence, ['restart', 'stop'] as const),
     maxRestarts: v.nonNegativeInt('max-restarts', a.maxRestarts),
     ...(tls ? { tls } : {}),
@@ -101,8 +101,8 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
 
 /**
  * --data-at-workers: the master reads no data. Every option that needs rows here is refused once, now:
- * --data (and the held-out sets), --resume (see README: a resumed run would need the stats round's
- * scale before the checkpoint's w_i mean anything; not supported yet). λs default as for a file.
+ * --data (and the held-out sets). --resume works: the checkpoint is restored once the workers' stats
+ * round has rebuilt n, the π_i and the scale (RunState.resumeFrom). λs default as for a file.
  */
 async function workersData(a: Args) {
   // an empty value is unset (compose passes SODA_DATA='' through)
@@ -112,7 +112,6 @@ async function workersData(a: Args) {
       'E_CONFIG',
       `--data-at-workers: the workers hold the data, so --${clash.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} cannot be given to the master`,
     );
-  if (resumeMode(a.resume) === 'on') throw notWithDataAtWorkers();
   const file = v.optionalString(a.manifest);
   let manifest: SplitManifest | undefined;
   if (file !== undefined) {

@@ -79,7 +79,7 @@ describe("the master's w_i: stored where it can be non-zero, exactly", () => {
     for (let i = 0; i < M; i++) {
       // the master's copy is the worker's own w_i, bit for bit (Δ = w_i⁺ − w_i, added back)
       const mine = master.wiDense(i);
-      const theirs = workers[i].wi;
+      const theirs = Float64Array.from({ length: n }, (_, j) => workers[i].wiAt(j));
       let maxDiff = 0;
       for (let j = 0; j < n; j++) maxDiff = Math.max(maxDiff, Math.abs(mine[j] - theirs[j]));
       expect(maxDiff).toBeLessThanOrEqual(1e-15);

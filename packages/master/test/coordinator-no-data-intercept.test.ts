@@ -1,4 +1,4 @@
-import { combineColumnMaxima } from '@soda/core';
+import { combineColumnMaxima, type SparseVector } from '@soda/core';
 import type { Stats } from '@soda/protocol';
 import { Harness, evalId, logs, rejects, sends, vec } from './harness';
 
@@ -36,7 +36,12 @@ describe('Coordinator without data, with the intercept', () => {
     for (const s of sends(out, 'scale')) {
       if (s.msg.t !== 'scale') throw new Error('not scale');
       expect(s.msg).toMatchObject({ n: 5, intercept: true });
-      expect(Array.from(s.msg.scale!)).toEqual([...Array.from(features), 1]);
+      // sparse: the divisors of the shard's own columns, the intercept's (index 4) among them, 1
+      const scale = s.msg.scale as SparseVector;
+      expect(scale.n).toBe(5);
+      expect(scale.idx[scale.idx.length - 1]).toBe(4);
+      expect(scale.val[scale.val.length - 1]).toBe(1);
+      scale.idx.forEach((j, t) => j < 4 && expect(scale.val[t]).toBe(features[j]));
     }
     expect(logs(out, 'stats round complete')[0]).toMatchObject({ n: 4, intercept: true });
     // the file has 7 non-zeros; the worker's rows 7 + m = 10 with the intercept's column
@@ -59,7 +64,10 @@ describe('Coordinator without data, with the intercept', () => {
     const [a] = sends(h.hello(3), 'assign');
     if (a.msg.t !== 'assign') throw new Error('not assign');
     expect(a.msg).toMatchObject({ shard: 0, n: 5, intercept: true, rows: null });
-    expect(a.msg.scale![4]).toBe(1);
+    const scale = a.msg.scale as SparseVector;
+    expect(scale.n).toBe(5);
+    expect(scale.idx[scale.idx.length - 1]).toBe(4);
+    expect(scale.val[scale.val.length - 1]).toBe(1);
   });
 
   it('without the intercept nothing is appended: n, no flag', () => {

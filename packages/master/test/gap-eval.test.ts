@@ -28,7 +28,7 @@ const part = (shard: number, entropy: number, u: SparseVector) => ({
 function dualOf(parts: ReturnType<typeof part>[], F: number): number {
   const acc = new GapAccumulator(4);
   for (const p of parts) acc.add({ m: 3, entropySum: p.entropy, u: p.u });
-  return acc.result(F, cfg.lambda1, cfg.lambda2).dual;
+  return acc.result(F, cfg.lambda1, cfg.lambda2, 4).dual;
 }
 
 describe('GapEvaluation: fresh parts one round in four, a certified gap in every round', () => {
@@ -42,7 +42,7 @@ describe('GapEvaluation: fresh parts one round in four, a certified gap in every
     const asked: boolean[] = [];
     const results = [];
     for (let r = 0; r < 2 * FRESH_DUAL_EVERY + 1; r++) {
-      g.open(4, shards);
+      g.open(4, 4, shards);
       const frame = g.frame(r + 1, vec({}));
       const fresh = frame.gap === true;
       asked.push(fresh);
@@ -70,7 +70,7 @@ describe('GapEvaluation: fresh parts one round in four, a certified gap in every
       tol: 1e-8,
       fstar: 0.5,
     } as unknown as MasterConfig);
-    g.open(4, shards);
+    g.open(4, 4, shards);
     expect(g.frame(1, vec({}))).not.toHaveProperty('gap');
     expect(g.result(1)).toBeUndefined();
   });

@@ -1,3 +1,4 @@
+import { sparseFromDense } from '@soda/core';
 import type { SummaryRecord } from '@soda/protocol';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../src/checkpoint';
 import type { MasterConfig } from '../src/config';
@@ -37,8 +38,8 @@ function checkpoint(): Checkpoint {
       evaluated: null,
       best: null,
     },
-    wbar: Float64Array.from([1, 2]),
-    wi: [Float64Array.from([1, 2]), Float64Array.from([1, 2])],
+    wbar: sparseFromDense(Float64Array.from([1, 2])),
+    wi: [sparseFromDense(Float64Array.from([1, 2])), sparseFromDense(Float64Array.from([1, 2]))],
     bestWbar: null,
   };
 }

@@ -281,7 +281,7 @@ describe('data at the workers, from the workers’ side', () => {
       p1,
       readFileSync(p1, 'utf8').replace(/:(\d)/, (_, d: string) => `:${(Number(d) + 1) % 10}`),
     );
-    const m = startMaster(['--data-at-workers', '--workers', '2', '--no-intercept', '--max-time', '60']);
+    const m = startMaster(['--data-at-workers', '--workers', '2', '--max-time', '60']);
     const workers: ReturnType<typeof startWorker>[] = [];
     try {
       const port = await m.port;
@@ -305,7 +305,7 @@ describe('data at the workers, from the workers’ side', () => {
   it('soda worker --data takes --max-features like every data command', async () => {
     const parts = f('wide-parts');
     expect(soda(['data', 'split', f('a.svm'), '--parts', '1', '--out-dir', parts]).status).toBe(0);
-    const m = startMaster(['--data-at-workers', '--workers', '1', '--no-intercept', '--max-time', '60']);
+    const m = startMaster(['--data-at-workers', '--workers', '1', '--max-time', '60']);
     try {
       const port = await m.port;
       const w = await startWorker(port, path.join(parts, 'part-{shard}.svm'), '--max-features', '3').done;
@@ -316,37 +316,44 @@ describe('data at the workers, from the workers’ side', () => {
     }
   });
 
-  it('workers read the CSV parts of soda data split: the run reaches the central F* (no intercept)', async () => {
-    const parts = f('csv-run');
-    expect(soda(['data', 'split', f('train.csv'), '--parts', '2', '--out-dir', parts]).status).toBe(0);
-    const ref = soda(['solve', '--data', f('train.csv'), '--no-intercept', '--cache', f('c4')]);
-    expect(ref.status).toBe(0);
-    const fstar = (JSON.parse(ref.stdout) as { fstar: number }).fstar;
-    const m = startMaster([
-      '--data-at-workers',
-      '--workers',
-      '2',
-      '--no-intercept',
-      '--tol',
-      '1e-9',
-      '--max-time',
-      '90',
-      '--eval-every',
-      '0.2',
-    ]);
-    const workers: ReturnType<typeof startWorker>[] = [];
-    try {
-      const port = await m.port;
-      for (let i = 0; i < 2; i++) workers.push(startWorker(port, path.join(parts, 'part-{shard}.csv')));
-      const code = await new Promise<number | null>((r) => m.child.on('exit', r));
-      expect(code).toBe(0);
-      const summary = m.lines.find((l) => l.msg === 'summary') as { objective: number; reason: string };
-      expect(summary.reason).toBe('tol-gap');
-      expect((summary.objective - fstar) / fstar).toBeLessThanOrEqual(1e-9);
-      expect(summary.objective).toBeGreaterThanOrEqual(fstar * (1 - 1e-12));
-    } finally {
-      for (const w of workers) w.child.kill('SIGKILL');
-      m.child.kill('SIGKILL');
-    }
-  }, 120000);
+  it.each([
+    ['the intercept on (the default)', []],
+    ['no intercept', ['--no-intercept']],
+  ])(
+    'workers read the CSV parts of soda data split: the run reaches the central F* (%s)',
+    async (name, flags) => {
+      const parts = f(`csv-run-${flags.length}`);
+      expect(soda(['data', 'split', f('train.csv'), '--parts', '2', '--out-dir', parts]).status).toBe(0);
+      const ref = soda(['solve', '--data', f('train.csv'), ...flags, '--cache', f(`c4-${flags.length}`)]);
+      expect(ref.status).toBe(0);
+      const fstar = (JSON.parse(ref.stdout) as { fstar: number }).fstar;
+      const m = startMaster([
+        '--data-at-workers',
+        '--workers',
+        '2',
+        ...flags,
+        '--tol',
+        '1e-9',
+        '--max-time',
+        '90',
+        '--eval-every',
+        '0.2',
+      ]);
+      const workers: ReturnType<typeof startWorker>[] = [];
+      try {
+        const port = await m.port;
+        for (let i = 0; i < 2; i++) workers.push(startWorker(port, path.join(parts, 'part-{shard}.csv')));
+        const code = await new Promise<number | null>((r) => m.child.on('exit', r));
+        expect(code).toBe(0);
+        const summary = m.lines.find((l) => l.msg === 'summary') as { objective: number; reason: string };
+        expect(summary.reason).toBe('tol-gap');
+        expect((summary.objective - fstar) / fstar).toBeLessThanOrEqual(1e-9);
+        expect(summary.objective).toBeGreaterThanOrEqual(fstar * (1 - 1e-12));
+      } finally {
+        for (const w of workers) w.child.kill('SIGKILL');
+        m.child.kill('SIGKILL');
+      }
+    },
+    120000,
+  );
 });

@@ -67,10 +67,10 @@ export function sparseViolation(v: { n: number; idx: Uint32Array; val: Float64Ar
   return null;
 }
 
-/** The first position t ≥ from with a[t] ≥ j in a sorted a (a.length when none): a lower bound. */
-export function lowerBound(a: Uint32Array, j: number, from = 0): number {
+/** The first position t in [from, to) with a[t] ≥ j in a sorted a (`to` when none): a lower bound. */
+export function lowerBound(a: Uint32Array, j: number, from = 0, to = a.length): number {
   let lo = from;
-  let hi = a.length;
+  let hi = to;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (a[mid] < j) lo = mid + 1;

@@ -280,9 +280,9 @@ export class Coordinator {
    * view (no copy): the wiring encodes each command before the next event can change w.
    */
   private sendModel(conn: number): void {
+    const bad = this.model.firstNonFinite;
+    if (bad >= 0) return this.onDivergence(NaN, `w[${bad}] = ${this.model.wAt(bad)}`);
     const w = this.model.view();
-    for (let t = 0; t < w.val.length; t++)
-      if (!Number.isFinite(w.val[t])) return this.onDivergence(NaN, `w[${w.idx[t]}] = ${w.val[t]}`);
     this.run.stats.coordsDown += w.idx.length;
     this.out.send(conn, { t: 'model', k: this.model.k, gamma: this.model.gamma, p: this.run.p, w });
   }

@@ -48,6 +48,8 @@ export class ModelState {
   /** j → its position in `sorted`, or −1 */
   private readonly sortedPos: Int32Array;
   private liveView: SparseVector;
+  /** a coordinate where w is ±∞ or NaN (a divergence), −1 when none: so a reply need not scan w */
+  private nonFiniteAt = -1;
 
   constructor(
     n: number,
@@ -87,6 +89,11 @@ export class ModelState {
     return this.suppCount;
   }
 
+  /** A coordinate j where w_j is not finite (the run diverged), or −1: O(1), kept by every change of w. */
+  get firstNonFinite(): number {
+    return this.nonFiniteAt;
+  }
+
   /** w_j = prox(w̄)_j */
   wAt(j: number): number {
     const pos = this.suppPos[j];
@@ -114,6 +121,7 @@ export class ModelState {
       const b = (wbar[j] += pi * d);
       const v = proxCoordinate(j, b, thr, u); // prox_{γλ1}(b): identity on the intercept (j ≥ u)
       const pos = suppPos[j];
+      if (v - v !== 0 && this.nonFiniteAt < 0) this.nonFiniteAt = j; // ±∞ or NaN
       if (v !== 0 && pos >= 0) {
         // still in the support (the common case): only the value changes
         this.suppVal[pos] = v;
@@ -145,8 +153,7 @@ export class ModelState {
 
   /** Merge the old order (minus what left the support) with the sorted new coordinates: O(s + a log a). */
   private rebuildSorted(): void {
-    const { sortedPos, inAdded } = this;
-    const w = (j: number) => this.wAt(j);
+    const { sortedPos, inAdded, suppPos, suppVal } = this;
     const add = this.added.subarray(0, this.addedCount).sort();
     const old = this.sorted;
     const idx = new Uint32Array(this.suppCount);
@@ -159,18 +166,18 @@ export class ModelState {
       let j: number;
       if (a >= add.length || (o < old.length && old[o] < add[a])) {
         j = old[o++];
-        if (w(j) === 0) {
+        if (suppPos[j] < 0) {
           sortedPos[j] = -1; // left the support
           continue;
         }
       } else {
         j = add[a++];
         inAdded[j] = 0;
-        if (w(j) === 0) continue; // entered and left again
+        if (suppPos[j] < 0) continue; // entered and left again
       }
       idx[t] = j;
       sortedPos[j] = t;
-      sortedVal[t++] = w(j);
+      sortedVal[t++] = suppVal[suppPos[j]];
     }
     if (t !== idx.length) throw new SodaError('E_STATE', `support bookkeeping: ${t} ≠ ${idx.length}`);
     this.addedCount = 0;
@@ -185,13 +192,14 @@ export class ModelState {
    * coordinates so the scratch space is O(block), never O(n) per shard.
    */
   resum(): number {
+    this.nonFiniteAt = -1; // every w_j is set again below
     const B = 1 << 16;
     const { n, pi, wbar } = this;
     const M = this.wi.length;
     const s = new Float64Array(B);
     const c = new Float64Array(B);
     const cursors = this.wi.map(() => ({ a: 0, b: 0 }));
-    const extras = this.wi.map((x) => x.sortedOverflow());
+    for (const x of this.wi) x.flush();
     let drift = 0;
     for (let from = 0; from < n; from += B) {
       const to = Math.min(n, from + B);
@@ -199,7 +207,7 @@ export class ModelState {
       c.fill(0);
       for (let i = 0; i < M; i++) {
         const p = pi[i];
-        this.wi[i].forEachIn(from, to, cursors[i], extras[i], (j, x) => {
+        this.wi[i].forEachIn(from, to, cursors[i], (j, x) => {
           const v = p * x;
           const k = j - from;
           const a = s[k];
@@ -223,6 +231,7 @@ export class ModelState {
     if (!(gamma > 0)) throw new SodaError('E_CONFIG', `step size γ must be > 0, got ${gamma}`);
     this.gammaValue = gamma;
     this.threshold = gamma * this.lambda1;
+    this.nonFiniteAt = -1; // every w_j is set again below
     for (let j = 0; j < this.n; j++) this.setW(j, this.prox(j, this.wbar[j]));
   }
 
@@ -291,6 +300,7 @@ export class ModelState {
   }
 
   private setW(j: number, v: number): void {
+    if (v - v !== 0 && this.nonFiniteAt < 0) this.nonFiniteAt = j;
     const pos = this.suppPos[j];
     if (v !== 0) {
       const at = this.sortedPos[j];

@@ -1,4 +1,5 @@
 import { lowerBound, SodaError, type SparseVector } from '@soda/core';
+import { CoordMap } from './coord-map';
 
 /**
  * The master's copy of one shard's local iterate w_i, stored only where it can be non-zero
@@ -6,14 +7,24 @@ import { lowerBound, SodaError, type SparseVector } from '@soda/core';
  * fixed for the run) and, off them, on the few coordinates that have been in supp(w) while worker i
  * drew a mask (a sparse overflow). Memory O(|cols_i| + |overflow|), never O(n).
  *
+ * The overflow is a sorted list (so a sorted Δ walks both lists forward, galloping: a cache-friendly
+ * merge, not a hash probe per coordinate, which cost half the master's CPU per update on spam) plus a
+ * small `pending` map of coordinates new to it, merged into the list once it holds more than
+ * 32 + |list|/16 of them (amortised O(1) a new coordinate). A coordinate is in exactly one of the
+ * three places.
+ *
  * The layout is only a capacity hint: any coordinate can be stored (off cols_i it goes to the
  * overflow), so the values are exact whatever the workers send or a checkpoint holds.
  */
 export class ShardIterate {
   /** w_i on cols_i: val[t] = w_i[cols[t]] */
   private readonly val: Float64Array;
-  /** w_i off cols_i where it is non-zero (or was set): coordinate → value */
-  private readonly extra = new Map<number, number>();
+  /** w_i off cols_i, sorted: ovVal[t] = w_i[ovIdx[t]] for t < ovLen */
+  private ovIdx = new Uint32Array(0);
+  private ovVal = new Float64Array(0);
+  private ovLen = 0;
+  /** w_i on coordinates off cols_i and not yet in the sorted overflow */
+  private readonly pending = new CoordMap();
 
   constructor(
     readonly n: number,
@@ -30,93 +41,157 @@ export class ShardIterate {
 
   /** Entries stored off cols_i (the overflow's size). */
   get overflow(): number {
-    return this.extra.size;
-  }
-
-  /** Position of j in cols at or after `from` (cols is sorted), or −1 when j is not a column. */
-  private find(j: number, from = 0): number {
-    const cols = this.cols;
-    const lo = lowerBound(cols, j, from);
-    return lo < cols.length && cols[lo] === j ? lo : -(lo + 1);
+    return this.ovLen + this.pending.size;
   }
 
   get(j: number): number {
-    const at = this.find(j);
-    return at >= 0 ? this.val[at] : (this.extra.get(j) ?? 0);
+    const at = gallop(this.cols, this.cols.length, j, 0);
+    if (at >= 0) return this.val[at];
+    const o = gallop(this.ovIdx, this.ovLen, j, 0);
+    return o >= 0 ? this.ovVal[o] : this.pending.get(j);
   }
 
   /**
-   * w_i += Δ for a Δ whose indices are strictly increasing (every update): one binary search per
-   * coordinate over what is left of cols_i. A Δ_j = 0 is skipped (it leaves w_i as it is).
+   * w_i += Δ for a Δ whose indices are strictly increasing (every update): one forward gallop over
+   * what is left of cols_i and of the overflow. A Δ_j = 0 is skipped (it leaves w_i as it is).
    */
   addSorted(delta: SparseVector): void {
     const { idx, val } = delta;
-    let from = 0;
+    const { cols, ovIdx, ovVal, pending } = this;
+    const nc = cols.length;
+    const no = this.ovLen;
+    const wv = this.val;
+    // cursors: cols[0, a) < j and ovIdx[0, b) < j; advanced by galloping, written out (no calls) for speed
+    let a = 0;
+    let b = 0;
     let prev = -1;
     for (let t = 0; t < idx.length; t++) {
       const d = val[t];
       const j = idx[t];
-      if (j <= prev) from = 0; // not sorted after all: search from the start again
+      if (j <= prev) a = b = 0; // not sorted after all: search from the start again
       prev = j;
       if (d === 0) continue;
-      const at = this.find(j, from);
-      if (at >= 0) {
-        this.val[at] += d;
-        from = at + 1;
+      if (a < nc && cols[a] < j) {
+        let lo = a + 1;
+        let hi = lo;
+        for (let step = 1; hi < nc && cols[hi] < j; step *= 2) {
+          lo = hi + 1;
+          hi += step;
+        }
+        if (hi > nc) hi = nc;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (cols[mid] < j) lo = mid + 1;
+          else hi = mid;
+        }
+        a = lo;
+      }
+      if (a < nc && cols[a] === j) {
+        wv[a++] += d;
+        continue;
+      }
+      if (b < no && ovIdx[b] < j) {
+        let lo = b + 1;
+        let hi = lo;
+        for (let step = 1; hi < no && ovIdx[hi] < j; step *= 2) {
+          lo = hi + 1;
+          hi += step;
+        }
+        if (hi > no) hi = no;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (ovIdx[mid] < j) lo = mid + 1;
+          else hi = mid;
+        }
+        b = lo;
+      }
+      if (b < no && ovIdx[b] === j) ovVal[b++] += d;
+      else pending.add(j, d);
+    }
+    if (pending.size > 32 + (no >> 4)) this.flush();
+  }
+
+  /** Merge the pending coordinates into the sorted overflow: O(|overflow| + p log p), in place from the back. */
+  flush(): void {
+    const p = this.pending.size;
+    if (p === 0) return;
+    const keys = this.pending.sortedKeys();
+    const need = this.ovLen + p;
+    if (this.ovIdx.length < need) {
+      const idx = new Uint32Array(2 * need);
+      const val = new Float64Array(2 * need);
+      idx.set(this.ovIdx.subarray(0, this.ovLen));
+      val.set(this.ovVal.subarray(0, this.ovLen));
+      this.ovIdx = idx;
+      this.ovVal = val;
+    }
+    const { ovIdx, ovVal } = this;
+    let o = this.ovLen - 1;
+    let k = p - 1;
+    for (let t = need - 1; k >= 0; t--) {
+      if (o >= 0 && ovIdx[o] > keys[k]) {
+        ovIdx[t] = ovIdx[o];
+        ovVal[t] = ovVal[o--];
       } else {
-        from = -at - 1;
-        this.extra.set(j, (this.extra.get(j) ?? 0) + d);
+        ovIdx[t] = keys[k];
+        ovVal[t] = this.pending.get(keys[k--]);
       }
     }
+    this.ovLen = need;
+    this.pending.clear();
   }
 
   /** w_i = 0 */
   clear(): void {
     this.val.fill(0);
-    this.extra.clear();
+    this.ovLen = 0;
+    this.pending.clear();
   }
 
-  /** w_i = v (v sparse, sorted indices) */
+  /** w_i = v (v sparse; sorted indices are the fast path) */
   load(v: SparseVector): void {
     if (v.n !== this.n) throw new SodaError('E_STATE', `w_i has dimension ${v.n}, expected ${this.n}`);
     this.clear();
+    const cols = this.cols;
     let from = 0;
     for (let t = 0; t < v.idx.length; t++) {
       const j = v.idx[t];
       const x = v.val[t];
       if (x === 0) continue;
-      const at = this.find(j, from);
+      if (t > 0 && j <= v.idx[t - 1]) from = 0;
+      const at = gallop(cols, cols.length, j, from);
       if (at >= 0) {
         this.val[at] = x;
         from = at + 1;
       } else {
         from = -at - 1;
-        this.extra.set(j, x);
+        this.pending.set(j, x);
       }
     }
+    this.flush();
   }
 
-  /** w_i as a sparse vector of its non-zeros (sorted): a fresh copy, O(|cols_i| + o log o). */
+  /** w_i as a sparse vector of its non-zeros (sorted): a fresh copy, O(|cols_i| + |overflow|). */
   toSparse(): SparseVector {
-    const keys = Float64Array.from(this.extra.keys()).sort();
-    const { cols, val, extra } = this;
+    this.flush();
+    const { cols, val, ovIdx, ovVal, ovLen } = this;
     let nnz = 0;
     for (let t = 0; t < val.length; t++) if (val[t] !== 0) nnz++;
-    for (const j of keys) if (extra.get(j) !== 0) nnz++;
+    for (let t = 0; t < ovLen; t++) if (ovVal[t] !== 0) nnz++;
     const idx = new Uint32Array(nnz);
     const out = new Float64Array(nnz);
     let a = 0;
     let b = 0;
     let k = 0;
-    while (a < cols.length || b < keys.length) {
+    while (a < cols.length || b < ovLen) {
       let j: number;
       let x: number;
-      if (b >= keys.length || (a < cols.length && cols[a] < keys[b])) {
+      if (b >= ovLen || (a < cols.length && cols[a] < ovIdx[b])) {
         j = cols[a];
         x = val[a++];
       } else {
-        j = keys[b++];
-        x = extra.get(j)!;
+        j = ovIdx[b];
+        x = ovVal[b++];
       }
       if (x === 0) continue;
       idx[k] = j;
@@ -127,48 +202,68 @@ export class ShardIterate {
 
   /**
    * Calls f(j, w_i[j]) for every stored coordinate in [from, to), in increasing j, starting at the
-   * cursor `c` (reused across consecutive blocks: pass the cursor back); returns the new cursor.
-   * `extraSorted` is the overflow's keys, sorted (from sortedOverflow()).
+   * cursor `c` (reused across consecutive blocks: pass the cursor back). Call flush() before the first
+   * block, and change nothing between blocks.
    */
-  forEachIn(
-    from: number,
-    to: number,
-    c: { a: number; b: number },
-    extraSorted: Float64Array,
-    f: (j: number, x: number) => void,
-  ): void {
-    const { cols, val, extra } = this;
+  forEachIn(from: number, to: number, c: { a: number; b: number }, f: (j: number, x: number) => void): void {
+    const { cols, val, ovIdx, ovVal, ovLen } = this;
+    if (this.pending.size > 0) throw new SodaError('E_STATE', 'forEachIn before flush()');
     while (true) {
       const ja = c.a < cols.length ? cols[c.a] : Infinity;
-      const jb = c.b < extraSorted.length ? extraSorted[c.b] : Infinity;
+      const jb = c.b < ovLen ? ovIdx[c.b] : Infinity;
       if (ja < jb) {
         if (ja >= to) return;
         if (ja >= from) f(ja, val[c.a]);
         c.a++;
       } else {
         if (jb >= to) return;
-        if (jb >= from) f(jb, extra.get(jb)!);
+        if (jb >= from) f(jb, ovVal[c.b]);
         c.b++;
       }
     }
   }
 
-  sortedOverflow(): Float64Array {
-    return Float64Array.from(this.extra.keys()).sort();
+  /** The coordinates stored off cols_i, sorted (a fresh array). */
+  sortedOverflow(): Uint32Array {
+    this.flush();
+    return this.ovIdx.slice(0, this.ovLen);
   }
 
   /** w_i as a dense vector (tests and small n only: O(n)). */
   toDense(): Float64Array {
     const out = new Float64Array(this.n);
     for (let t = 0; t < this.cols.length; t++) out[this.cols[t]] = this.val[t];
-    for (const [j, x] of this.extra) out[j] = x;
+    for (let t = 0; t < this.ovLen; t++) out[this.ovIdx[t]] = this.ovVal[t];
+    this.pending.forEach((j, x) => (out[j] = x));
     return out;
   }
 
-  /** Bytes held (the values, the column list and an estimate for the overflow map). */
+  /** Bytes held (the values, the column list and the overflow's arrays). */
   get bytes(): number {
-    return this.val.byteLength + this.cols.byteLength + this.extra.size * 40;
+    return (
+      this.val.byteLength +
+      this.cols.byteLength +
+      this.ovIdx.byteLength +
+      this.ovVal.byteLength +
+      this.pending.bytes
+    );
   }
+}
+
+/**
+ * Position of j in keys[0, len) (sorted) at or after `from`, or −(insertion point + 1) when absent.
+ * Galloping from `from`: a sorted walk costs O(Σ log gap), not O(k log len).
+ */
+function gallop(keys: Uint32Array, len: number, j: number, from: number): number {
+  let hi = from;
+  let step = 1;
+  while (hi < len && keys[hi] < j) {
+    from = hi + 1;
+    hi += step;
+    step *= 2;
+  }
+  const lo = lowerBound(keys, j, from, hi < len ? hi : len);
+  return lo < len && keys[lo] === j ? lo : -(lo + 1);
 }
 
 /** The sorted distinct columns of a CSR shard (ind = column indices): O(nnz + c log c) with a reusable n-byte mark. */

@@ -133,4 +133,33 @@ describe('ModelState: restore and restart are explicit', () => {
     expect(Array.from(s.current().idx)).toEqual([0]); // |−0.05| < γλ1 = 0.2
     expect(s.current().val[0]).toBeCloseTo(0.3, 15);
   });
+
+  it('firstNonFinite names a coordinate where w overflowed, until w is set afresh', () => {
+    const s = new ModelState(4, [0.5, 0.5], 1, 0.1);
+    const d = (j: number, x: number): SparseVector => ({
+      n: 4,
+      idx: Uint32Array.of(j),
+      val: Float64Array.of(x),
+    });
+    s.apply(0, d(1, 3));
+    expect(s.firstNonFinite).toBe(-1);
+    s.apply(0, d(2, 1.7e308)); // w̄_2 = 0.85e308: finite
+    expect(s.firstNonFinite).toBe(-1);
+    s.apply(1, d(2, 1.7e308));
+    s.apply(1, d(2, 1.7e308)); // w̄_2 = 2.55e308 overflows: ∞
+    expect(s.wAt(2)).toBe(Infinity);
+    expect(s.firstNonFinite).toBe(2);
+    s.apply(0, d(3, 1)); // a later finite coordinate does not hide it
+    expect(s.firstNonFinite).toBe(2);
+    s.restartFrom(Float64Array.of(0, 1, 0, 0), 1);
+    expect(s.firstNonFinite).toBe(-1);
+    // a checkpoint holding a non-finite w̄ is found by the same rule
+    s.restore({
+      wbar: Float64Array.of(0, 0, -Infinity, 0),
+      wi: [new Float64Array(4), new Float64Array(4)],
+      k: 0,
+      gamma: 1,
+    });
+    expect(s.firstNonFinite).toBe(2);
+  });
 });

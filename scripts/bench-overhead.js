@@ -320,10 +320,18 @@ function runCluster(file, { workers, p = 0.1, tol = 1e-6, maxTime = 0, extra = [
         masterSysUsPerUpdate: +((atEnd.masterSys - atStart.masterSys) / u).toFixed(0),
         workerSysUsPerUpdate: +((atEnd.workerSys - atStart.workerSys) / u).toFixed(0),
         bytesPerUpdate: Math.round((summary.bytesUp + summary.bytesDown) / u),
-        // frame bytes both ways ÷ coordinates both ways (issue 18: 12.2–12.5 with 4-byte indices)
+        // frame bytes both ways ÷ coordinates both ways (issue 18: 12.2–12.5 with 4-byte indices): all
+        // the coordinates the bytes carried, so the evaluation rounds' too (w sent in each request, the
+        // gap parts uploaded; a master older than these counters counts only Δ and the model replies)
         bytesPerCoord: +(
           (summary.bytesUp + summary.bytesDown) /
-          Math.max(1, (summary.coordsUp ?? 0) + (summary.coordsDown ?? 0))
+          Math.max(
+            1,
+            (summary.coordsUp ?? 0) +
+              (summary.coordsDown ?? 0) +
+              (summary.gapCoordsUp ?? 0) +
+              (summary.evalCoordsDown ?? 0),
+          )
         ).toFixed(2),
         startupS: +(startWall / 1e3).toFixed(1),
         startupCpuS: +((atStart.master + atStart.worker + atStart.run) / 1e6).toFixed(1),

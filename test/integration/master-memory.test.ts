@@ -101,6 +101,6 @@ describe("the master's w_i: stored where it can be non-zero, exactly", () => {
       return s.value;
     });
     master.resum();
-    for (let j = 0; j < n; j++) expect(master.wbar[j]).toBe(expected[j]);
+    for (let j = 0; j < n; j++) expect(master.wbarAt(j)).toBe(expected[j]);
   });
 });

@@ -1,4 +1,4 @@
-import { assertNever, defaultStepSize, sparseFromDense } from '@soda/core';
+import { assertNever, defaultStepSize } from '@soda/core';
 import { LOG_MSG, type EvalResult, type Ready, type Update } from '@soda/protocol';
 import { withEvaluated } from './checkpoint';
 import { finishCommand } from './completion';
@@ -224,7 +224,10 @@ export class Coordinator {
     // A replacement joins where its predecessor left: the current w, and any pending evaluation.
     if (this.strategy.modelOnTakeover(shard.id)) this.sendModel(conn);
     const round = this.round;
-    if (round !== null && !round.has(shard.id)) this.out.send(conn, this.gap.frame(round.id, round.w));
+    if (round !== null && !round.has(shard.id)) {
+      this.run.stats.evalCoordsDown += round.w.idx.length;
+      this.out.send(conn, this.gap.frame(round.id, round.w));
+    }
   }
 
   private begin(): void {
@@ -316,7 +319,7 @@ export class Coordinator {
       pi: this.model.pi,
       startedAt: this.now,
       restarts: run.restarts,
-      wbar: snapshot?.wbar ?? sparseFromDense(this.model.wbar),
+      wbar: snapshot?.wbar ?? this.model.wbarSparse(),
       counts: run.shardUpdates.slice(),
       snapshot,
     });
@@ -324,7 +327,10 @@ export class Coordinator {
     this.roundNormSq = normSq(round.w);
     this.gap.open(this.model.n, this.model.unpenalizedFrom, this.shards.shards);
     const frame = this.gap.frame(round.id, round.w);
-    for (const [, owner] of this.shards.readyOwners()) this.out.send(owner, frame);
+    for (const [, owner] of this.shards.readyOwners()) {
+      run.stats.evalCoordsDown += round.w.idx.length;
+      this.out.send(owner, frame);
+    }
   }
 
   private onEvalResult(conn: number, round: EvalRound, shard: Shard, msg: EvalResult): void {

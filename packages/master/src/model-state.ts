@@ -4,49 +4,52 @@ import { ShardIterate, sparseBits } from './shard-iterate';
 /** A vector given dense (any array of n numbers) or sparse. */
 export type VectorLike = ArrayLike<number> | SparseVector;
 
+/** flags[j]: j is in `sorted` (the support's order as of the last view) / in `added` (entered since) */
+const IN_SORTED = 1;
+const IN_ADDED = 2;
+
 /**
  * The master side of Algorithm 1 as a pure state machine (no I/O):
  *   w̄ ← w̄ + π_i Δ ;  w = prox_{γλ1}(w̄) ;  (the caller sends w to worker i).
- * Each update costs O(|Δ|): w̄, w, supp(w) and the shard's w_i are maintained incrementally, and so is
- * w as a sparse vector (sorted support and its values), which is only re-sorted when the support
- * changes, by one merge of the old order with the few new coordinates (never a full sort after the
- * first): `view()` is O(1) while supp(w) is unchanged, `current()` one copy of |supp(w)| values. The invariant w̄ = Σ_i π_i w_i is kept exactly in
- * exact arithmetic; `resum()` restores it in floating point.
+ * Each update costs O(|Δ|): w̄, w, |supp(w)| and the shard's w_i are maintained incrementally. w̄_j and
+ * w_j sit side by side in one record (`rec[2j]`, `rec[2j + 1]`), so a Δ coordinate touches one cache
+ * line of the O(n) state, not one per array (the apply loop is memory-bound: `npm run bench:master`).
+ * w as a sparse vector (sorted support and its values) is rebuilt only on demand: the order when the
+ * support changed, by one merge of the old order with the few new coordinates (never a full sort
+ * after the first), and the values by one ascending gather of |supp(w)|. The invariant
+ * w̄ = Σ_i π_i w_i is kept exactly in exact arithmetic; `resum()` restores it in floating point.
  *
- * Memory O(n + Σ_i |cols_i|): w̄ and the support's index maps are dense (O(n)), w is kept on its
- * support only (its values beside supp(w)'s list), each shard's w_i
- * is stored only on its columns plus the coordinates supp(w) lent it (ShardIterate; DESIGN.md derives
- * why w_i is zero elsewhere). The support's lists grow with |supp(w)|, not with n.
+ * Memory O(n + Σ_i |cols_i|): 17 bytes a coordinate (w̄, w, a flag byte), the support's order
+ * O(|supp(w)|), and each shard's w_i only on its columns plus the coordinates supp(w) lent it
+ * (ShardIterate; DESIGN.md derives why w_i is zero elsewhere).
  */
 export class ModelState {
   readonly n: number;
   readonly pi: Float64Array;
-  readonly wbar: Float64Array;
   /** Last w_i of every shard, so w̄ can be re-summed, checkpointed and handed to a replacement worker. */
   readonly wi: ShardIterate[];
+  /** rec[2j] = w̄_j, rec[2j + 1] = w_j = prox(w̄)_j */
+  private readonly rec: Float64Array;
+  private readonly flags: Uint8Array;
   /** Number of updates applied: the paper's k (changed only by apply() and restore()). */
   private kValue = 0;
   private threshold: number;
-  private suppList: Uint32Array = new Uint32Array(16);
-  /** suppVal[t] = w[suppList[t]]: w's values, on its support only (w is 0 elsewhere) */
-  private suppVal: Float64Array = new Float64Array(16);
-  private readonly suppPos: Int32Array;
-  private suppCount = 0;
+  /** |supp(w)| */
+  private count = 0;
   /**
    * supp(w) sorted as of the last view(): a fresh array after each change (snapshots share it), so
-   * it may hold coordinates that have since left the support (w[j] = 0), and misses those in `added`.
+   * it may hold coordinates that have since left the support (w_j = 0), and misses those in `added`.
    */
   private sorted: Uint32Array = new Uint32Array(0);
   /** the support changed since `sorted` was built */
   private dirty = false;
-  /** coordinates that entered the support and are not in `sorted` (no duplicates: see inAdded) */
+  /** w changed since sortedVal was gathered */
+  private stale = false;
+  /** coordinates that entered the support and are not in `sorted` (no duplicates: flag IN_ADDED) */
   private added: Uint32Array = new Uint32Array(16);
   private addedCount = 0;
-  private readonly inAdded: Uint8Array;
-  /** sortedVal[t] = w[sorted[t]], kept current by setW */
+  /** sortedVal[t] = w[sorted[t]] as of the last view() */
   private sortedVal: Float64Array = new Float64Array(16);
-  /** j → its position in `sorted`, or −1 */
-  private readonly sortedPos: Int32Array;
   private liveView: SparseVector;
   /** a coordinate where w is ±∞ or NaN (a divergence), −1 when none: so a reply need not scan w */
   private nonFiniteAt = -1;
@@ -64,15 +67,13 @@ export class ModelState {
     if (!(gammaValue > 0)) throw new SodaError('E_CONFIG', `step size γ must be > 0, got ${gammaValue}`);
     this.n = n;
     this.pi = Float64Array.from(pi);
-    this.wbar = new Float64Array(n);
+    this.rec = new Float64Array(2 * n);
+    this.flags = new Uint8Array(n);
     if (cols !== undefined && cols.length !== this.pi.length)
       throw new SodaError('E_STATE', `${cols.length} column lists for ${this.pi.length} shards`);
     const none = new Uint32Array(0);
     this.wi = Array.from({ length: this.pi.length }, (_, i) => new ShardIterate(n, cols?.[i] ?? none));
     this.threshold = gammaValue * lambda1;
-    this.suppPos = new Int32Array(n).fill(-1);
-    this.sortedPos = new Int32Array(n).fill(-1);
-    this.inAdded = new Uint8Array(n);
     this.liveView = { n, idx: this.sorted, val: this.sortedVal.subarray(0, 0) };
   }
 
@@ -86,7 +87,7 @@ export class ModelState {
   }
 
   get supportSize(): number {
-    return this.suppCount;
+    return this.count;
   }
 
   /** A coordinate j where w_j is not finite (the run diverged), or −1: O(1), kept by every change of w. */
@@ -96,15 +97,49 @@ export class ModelState {
 
   /** w_j = prox(w̄)_j */
   wAt(j: number): number {
-    const pos = this.suppPos[j];
-    return pos >= 0 ? this.suppVal[pos] : 0;
+    return this.rec[2 * j + 1];
+  }
+
+  /** w̄_j */
+  wbarAt(j: number): number {
+    return this.rec[2 * j];
   }
 
   /** w as a dense vector of n (tests and small n only: O(n)). */
   wDense(): Float64Array {
-    const out = new Float64Array(this.n);
-    for (let t = 0; t < this.suppCount; t++) out[this.suppList[t]] = this.suppVal[t];
-    return out;
+    return Float64Array.from({ length: this.n }, (_, j) => this.rec[2 * j + 1]);
+  }
+
+  /** w̄ as a dense vector of n (tests and small n only: O(n)). */
+  wbarDense(): Float64Array {
+    return Float64Array.from({ length: this.n }, (_, j) => this.rec[2 * j]);
+  }
+
+  /**
+   * w̄'s entries whose bits are not +0 (−0 is kept): what a checkpoint stores, for a resume that is bit
+   * for bit. O(n) (one pass over the records).
+   */
+  wbarBits(): SparseVector {
+    return this.wbarWhere((v) => v !== 0 || 1 / v < 0);
+  }
+
+  /** w̄'s non-zeros (±0 dropped), sorted: O(n). */
+  wbarSparse(): SparseVector {
+    return this.wbarWhere((v) => v !== 0);
+  }
+
+  private wbarWhere(kept: (v: number) => boolean): SparseVector {
+    const { n, rec } = this;
+    let nnz = 0;
+    for (let j = 0; j < n; j++) if (kept(rec[2 * j])) nnz++;
+    const idx = new Uint32Array(nnz);
+    const val = new Float64Array(nnz);
+    for (let j = 0, k = 0; j < n; j++)
+      if (kept(rec[2 * j])) {
+        idx[k] = j;
+        val[k++] = rec[2 * j];
+      }
+    return { n, idx, val };
   }
 
   /** w̄ += π_i Δ, w_i += Δ, and w = prox_{γλ1}(w̄) on the touched coordinates. */
@@ -112,23 +147,20 @@ export class ModelState {
     const pi = this.pi[shard];
     this.wi[shard].addSorted(delta);
     const { idx, val } = delta;
-    const { wbar, suppPos, sortedPos, sortedVal } = this;
+    const rec = this.rec;
     const thr = this.threshold;
     const u = this.unpenalizedFrom;
     for (let t = 0; t < idx.length; t++) {
       const j = idx[t];
-      const d = val[t];
-      const b = (wbar[j] += pi * d);
+      const r = 2 * j;
+      const b = (rec[r] += pi * val[t]);
       const v = proxCoordinate(j, b, thr, u); // prox_{γλ1}(b): identity on the intercept (j ≥ u)
-      const pos = suppPos[j];
-      if (v - v !== 0 && this.nonFiniteAt < 0) this.nonFiniteAt = j; // ±∞ or NaN
-      if (v !== 0 && pos >= 0) {
-        // still in the support (the common case): only the value changes
-        this.suppVal[pos] = v;
-        const at = sortedPos[j];
-        if (at >= 0) sortedVal[at] = v;
-      } else if (v !== 0 || suppPos[j] >= 0) this.setW(j, v); // (0 outside the support: w_j stays 0)
+      const old = rec[r + 1];
+      rec[r + 1] = v;
+      // the support changes, or w overflowed (±∞, NaN): rare, off the common path
+      if ((v === 0) !== (old === 0) || v - v !== 0) this.changed(j, v, old);
     }
+    this.stale = true;
     this.kValue++;
   }
 
@@ -143,47 +175,47 @@ export class ModelState {
 
   /**
    * w as a sparse vector without copying or allocating: a read-only view of the master's own arrays,
-   * valid until the next apply/resum/setGamma (which update it in place). Meant for what is encoded at
-   * once, like the model frame sent to a worker after each update.
+   * valid until the next apply/resum/setGamma (after which the next view() brings it up to date in place).
+   * Meant for what is encoded at once, like the model frame sent to a worker after each update.
    */
   view(): SparseVector {
     if (this.dirty) this.rebuildSorted();
+    if (this.stale) {
+      const { sorted, sortedVal, rec } = this;
+      for (let t = 0; t < sorted.length; t++) sortedVal[t] = rec[2 * sorted[t] + 1];
+      this.stale = false;
+    }
     return this.liveView;
   }
 
   /** Merge the old order (minus what left the support) with the sorted new coordinates: O(s + a log a). */
   private rebuildSorted(): void {
-    const { sortedPos, inAdded, suppPos, suppVal } = this;
+    const { rec, flags } = this;
     const add = this.added.subarray(0, this.addedCount).sort();
     const old = this.sorted;
-    const idx = new Uint32Array(this.suppCount);
+    const idx = new Uint32Array(this.count);
     if (this.sortedVal.length < idx.length) this.sortedVal = new Float64Array(2 * idx.length);
     const sortedVal = this.sortedVal;
     let a = 0;
     let o = 0;
     let t = 0;
     while (o < old.length || a < add.length) {
-      let j: number;
-      if (a >= add.length || (o < old.length && old[o] < add[a])) {
-        j = old[o++];
-        if (suppPos[j] < 0) {
-          sortedPos[j] = -1; // left the support
-          continue;
-        }
-      } else {
-        j = add[a++];
-        inAdded[j] = 0;
-        if (suppPos[j] < 0) continue; // entered and left again
+      const j = a >= add.length || (o < old.length && old[o] < add[a]) ? old[o++] : add[a++];
+      const w = rec[2 * j + 1];
+      if (w === 0) {
+        flags[j] = 0; // left the support (or entered and left again)
+        continue;
       }
-      idx[t] = j;
-      sortedPos[j] = t;
-      sortedVal[t++] = suppVal[suppPos[j]];
+      flags[j] = IN_SORTED;
+      sortedVal[t] = w; // the values too: one pass, not a merge and then a gather
+      idx[t++] = j;
     }
     if (t !== idx.length) throw new SodaError('E_STATE', `support bookkeeping: ${t} ≠ ${idx.length}`);
     this.addedCount = 0;
     this.sorted = idx;
     this.dirty = false;
-    this.liveView = { n: this.n, idx, val: sortedVal.subarray(0, t) };
+    this.stale = false;
+    this.liveView = { n: this.n, idx, val: this.sortedVal.subarray(0, t) };
   }
 
   /**
@@ -194,7 +226,7 @@ export class ModelState {
   resum(): number {
     this.nonFiniteAt = -1; // every w_j is set again below
     const B = 1 << 16;
-    const { n, pi, wbar } = this;
+    const { n, pi, rec } = this;
     const M = this.wi.length;
     const s = new Float64Array(B);
     const c = new Float64Array(B);
@@ -218,8 +250,8 @@ export class ModelState {
       }
       for (let j = from; j < to; j++) {
         const exact = s[j - from] + c[j - from];
-        drift = Math.max(drift, Math.abs(exact - wbar[j]));
-        wbar[j] = exact;
+        drift = Math.max(drift, Math.abs(exact - rec[2 * j]));
+        rec[2 * j] = exact;
         this.setW(j, this.prox(j, exact));
       }
     }
@@ -232,7 +264,7 @@ export class ModelState {
     this.gammaValue = gamma;
     this.threshold = gamma * this.lambda1;
     this.nonFiniteAt = -1; // every w_j is set again below
-    for (let j = 0; j < this.n; j++) this.setW(j, this.prox(j, this.wbar[j]));
+    for (let j = 0; j < this.n; j++) this.setW(j, this.prox(j, this.rec[2 * j]));
   }
 
   /** Restore a shard's w_i (from a checkpoint); call resum() after restoring all of them. */
@@ -279,8 +311,9 @@ export class ModelState {
 
   /** w̄ ← v (sparse), bit for bit. */
   private setWbar(v: SparseVector): void {
-    this.wbar.fill(0);
-    for (let t = 0; t < v.idx.length; t++) this.wbar[v.idx[t]] = v.val[t];
+    const rec = this.rec;
+    for (let j = 0; j < this.n; j++) rec[2 * j] = 0;
+    for (let t = 0; t < v.idx.length; t++) rec[2 * v.idx[t]] = v.val[t];
   }
 
   /** `v` as a sparse vector of dimension n (a dense one is converted), or a SodaError naming `what`. */
@@ -300,41 +333,27 @@ export class ModelState {
   }
 
   private setW(j: number, v: number): void {
-    if (v - v !== 0 && this.nonFiniteAt < 0) this.nonFiniteAt = j;
-    const pos = this.suppPos[j];
-    if (v !== 0) {
-      const at = this.sortedPos[j];
-      if (at >= 0) this.sortedVal[at] = v;
-      if (pos >= 0) this.suppVal[pos] = v;
-      else {
-        this.dirty = true;
-        if (this.suppCount === this.suppList.length) {
-          this.suppList = grow(this.suppList);
-          const vals = new Float64Array(this.suppList.length);
-          vals.set(this.suppVal);
-          this.suppVal = vals;
-        }
-        this.suppPos[j] = this.suppCount;
-        this.suppVal[this.suppCount] = v;
-        this.suppList[this.suppCount++] = j;
-        if (at < 0 && this.inAdded[j] === 0) {
-          this.inAdded[j] = 1;
-          this.pushAdded(j);
-        }
-      }
-    } else if (pos >= 0) {
-      this.dirty = true;
-      const last = this.suppList[--this.suppCount];
-      this.suppList[pos] = last;
-      this.suppVal[pos] = this.suppVal[this.suppCount];
-      this.suppPos[last] = pos;
-      this.suppPos[j] = -1;
-    }
+    const old = this.rec[2 * j + 1];
+    this.rec[2 * j + 1] = v;
+    this.stale = true;
+    if ((v === 0) !== (old === 0) || v - v !== 0) this.changed(j, v, old);
   }
 
-  private pushAdded(j: number): void {
-    if (this.addedCount === this.added.length) this.added = grow(this.added);
-    this.added[this.addedCount++] = j;
+  /** w_j went from `old` to `v` and one of them is 0 (the support changed), or v is not finite. */
+  private changed(j: number, v: number, old: number): void {
+    if (v - v !== 0 && this.nonFiniteAt < 0) this.nonFiniteAt = j;
+    if ((v === 0) === (old === 0)) return;
+    this.dirty = true;
+    if (v === 0) {
+      this.count--;
+      return;
+    }
+    this.count++;
+    if (this.flags[j] === 0) {
+      this.flags[j] = IN_ADDED;
+      if (this.addedCount === this.added.length) this.added = grow(this.added);
+      this.added[this.addedCount++] = j;
+    }
   }
 }
 

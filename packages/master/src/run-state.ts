@@ -4,7 +4,7 @@ import type { Assign } from '@soda/protocol';
 import { MASTER_DEFAULTS, type MasterConfig } from './config';
 import { checkCompatible, type Checkpoint, type RunIdentity } from './checkpoint';
 import { ModelState } from './model-state';
-import { columnsOf, sparseBits } from './shard-iterate';
+import { columnsOf } from './shard-iterate';
 import { ShardTable, type Shard } from './shards';
 import type { StatsRoundResult } from './data-at-scale';
 import { RunStats, type WireCounters } from './stats';
@@ -256,7 +256,7 @@ export class RunState {
         evaluated: null,
         best: best ? { k: best.k, objective: best.objective } : null,
       },
-      wbar: sparseBits(this.model.wbar),
+      wbar: this.model.wbarBits(),
       wi: this.model.wi.map((v) => v.toSparse()),
       bestWbar: best ? best.wbar : null,
     };

@@ -11,6 +11,7 @@ export const COUNTERS = [
   'departures',
   'evalBytesUp',
   'gapCoordsUp',
+  'evalCoordsDown',
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 
@@ -48,6 +49,8 @@ export class RunStats {
   };
   /** coordinates of the gap parts u_i uploaded (Σ over rounds of Σ_i |u_i|) */
   gapCoordsUp = 0;
+  /** coordinates of w sent in evaluation requests (Σ over requests of |w|): with coordsDown, all of w sent */
+  evalCoordsDown = 0;
   private delaySum = 0;
   private delayCount = 0;
   private delayMaxValue = 0;
@@ -125,6 +128,7 @@ export class RunStats {
       departures: this.departures,
       evalBytesUp: this.evalBytesUp,
       gapCoordsUp: this.gapCoordsUp,
+      evalCoordsDown: this.evalCoordsDown,
     };
   }
 }

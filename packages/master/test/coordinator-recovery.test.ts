@@ -55,7 +55,7 @@ describe('Coordinator: divergence restarts', () => {
       [1, null],
       [2, null],
     ]);
-    expect(Array.from(h.run.model.wbar)).toEqual([0, 0, 0, 0]);
+    expect(Array.from(h.run.model.wbarDense())).toEqual([0, 0, 0, 0]);
     expect([0, 1].every((i) => h.run.model.wiDense(i).every((x) => x === 0))).toBe(true);
     expect(h.run.model.k).toBe(1); // k keeps counting
     expect([h.shardKind(0), h.shardKind(1)]).toEqual(['resetting', 'resetting']);
@@ -111,7 +111,7 @@ describe('Coordinator: the sync-pg barrier', () => {
     expect(h.update(1, 0, 0, { 0: 5 })).toEqual([]); // duplicate
     const out = h.update(2, 1, 0, { 0: 1 });
     expect(h.run.model.k).toBe(2);
-    expect(h.run.model.wbar[0]).toBeCloseTo(1, 15);
+    expect(h.run.model.wbarAt(0)).toBeCloseTo(1, 15);
     expect(sends(out, 'model').map((s) => [s.conn, s.msg.t === 'model' && s.msg.k])).toEqual([
       [1, 2],
       [2, 2],

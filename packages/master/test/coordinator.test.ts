@@ -111,7 +111,7 @@ describe('Coordinator, running (async SODA)', () => {
     expect(h.run.stats).toMatchObject({ updates: 1, coordsUp: 2 });
     // stale by one: applied all the same, and its delay recorded
     h.update(2, 1, 0, { 0: 1 });
-    expect(h.run.model.wbar[0]).toBeCloseTo(1, 15);
+    expect(h.run.model.wbarAt(0)).toBeCloseTo(1, 15);
     expect(h.run.stats.takeDelays()).toEqual({ delayMean: 0.5, delayMax: 1 });
   });
 
@@ -156,7 +156,8 @@ describe('Coordinator, running (async SODA)', () => {
 
   it('evaluation rounds are due by updates and by time, one at a time', () => {
     const h = new Harness({ evalEveryUpdates: 3, evalEveryMs: 1000 });
-    const id1 = evalId(h.start());
+    const started = h.start();
+    const id1 = evalId(started);
     expect(sends(h.update(1, 0, 0, { 0: 1 }), 'eval')).toEqual([]); // round 1 is pending
     h.answer(1, 0, id1, 1);
     h.answer(2, 1, id1, 1);
@@ -170,7 +171,15 @@ describe('Coordinator, running (async SODA)', () => {
     h.answer(2, 1, id1 + 1, 1);
     expect(sends(h.update(1, 0, 3, { 1: 1 }), 'eval')).toEqual([]);
     h.now += 1000;
-    expect(sends(h.update(1, 0, 4, { 1: 1 }), 'eval')).toHaveLength(2); // by time: 2 updates since
+    const byTime = sends(h.update(1, 0, 4, { 1: 1 }), 'eval');
+    expect(byTime).toHaveLength(2); // by time: 2 updates since
+    // every w an evaluation request carried is counted, as coordsDown counts the model replies'
+    const carried = [...sends(started, 'eval'), ...due, ...byTime].map((x) =>
+      x.msg.t === 'eval' ? x.msg.w.idx.length : NaN,
+    );
+    expect(carried).toHaveLength(6);
+    expect(carried.some((c) => c > 0)).toBe(true);
+    expect(h.run.stats.evalCoordsDown).toBe(carried.reduce((a, b) => a + b, 0));
   });
 
   it('max-epochs: training stops at k/M epochs and the final w is evaluated before finishing', () => {

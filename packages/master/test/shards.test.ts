@@ -51,6 +51,7 @@ describe('RunStats.restore: field by field, validated', () => {
       departures: 0,
       evalBytesUp: 0,
       gapCoordsUp: 0,
+      evalCoordsDown: 0,
     });
     expect((s as unknown as Record<string, unknown>).bogus).toBeUndefined();
   });

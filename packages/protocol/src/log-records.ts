@@ -70,6 +70,8 @@ export interface TrafficCounters {
   readonly evalBytesUp?: number;
   /** coordinates of gap parts uploaded (absent in logs of older masters) */
   readonly gapCoordsUp?: number;
+  /** coordinates of w sent in evaluation requests (absent in logs of older masters) */
+  readonly evalCoordsDown?: number;
 }
 
 /** `progress`: one evaluation round, F(w^k) = Σ π_i f_i(w^k) + λ1‖w^k‖₁. */

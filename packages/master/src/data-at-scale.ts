@@ -150,7 +150,7 @@ export function checkReady(r: Ready, facts: OwnShardFacts, n: number, intercept 
   return OK;
 }
 
-/** One evaluation round's gap parts, one per shard (duplicates ignored), summed in O(n). */
+/** One evaluation round's gap parts, one per shard (duplicates ignored), summed sparse: O(Σ_i |u_i|), never O(n). */
 export class GapRound {
   private readonly seen: Uint8Array;
   private readonly acc: GapAccumulator;

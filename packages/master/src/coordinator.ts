@@ -1,4 +1,4 @@
-import { assertNever, defaultStepSize, sparseFromDense } from '@soda/core';
+import { assertNever, defaultStepSize } from '@soda/core';
 import { LOG_MSG, type EvalResult, type Ready, type Update } from '@soda/protocol';
 import { withEvaluated } from './checkpoint';
 import { finishCommand } from './completion';
@@ -316,7 +316,7 @@ export class Coordinator {
       pi: this.model.pi,
       startedAt: this.now,
       restarts: run.restarts,
-      wbar: snapshot?.wbar ?? sparseFromDense(this.model.wbar),
+      wbar: snapshot?.wbar ?? run.wbarNonZeros(),
       counts: run.shardUpdates.slice(),
       snapshot,
     });

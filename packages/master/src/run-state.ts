@@ -4,10 +4,11 @@ import type { Assign } from '@soda/protocol';
 import { MASTER_DEFAULTS, type MasterConfig } from './config';
 import { checkCompatible, type Checkpoint, type RunIdentity } from './checkpoint';
 import { ModelState } from './model-state';
-import { columnsOf, sparseBits } from './shard-iterate';
+import { columnsOf } from './shard-iterate';
 import { ShardTable, type Shard } from './shards';
 import type { StatsRoundResult } from './data-at-scale';
 import { RunStats, type WireCounters } from './stats';
+import { WbarSupport } from './wbar-support';
 
 /** The best evaluated point: where a divergence restart goes back to. */
 export interface BestPoint {
@@ -46,6 +47,8 @@ export class RunState {
    * the rest).
    */
   private pendingResume: { readonly checkpoint: Checkpoint; readonly file: string } | null = null;
+  /** where w̄ can be non-zero, to read its non-zeros without a scan of n (made with the model) */
+  private wbarSupport: WbarSupport | null = null;
 
   constructor(
     private readonly cfg: MasterConfig,
@@ -85,6 +88,18 @@ export class RunState {
     if (this.modelValue === null)
       throw new SodaError('E_STATE', 'no model before the stats round: the workers have not reported n');
     return this.modelValue;
+  }
+
+  /**
+   * w̄'s non-zeros (−0 dropped), sorted: what an evaluation round keeps of the state it judges.
+   * O(n/32 + Σ_i |cols_i| + |overflow|), never a scan of n doubles (WbarSupport).
+   */
+  wbarNonZeros(): SparseVector {
+    return this.support.nonZeros(false);
+  }
+
+  private get support(): WbarSupport {
+    return (this.wbarSupport ??= new WbarSupport(this.model));
   }
 
   /** Whether the model exists (false only while a master without data waits for its stats round). */
@@ -256,7 +271,7 @@ export class RunState {
         evaluated: null,
         best: best ? { k: best.k, objective: best.objective } : null,
       },
-      wbar: sparseBits(this.model.wbar),
+      wbar: this.support.nonZeros(true),
       wi: this.model.wi.map((v) => v.toSparse()),
       bestWbar: best ? best.wbar : null,
     };
@@ -270,6 +285,7 @@ export class RunState {
     const { meta } = ck;
     checkCompatible(meta, this.identity(), file);
     this.model.restore({ wbar: ck.wbar, wi: ck.wi, k: meta.k, gamma: meta.gamma });
+    this.support.noteWritten(ck.wbar);
     this.shards.shards.forEach((s, i) => (s.L = meta.L[i] ?? null));
     this.gammaSet = true;
     this.runId = meta.runId;
@@ -286,7 +302,9 @@ export class RunState {
    * w_i = w̄⁰, so w̄ = Σ π_i w_i holds exactly. k keeps counting.
    */
   restart(next: { p: number; gamma: number }): void {
-    this.model.restartFrom(this.best?.wbar ?? emptySparse(this.model.n), next.gamma);
+    const wbar0 = this.best?.wbar ?? emptySparse(this.model.n);
+    this.model.restartFrom(wbar0, next.gamma);
+    this.support.noteWritten(wbar0);
     this.p = next.p;
     this.restarts++;
   }

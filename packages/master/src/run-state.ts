@@ -1,5 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { emptySparse, shardContiguous, shardShuffled, SodaError, type SparseVector } from '@soda/core';
+import {
+  emptySparse,
+  lowerBound,
+  shardContiguous,
+  shardShuffled,
+  SodaError,
+  type SparseVector,
+} from '@soda/core';
 import type { Assign } from '@soda/protocol';
 import { MASTER_DEFAULTS, type MasterConfig } from './config';
 import { checkCompatible, type Checkpoint, type RunIdentity } from './checkpoint';
@@ -29,7 +36,7 @@ export class RunState {
   /** null until the stats round when the workers hold the data (n and π_i come from it) */
   private modelValue: ModelState | null = null;
   /** what the stats round learnt (workers hold the data), else null */
-  private learnt: { m: number; n: number; scale?: Float64Array; dataHash: string } | null = null;
+  private learnt: { m: number; n: number; scale?: SparseVector; dataHash: string } | null = null;
   readonly stats: RunStats;
   /** updates applied per shard: full rounds for the divergence rule */
   readonly shardUpdates: Uint32Array;
@@ -117,8 +124,11 @@ export class RunState {
     return this.modelValue?.n;
   }
 
-  /** The max-abs divisors: the master's own (cfg.scale) or the stats round's. */
-  get scale(): Float64Array | undefined {
+  /**
+   * The max-abs divisors: the master's own (cfg.scale, one per feature) or the stats round's (sparse:
+   * the divisors ≠ 1, O(Σ_i |cols_i|) rather than n doubles).
+   */
+  get scale(): Float64Array | SparseVector | undefined {
     return this.cfg.data !== null ? this.cfg.scale : this.learnt?.scale;
   }
 
@@ -220,8 +230,16 @@ export class RunState {
   scaleFor(shard: number): SparseVector | undefined {
     const scale = this.learnt?.scale;
     if (scale === undefined) return undefined;
-    const idx = this.model.wi[shard].cols; // the intercept's column (index scale.length) is divided by 1
-    return { n: this.model.n, idx, val: Float64Array.from(idx, (j) => (j < scale.length ? scale[j] : 1)) };
+    // the intercept's column (index scale.n) is divided by 1; cols_i is sorted, so each search starts
+    // where the previous one ended
+    const idx = this.model.wi[shard].cols;
+    const val = new Float64Array(idx.length);
+    let at = 0;
+    for (let t = 0; t < idx.length; t++) {
+      at = lowerBound(scale.idx, idx[t], at);
+      val[t] = at < scale.idx.length && scale.idx[at] === idx[t] ? scale.val[at] : 1;
+    }
+    return { n: this.model.n, idx, val };
   }
 
   noteEvaluation(k: number, objective: number, wbar: SparseVector): void {

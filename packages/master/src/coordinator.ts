@@ -255,6 +255,8 @@ export class Coordinator {
         `update.k = ${msg.k} is ahead of the master (k = ${this.model.k})`,
         'k',
       );
+    const offColumns = this.guard.update(msg.delta, this.model.wi[shard.id]);
+    if (!offColumns.ok) return this.refuseClaim(conn, offColumns, 'delta');
     this.run.stats.coordsUp += msg.delta.idx.length;
     const answer = this.strategy.update(msg);
     if (answer === null) return;
@@ -284,6 +286,7 @@ export class Coordinator {
     for (let t = 0; t < w.val.length; t++)
       if (!Number.isFinite(w.val[t])) return this.onDivergence(NaN, `w[${w.idx[t]}] = ${w.val[t]}`);
     this.run.stats.coordsDown += w.idx.length;
+    this.guard.noteSent(w); // H ∪= supp(w): where this worker's Δ may leave its columns
     this.out.send(conn, { t: 'model', k: this.model.k, gamma: this.model.gamma, p: this.run.p, w });
   }
 

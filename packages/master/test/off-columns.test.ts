@@ -1,4 +1,4 @@
-import { csrFromDense, type Dataset } from '@soda/core';
+import { csrFromDense, Rng, type Dataset } from '@soda/core';
 import type { Stats } from '@soda/protocol';
 import { ShardIterate } from '../src/shard-iterate';
 import { checkOffColumns, SupportHistory } from '../src/support-history';
@@ -33,6 +33,31 @@ describe('checkOffColumns', () => {
     if (!v.ok)
       expect(v.detail).toMatch(/^delta\[8\] = 1e-300, but column 8 is not one of the shard's columns/);
     expect(checkOffColumns(vec(n, { 0: -2 }), wi, H).ok).toBe(false);
+  });
+
+  it('agrees with a set-membership reference on random columns, H, stored entries and Δs', () => {
+    const rng = new Rng(99);
+    for (let trial = 0; trial < 300; trial++) {
+      const dim = 2 + rng.int(300);
+      const pick = (k: number) => Array.from({ length: k }, () => rng.int(dim));
+      const cols = new Set(pick(rng.int(dim)));
+      const h = new Set(pick(rng.int(8)));
+      const stored = pick(rng.int(4)).filter((j) => !cols.has(j));
+      const it = new ShardIterate(dim, Uint32Array.from(cols).sort());
+      it.load(vec(dim, Object.fromEntries(stored.map((j) => [j, 1 + j]))));
+      const hist = new SupportHistory();
+      hist.noteSent(vec(dim, Object.fromEntries([...h].map((j) => [j, 1]))));
+      const d = vec(
+        dim,
+        Object.fromEntries(pick(rng.int(40)).map((j) => [j, rng.next() < 0.2 ? 0 : rng.normal()])),
+      );
+      const bad = Array.from(d.idx).find(
+        (j, t) => d.val[t] !== 0 && !cols.has(j) && !h.has(j) && !stored.includes(j),
+      );
+      const v = checkOffColumns(d, it, hist);
+      expect(v.ok).toBe(bad === undefined);
+      if (!v.ok) expect(v.detail).toMatch(new RegExp(`^delta\\[${bad}\\]`));
+    }
   });
 });
 

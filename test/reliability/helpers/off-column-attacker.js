@@ -8,14 +8,14 @@
  *   node off-column-attacker.js ws://host:port SHARD
  * Needs the built packages (npm run build).
  */
-const WebSocket = require('ws');
+const WsClient = require('ws');
 const { logisticSmoothness } = require('@soda/core');
 const { decodeFromMaster, encode, PROTOCOL_VERSION } = require('@soda/protocol');
 
 const [url, shardArg] = process.argv.slice(2);
 const pinned = Number(shardArg);
 const say = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
-const ws = new WebSocket(url);
+const ws = new WsClient(url);
 let cols = null;
 let attacked = false;
 

@@ -61,7 +61,7 @@ it('a Δ off the shard’s columns and outside supp(w) is refused by name, the l
   try {
     await master.waitFor((l) => l.msg === 'worker joined' && l.worker === 'attacker', 10000, 'attacker');
     procs.push(worker('honest', url, ['--give-up', '30', '--shard', '1']));
-    procs.push(worker('spare', url, ['--give-up', '30']));
+    procs.push(worker('spare', url, ['--give-up', '30', '--shard', '0'])); // waits for the liar's shard
     const refused = await master.waitFor(
       (l) => l.msg === 'frame rejected' && /^delta-off-columns: /.test(String(l.err)),
       30000,

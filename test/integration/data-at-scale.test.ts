@@ -5,6 +5,7 @@ import {
   compositeObjective,
   csrFromDense,
   defaultStepSize,
+  divisorAt,
   emptySparse,
   maxAbsScale,
   readLibsvm,
@@ -75,7 +76,10 @@ describe('data at scale: the master’s bookkeeping', () => {
     expect(r.n).toBe(full.n);
     expect(r.m).toBe(400);
     expect(Array.from(r.pi)).toEqual(stats.map((s) => s.m / 400));
-    expect(Buffer.from(r.scale!.buffer).equals(Buffer.from(maxAbsScale(full.X).scale.buffer))).toBe(true);
+    // the divisors are kept sparse (those ≠ 1): each one is the central max-abs divisor, bit for bit
+    const central = maxAbsScale(full.X).scale;
+    for (let j = 0; j < full.n; j++) expect(Object.is(divisorAt(r.scale!, j), central[j])).toBe(true);
+    expect(r.scale!.idx.length).toBe(central.filter((v) => v !== 1).length);
     expect(new StatsRound(M, { normalize: false, manifest }).offer(stats[0])).toEqual({ ok: true });
   });
 

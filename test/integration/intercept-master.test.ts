@@ -70,7 +70,7 @@ describe('ModelState and EvalRound with an intercept', () => {
       pi: Float64Array.from(pi),
       startedAt: 0,
       restarts: 0,
-      wbar: state.wbarSparse(),
+      wbar: sparseFromDense(state.wbarDense()),
       counts: new Uint32Array(pi.length),
       snapshot: null,
     });

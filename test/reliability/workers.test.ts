@@ -1,4 +1,5 @@
 import { Rng } from '@soda/core';
+import { BUSY_MISSED_PINGS } from '../../packages/master/src/connections';
 import { freePort, killAll, masterArgs, Proc, problemFile, sleep, tempDir, worker } from './helpers/procs';
 
 /*
@@ -109,6 +110,54 @@ describe('dead and spare workers (real processes)', () => {
     frozen.signal('SIGCONT'); // it wakes up to a closed connection, and leaves or waits: no harm either way
     expect(await master.exited).toEqual({ code: 0, signal: null });
   });
+
+  it('SIGSTOP while loading its shard: tolerated for BUSY_MISSED_PINGS heartbeats, then dropped, and the shard taken over', async () => {
+    const beat = 500;
+    const { master, url } = await startMaster(
+      2,
+      ['--heartbeat', String(beat / 1000), '--checkpoint-every', '0'],
+      30,
+    );
+    const ws = ['p', 'q', 'loader'].map((n) => spawnWorker(n, url));
+    await master.waitFor((l) => l.msg === 'start', 30000, 'start');
+    const own = owners(master);
+    const loader = ws.find((w) => !own.has(w.name))!; // the spare, on standby
+    const victim = ws.find((w) => own.has(w.name))!;
+    const shard = own.get(victim.name)!;
+    await sleep(300);
+    // Freeze the spare, then free a shard: the master assigns it to the frozen spare, which never
+    // answers `ready` nor a ping: to the master, a worker busy loading its shard.
+    loader.signal('SIGSTOP');
+    victim.signal('SIGKILL');
+    const assigned = await master.waitFor(
+      (l) => l.msg === 'shard assigned' && l.worker === loader.name,
+      5000,
+      'the assign to the frozen spare',
+    );
+    expect(assigned.shard).toBe(shard);
+    const next = spawnWorker('next', url); // waits on standby for the shard
+    const dropped = await master.waitFor(
+      (l) => l.msg === 'worker did not answer a ping; dropping it' && l.worker === loader.name,
+      30 * BUSY_MISSED_PINGS * beat,
+      'the drop of the frozen loader',
+    );
+    // a loading worker is not dropped at its first missed ping but after BUSY_MISSED_PINGS of them,
+    // each a heartbeat apart (the master's own clock, its log's time field)
+    expect(dropped.missed).toBe(BUSY_MISSED_PINGS);
+    const waited = (dropped.time as number) - (assigned.time as number);
+    expect(waited).toBeGreaterThanOrEqual((BUSY_MISSED_PINGS - 1) * beat);
+    // nobody else was dropped meanwhile
+    expect(master.msg('worker did not answer a ping; dropping it').map((l) => l.worker)).toEqual([
+      loader.name,
+    ]);
+    await master.waitFor((l) => l.msg === 'shard assigned' && l.worker === next.name, 10000, 'takeover');
+    expect(owners(master).get(next.name)).toBe(shard);
+    const summary = await master.waitFor((l) => l.msg === 'summary', 60000, 'summary');
+    expect(summary.reason).toBe('tol');
+    expect(summary.subopt as number).toBeLessThanOrEqual(1e-10);
+    loader.signal('SIGCONT');
+    expect(await master.exited).toEqual({ code: 0, signal: null });
+  }, 90000);
 
   it('SIGTERM on a worker: it leaves cleanly (exit 0), the master counts a departure and a spare takes over', async () => {
     const { master, url } = await startMaster(2, ['--checkpoint-every', '0'], 30);

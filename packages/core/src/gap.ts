@@ -1,3 +1,4 @@
+import { CompensatedSum } from './compensated';
 import { SodaError } from './errors';
 import { compositeObjective, logLoss, marginsCsr, proxCoordinate, sigmoid, sumAccurate } from './logistic';
 import type { CscMatrix, CsrMatrix } from './matrix';
@@ -117,21 +118,34 @@ export interface GapResult {
 }
 
 /**
- * The master's side: adds the parts of one evaluation round (O(n) state, whatever m and nnz are)
- * and turns them into D and the gap. Parts may arrive in any order; add each shard once.
+ * The master's side: adds the parts of one evaluation round and turns them into D and the gap. The
+ * total u = Σ_i u_i is kept sparse, on the union of the parts' indices (each u_i lives on its shard's
+ * columns): adding a part is one merge of two sorted lists, O(|u| + |u_i|), and the result is O(|u|),
+ * never O(n). Each coordinate's sum runs in arrival order from +0, and D's squares are summed in
+ * increasing index, so every figure is bit for bit what a dense accumulation of the same parts gives
+ * (a zero adds nothing to a compensated sum). Parts may arrive in any order; add each shard once.
  */
 export class GapAccumulator {
-  private readonly u: Float64Array;
+  /** u on its stored indices (strictly increasing): idx[0..len), val[0..len) */
+  private idx = new Uint32Array(0);
+  private val = new Float64Array(0);
+  private len = 0;
+  /** the next merge's output (the lists swap roles after each add) */
+  private spareIdx = new Uint32Array(0);
+  private spareVal = new Float64Array(0);
   private readonly entropy: number[] = [];
   private rows = 0;
   private parts = 0;
 
-  constructor(readonly n: number) {
-    this.u = new Float64Array(n);
-  }
+  constructor(readonly n: number) {}
 
   get count(): number {
     return this.parts;
+  }
+
+  /** u = Σ of the parts so far, sparse (a copy; a coordinate whose sum cancelled to 0 may be kept). */
+  get u(): SparseVector {
+    return { n: this.n, idx: this.idx.slice(0, this.len), val: this.val.slice(0, this.len) };
   }
 
   add(part: GapPart): void {
@@ -139,20 +153,57 @@ export class GapAccumulator {
       throw new SodaError('E_DATA', `gap part of dimension ${part.u.n} in a run of dimension ${this.n}`);
     if (!(Number.isSafeInteger(part.m) && part.m > 0))
       throw new SodaError('E_DATA', `gap part with m = ${part.m} rows`);
-    const { idx, val } = part.u;
-    for (let t = 0; t < idx.length; t++) this.u[idx[t]] += val[t];
+    this.merge(part.u);
     this.entropy.push(part.entropySum);
     this.rows += part.m;
     this.parts++;
   }
 
+  /** u ← u + v, one merge of the sorted lists (a coordinate new to u starts from +0, as in a dense sum). */
+  private merge(v: SparseVector): void {
+    const { idx: bi, val: bv } = v;
+    const a = this.len;
+    const need = a + bi.length;
+    if (this.spareIdx.length < need) {
+      const cap = Math.max(need, 2 * this.spareIdx.length);
+      this.spareIdx = new Uint32Array(cap);
+      this.spareVal = new Float64Array(cap);
+    }
+    const { idx: ai, val: av, spareIdx: oi, spareVal: ov, n } = this;
+    let p = 0;
+    let k = 0;
+    let prev = -1;
+    for (let q = 0; q < bi.length; q++) {
+      const j = bi[q];
+      if (!(j > prev && j < n))
+        throw new SodaError('E_DATA', `gap part: u.idx[${q}] = ${j} is not increasing and below n = ${n}`);
+      prev = j;
+      while (p < a && ai[p] < j) {
+        oi[k] = ai[p];
+        ov[k++] = av[p++];
+      }
+      oi[k] = j;
+      ov[k++] = (p < a && ai[p] === j ? av[p++] : 0) + bv[q];
+    }
+    while (p < a) {
+      oi[k] = ai[p];
+      ov[k++] = av[p++];
+    }
+    this.idx = oi;
+    this.val = ov;
+    this.spareIdx = ai;
+    this.spareVal = av;
+    this.len = k;
+  }
+
   /** D and the gap at F = F(w) (the objective of the same round); coordinates ≥ unpenalizedFrom carry no λ1. */
   result(objective: number, lambda1: number, lambda2: number, unpenalizedFrom: number): GapResult {
     if (this.rows === 0) throw new SodaError('E_STATE', 'duality gap of an empty round');
+    const u = { n: this.n, idx: this.idx.subarray(0, this.len), val: this.val.subarray(0, this.len) };
     return dualityGapFrom(
       objective,
       sumAccurate(Float64Array.from(this.entropy)),
-      this.u,
+      u,
       this.rows,
       lambda1,
       lambda2,
@@ -163,24 +214,35 @@ export class GapAccumulator {
 
 /**
  * D(θ) = −(1/m) Σ_j H(θ_j) − (1/(2λ2)) [Σ_{k<u} S_{λ1}(v_k)² + Σ_{k≥u} v_k²], v = u/m, from the totals
- * entropySum = Σ_j H(θ_j) and u = Σ_j θ_j y_j x_j (dense) over m rows; u = unpenalizedFrom.
+ * entropySum = Σ_j H(θ_j) and u = Σ_j θ_j y_j x_j over m rows (dense, or sparse with increasing
+ * indices); u = unpenalizedFrom. The squares are summed in increasing k, compensated: a zero u_k adds
+ * an exact +0, so the dense and the sparse form of one u give the same number bit for bit.
  */
 export function dualObjective(
   entropySum: number,
-  u: Float64Array,
+  u: Float64Array | SparseVector,
   m: number,
   lambda1: number,
   lambda2: number,
   unpenalizedFrom: number,
 ): number {
-  checkUnpenalizedFrom(unpenalizedFrom, u.length);
-  const sq = new Float64Array(u.length);
-  for (let k = 0; k < u.length; k++) {
-    // S_{λ1}(v_k): the minimiser of (λ2/2)w² − v_k w + λ1|w| is S_{λ1}(v_k)/λ2; with λ1 = 0 it is v_k/λ2
-    const s = proxCoordinate(k, u[k] / m, lambda1, unpenalizedFrom);
-    sq[k] = s * s;
+  const sum = new CompensatedSum();
+  // S_{λ1}(v_k): the minimiser of (λ2/2)w² − v_k w + λ1|w| is S_{λ1}(v_k)/λ2; with λ1 = 0 it is v_k/λ2
+  if (u instanceof Float64Array) {
+    checkUnpenalizedFrom(unpenalizedFrom, u.length);
+    for (let k = 0; k < u.length; k++) {
+      const s = proxCoordinate(k, u[k] / m, lambda1, unpenalizedFrom);
+      sum.add(s * s);
+    }
+  } else {
+    checkUnpenalizedFrom(unpenalizedFrom, u.n);
+    const { idx, val } = u;
+    for (let t = 0; t < idx.length; t++) {
+      const s = proxCoordinate(idx[t], val[t] / m, lambda1, unpenalizedFrom);
+      sum.add(s * s);
+    }
   }
-  return -entropySum / m - sumAccurate(sq) / (2 * lambda2);
+  return -entropySum / m - sum.value / (2 * lambda2);
 }
 
 /**
@@ -190,7 +252,7 @@ export function dualObjective(
 export function dualityGapFrom(
   objective: number,
   entropySum: number,
-  u: Float64Array,
+  u: Float64Array | SparseVector,
   m: number,
   lambda1: number,
   lambda2: number,

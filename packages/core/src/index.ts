@@ -48,6 +48,8 @@ export {
   columnMaxAbs,
   columnMaxAbsSparse,
   combineColumnMaxima,
+  divisorAt,
+  divisorsFromMaxima,
   maxAbsScale,
   type ScaleOptions,
 } from './scale';

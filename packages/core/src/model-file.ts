@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { writeFileDurable } from './durable-write';
 import { finiteNumber } from './checks';
 import { SodaError } from './errors';
+import { divisorAt } from './scale';
 import type { SparseVector } from './sparse';
 
 /*
@@ -42,8 +43,11 @@ export interface ModelMeta {
   readonly objective: number | null;
   /** With an intercept: w's coordinate unpenalizedFrom (< w.n, the last one) is the intercept column. */
   readonly unpenalizedFrom?: number;
-  /** Max-abs column divisors of the training data, folded into the weights. */
-  readonly scale?: ArrayLike<number>;
+  /**
+   * Max-abs column divisors of the training data, folded into the weights: one per feature, or sparse
+   * (divisorsFromMaxima: the divisors ≠ 1, a column without an entry divides by 1).
+   */
+  readonly scale?: ArrayLike<number> | SparseVector;
   readonly training?: Record<string, string | number | boolean | null>;
   readonly featureNames?: string[];
 }
@@ -55,6 +59,13 @@ export function modelFileOf(w: SparseVector, meta: ModelMeta): ModelFile {
   const idx: number[] = [];
   const val: number[] = [];
   let intercept = 0;
+  const scale = meta.scale;
+  const divisor =
+    scale === undefined
+      ? () => 1
+      : 'idx' in scale
+        ? (j: number) => divisorAt(scale, j)
+        : (j: number) => scale[j];
   for (let t = 0; t < w.idx.length; t++) {
     const j = w.idx[t];
     if (j >= n) {
@@ -62,7 +73,7 @@ export function modelFileOf(w: SparseVector, meta: ModelMeta): ModelFile {
       continue;
     }
     idx.push(j);
-    val.push(meta.scale ? w.val[t] / meta.scale[j] : w.val[t]);
+    val.push(scale ? w.val[t] / divisor(j) : w.val[t]);
   }
   if (meta.featureNames !== undefined && meta.featureNames.length !== n)
     throw new SodaError('E_MODEL', `${meta.featureNames.length} feature names for ${n} features`);

@@ -111,6 +111,91 @@ export function columnMaxAbsSparse(X: CsrMatrix): SparseVector {
 }
 
 /**
+ * combineColumnMaxima kept sparse: the divisors that are not 1 (columns no shard has, or whose largest
+ * |x| is exactly 1, divide by 1 and are left out), sorted. O(T log M) for M parts of T entries in all
+ * (merged in pairs; a maximum does not depend on the order), never O(n): what the master keeps of the
+ * scale when the workers hold the data. divisorAt reads it; the same E_DATA errors as the dense form.
+ */
+export function divisorsFromMaxima(parts: readonly SparseVector[], n: number): SparseVector {
+  let lists: SparseVector[] = parts.map((p, i) => {
+    checkMaxima(p, i, n);
+    return p;
+  });
+  if (lists.length === 0) return { n, idx: new Uint32Array(0), val: new Float64Array(0) };
+  while (lists.length > 1) {
+    const next: SparseVector[] = [];
+    for (let t = 0; t + 1 < lists.length; t += 2) next.push(mergeMax(lists[t], lists[t + 1], n));
+    if (lists.length % 2 === 1) next.push(lists[lists.length - 1]);
+    lists = next;
+  }
+  const all = lists[0];
+  let k = 0;
+  for (let t = 0; t < all.idx.length; t++) if (all.val[t] !== 0 && all.val[t] !== 1) k++;
+  const idx = new Uint32Array(k);
+  const val = new Float64Array(k);
+  k = 0;
+  for (let t = 0; t < all.idx.length; t++)
+    if (all.val[t] !== 0 && all.val[t] !== 1) {
+      idx[k] = all.idx[t];
+      val[k++] = all.val[t];
+    }
+  return { n, idx, val };
+}
+
+/** Column j's divisor in a sparse scale (divisorsFromMaxima): its entry, or 1 when it has none. */
+export function divisorAt(divisors: SparseVector, j: number): number {
+  const idx = divisors.idx;
+  let lo = 0;
+  let hi = idx.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (idx[mid] < j) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < idx.length && idx[lo] === j ? divisors.val[lo] : 1;
+}
+
+/** A part's column maxima: dimension ≤ n, every maximum finite and ≥ 0 (E_DATA naming the part). */
+function checkMaxima(p: SparseVector, i: number, n: number): void {
+  if (p.n > n)
+    throw new SodaError('E_DATA', `column maxima of part ${i} have dimension ${p.n} > n = ${n}`, { part: i });
+  for (let t = 0; t < p.idx.length; t++) {
+    const a = p.val[t];
+    if (!(a >= 0 && a <= Number.MAX_VALUE))
+      throw new SodaError('E_DATA', `column maxima of part ${i}: column ${p.idx[t]} has ${a}`, {
+        part: i,
+        column: p.idx[t],
+      });
+  }
+}
+
+/** The entry-wise maximum of two sorted sparse vectors of maxima (absent = 0). */
+function mergeMax(a: SparseVector, b: SparseVector, n: number): SparseVector {
+  const idx = new Uint32Array(a.idx.length + b.idx.length);
+  const val = new Float64Array(idx.length);
+  let p = 0;
+  let q = 0;
+  let k = 0;
+  while (p < a.idx.length || q < b.idx.length) {
+    const ja = p < a.idx.length ? a.idx[p] : Infinity;
+    const jb = q < b.idx.length ? b.idx[q] : Infinity;
+    if (ja < jb) {
+      idx[k] = ja;
+      val[k++] = a.val[p++];
+    } else if (jb < ja) {
+      idx[k] = jb;
+      val[k++] = b.val[q++];
+    } else {
+      idx[k] = ja;
+      const x = a.val[p++];
+      const y = b.val[q++];
+      val[k++] = y > x ? y : x;
+    }
+  }
+  return { n, idx: idx.subarray(0, k), val: val.subarray(0, k) };
+}
+
+/**
  * The divisors of the whole dataset from every shard's column maxima: scale[j] = max over parts, or 1
  * for a column no shard has. A part may be shorter than n (a shard whose largest index is smaller);
  * a longer one, or a negative or non-finite maximum, is an E_DATA error naming the part.

@@ -10,6 +10,7 @@ import {
   type ClaimVerdict,
   type ShardFacts,
 } from './claims';
+import { checkOffColumns, SupportHistory, type StoredIterate } from './support-history';
 
 /** A refused claim: who made it and why (the coordinator expels that worker). */
 export interface Refusal {
@@ -24,6 +25,8 @@ export interface Refusal {
  */
 export class ClaimGuard {
   private readonly facts: (ShardFacts | null)[];
+  /** H: every coordinate of supp(w) the workers were sent (bounds Δ off the shards' columns) */
+  private readonly history = new SupportHistory();
 
   constructor(
     private readonly rows: readonly (ShardRows | null)[],
@@ -83,6 +86,19 @@ export class ClaimGuard {
     const bounded = checkEvalClaim(fi, wNormSq, facts, this.lambda2);
     if (!bounded.ok || shard !== this.spotShard(roundId)) return bounded;
     return spotCheck(fi, this.recompute(shard, w));
+  }
+
+  /** w is about to be sent to a worker as its iterate: supp(w) joins H. */
+  noteSent(w: SparseVector): void {
+    this.history.noteSent(w);
+  }
+
+  /**
+   * A worker's Δ against what the master stores of its w_i: no non-zero off cols_i outside H where
+   * w_i is 0 (support-history.ts derives why an honest Δ never has one). O(|Δ| log |cols_i|).
+   */
+  update(delta: SparseVector, wi: StoredIterate): ClaimVerdict {
+    return checkOffColumns(delta, wi, this.history);
   }
 
   /**

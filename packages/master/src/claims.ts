@@ -30,7 +30,8 @@ export type ClaimReason =
   | 'rows-mismatch'
   | 'L-mismatch'
   | 'L-below-lambda2'
-  | 'L-implausible';
+  | 'L-implausible'
+  | 'delta-off-columns';
 
 export type ClaimVerdict =
   { readonly ok: true } | { readonly ok: false; reason: ClaimReason; detail: string };

@@ -258,6 +258,8 @@ export class Coordinator {
         `update.k = ${msg.k} is ahead of the master (k = ${this.model.k})`,
         'k',
       );
+    const offColumns = this.guard.update(msg.delta, this.model.wi[shard.id]);
+    if (!offColumns.ok) return this.refuseClaim(conn, offColumns, 'delta');
     this.run.stats.coordsUp += msg.delta.idx.length;
     const answer = this.strategy.update(msg);
     if (answer === null) return;
@@ -287,6 +289,7 @@ export class Coordinator {
     if (bad >= 0) return this.onDivergence(NaN, `w[${bad}] = ${this.model.wAt(bad)}`);
     const w = this.model.view();
     this.run.stats.coordsDown += w.idx.length;
+    this.guard.noteSent(w); // H ∪= supp(w): where this worker's Δ may leave its columns
     this.out.send(conn, { t: 'model', k: this.model.k, gamma: this.model.gamma, p: this.run.p, w });
   }
 
@@ -319,7 +322,7 @@ export class Coordinator {
       pi: this.model.pi,
       startedAt: this.now,
       restarts: run.restarts,
-      wbar: snapshot?.wbar ?? this.model.wbarSparse(),
+      wbar: snapshot?.wbar ?? run.wbarNonZeros(),
       counts: run.shardUpdates.slice(),
       snapshot,
     });

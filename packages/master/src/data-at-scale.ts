@@ -1,5 +1,5 @@
 import {
-  combineColumnMaxima,
+  divisorsFromMaxima,
   GapAccumulator,
   SodaError,
   type SparseVector,
@@ -30,8 +30,8 @@ export interface StatsRoundResult {
   readonly shards: readonly OwnShardFacts[];
   /** π_i = m_i / m */
   readonly pi: Float64Array;
-  /** the combined max-abs divisors (combineColumnMaxima), absent with --no-normalize */
-  readonly scale?: Float64Array;
+  /** the combined max-abs divisors ≠ 1, sparse (divisorsFromMaxima), absent with --no-normalize */
+  readonly scale?: SparseVector;
   /** each shard's columns (the indices of its column maxima): where the master stores its w_i */
   readonly cols: readonly Uint32Array[];
 }
@@ -119,7 +119,7 @@ export class StatsRound {
     const m = shards.reduce((a, f) => a + f.m, 0);
     const pi = Float64Array.from(shards, (f) => f.m / m);
     const n = this.n!;
-    const scale = this.opts.normalize ? combineColumnMaxima(this.maxima as SparseVector[], n) : undefined;
+    const scale = this.opts.normalize ? divisorsFromMaxima(this.maxima as SparseVector[], n) : undefined;
     return { n, m, shards, pi, cols: this.cols as Uint32Array[], ...(scale ? { scale } : {}) };
   }
 }
@@ -150,7 +150,7 @@ export function checkReady(r: Ready, facts: OwnShardFacts, n: number, intercept 
   return OK;
 }
 
-/** One evaluation round's gap parts, one per shard (duplicates ignored), summed in O(n). */
+/** One evaluation round's gap parts, one per shard (duplicates ignored), summed sparse: O(Σ_i |u_i|), never O(n). */
 export class GapRound {
   private readonly seen: Uint8Array;
   private readonly acc: GapAccumulator;

@@ -5,7 +5,7 @@ import { chooseStopRule, GapRound, stopReached, type StopRule } from './data-at-
 import type { Shard } from './shards';
 
 /**
- * A round asks the workers for fresh gap parts (each an O(|cols_i|) upload, and O(n) work on the
+ * A round asks the workers for fresh gap parts (each an O(|cols_i|) upload, and an O(Σ_i |u_i|) merge on the
  * master) once every this many rounds; the rounds between certify with the best dual value so far.
  */
 export const FRESH_DUAL_EVERY = 4;

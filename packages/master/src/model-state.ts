@@ -115,33 +115,6 @@ export class ModelState {
     return Float64Array.from({ length: this.n }, (_, j) => this.rec[2 * j]);
   }
 
-  /**
-   * w̄'s entries whose bits are not +0 (−0 is kept): what a checkpoint stores, for a resume that is bit
-   * for bit. O(n) (one pass over the records).
-   */
-  wbarBits(): SparseVector {
-    return this.wbarWhere((v) => v !== 0 || 1 / v < 0);
-  }
-
-  /** w̄'s non-zeros (±0 dropped), sorted: O(n). */
-  wbarSparse(): SparseVector {
-    return this.wbarWhere((v) => v !== 0);
-  }
-
-  private wbarWhere(kept: (v: number) => boolean): SparseVector {
-    const { n, rec } = this;
-    let nnz = 0;
-    for (let j = 0; j < n; j++) if (kept(rec[2 * j])) nnz++;
-    const idx = new Uint32Array(nnz);
-    const val = new Float64Array(nnz);
-    for (let j = 0, k = 0; j < n; j++)
-      if (kept(rec[2 * j])) {
-        idx[k] = j;
-        val[k++] = rec[2 * j];
-      }
-    return { n, idx, val };
-  }
-
   /** w̄ += π_i Δ, w_i += Δ, and w = prox_{γλ1}(w̄) on the touched coordinates. */
   apply(shard: number, delta: SparseVector): void {
     const pi = this.pi[shard];

@@ -168,7 +168,7 @@ export async function writeModel(
         ? { unpenalizedFrom: run.model.unpenalizedFrom }
         : {}),
       // the scale the weights are in: the master's own, or the stats round's
-      ...(run.scale ? { scale: Array.from(run.scale) } : {}),
+      ...(run.scale ? { scale: run.scale } : {}),
       ...(cfg.featureNames ? { featureNames: [...cfg.featureNames] } : {}),
       training: {
         source: `soda ${summary.algo}`,

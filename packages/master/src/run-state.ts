@@ -1,5 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { emptySparse, shardContiguous, shardShuffled, SodaError, type SparseVector } from '@soda/core';
+import {
+  emptySparse,
+  lowerBound,
+  shardContiguous,
+  shardShuffled,
+  SodaError,
+  type SparseVector,
+} from '@soda/core';
 import type { Assign } from '@soda/protocol';
 import { MASTER_DEFAULTS, type MasterConfig } from './config';
 import { checkCompatible, type Checkpoint, type RunIdentity } from './checkpoint';
@@ -8,6 +15,7 @@ import { columnsOf } from './shard-iterate';
 import { ShardTable, type Shard } from './shards';
 import type { StatsRoundResult } from './data-at-scale';
 import { RunStats, type WireCounters } from './stats';
+import { WbarSupport } from './wbar-support';
 
 /** The best evaluated point: where a divergence restart goes back to. */
 export interface BestPoint {
@@ -28,7 +36,7 @@ export class RunState {
   /** null until the stats round when the workers hold the data (n and π_i come from it) */
   private modelValue: ModelState | null = null;
   /** what the stats round learnt (workers hold the data), else null */
-  private learnt: { m: number; n: number; scale?: Float64Array; dataHash: string } | null = null;
+  private learnt: { m: number; n: number; scale?: SparseVector; dataHash: string } | null = null;
   readonly stats: RunStats;
   /** updates applied per shard: full rounds for the divergence rule */
   readonly shardUpdates: Uint32Array;
@@ -46,6 +54,8 @@ export class RunState {
    * the rest).
    */
   private pendingResume: { readonly checkpoint: Checkpoint; readonly file: string } | null = null;
+  /** where w̄ can be non-zero, to read its non-zeros without a scan of n (made with the model) */
+  private wbarSupport: WbarSupport | null = null;
 
   constructor(
     private readonly cfg: MasterConfig,
@@ -87,6 +97,18 @@ export class RunState {
     return this.modelValue;
   }
 
+  /**
+   * w̄'s non-zeros (−0 dropped), sorted: what an evaluation round keeps of the state it judges.
+   * O(n/32 + Σ_i |cols_i| + |overflow|), never a scan of n doubles (WbarSupport).
+   */
+  wbarNonZeros(): SparseVector {
+    return this.support.nonZeros(false);
+  }
+
+  private get support(): WbarSupport {
+    return (this.wbarSupport ??= new WbarSupport(this.model));
+  }
+
   /** Whether the model exists (false only while a master without data waits for its stats round). */
   get hasModel(): boolean {
     return this.modelValue !== null;
@@ -102,8 +124,11 @@ export class RunState {
     return this.modelValue?.n;
   }
 
-  /** The max-abs divisors: the master's own (cfg.scale) or the stats round's. */
-  get scale(): Float64Array | undefined {
+  /**
+   * The max-abs divisors: the master's own (cfg.scale, one per feature) or the stats round's (sparse:
+   * the divisors ≠ 1, O(Σ_i |cols_i|) rather than n doubles).
+   */
+  get scale(): Float64Array | SparseVector | undefined {
     return this.cfg.data !== null ? this.cfg.scale : this.learnt?.scale;
   }
 
@@ -205,8 +230,16 @@ export class RunState {
   scaleFor(shard: number): SparseVector | undefined {
     const scale = this.learnt?.scale;
     if (scale === undefined) return undefined;
-    const idx = this.model.wi[shard].cols; // the intercept's column (index scale.length) is divided by 1
-    return { n: this.model.n, idx, val: Float64Array.from(idx, (j) => (j < scale.length ? scale[j] : 1)) };
+    // the intercept's column (index scale.n) is divided by 1; cols_i is sorted, so each search starts
+    // where the previous one ended
+    const idx = this.model.wi[shard].cols;
+    const val = new Float64Array(idx.length);
+    let at = 0;
+    for (let t = 0; t < idx.length; t++) {
+      at = lowerBound(scale.idx, idx[t], at);
+      val[t] = at < scale.idx.length && scale.idx[at] === idx[t] ? scale.val[at] : 1;
+    }
+    return { n: this.model.n, idx, val };
   }
 
   noteEvaluation(k: number, objective: number, wbar: SparseVector): void {
@@ -256,7 +289,7 @@ export class RunState {
         evaluated: null,
         best: best ? { k: best.k, objective: best.objective } : null,
       },
-      wbar: this.model.wbarBits(),
+      wbar: this.support.nonZeros(true),
       wi: this.model.wi.map((v) => v.toSparse()),
       bestWbar: best ? best.wbar : null,
     };
@@ -270,6 +303,7 @@ export class RunState {
     const { meta } = ck;
     checkCompatible(meta, this.identity(), file);
     this.model.restore({ wbar: ck.wbar, wi: ck.wi, k: meta.k, gamma: meta.gamma });
+    this.support.noteWritten(ck.wbar);
     this.shards.shards.forEach((s, i) => (s.L = meta.L[i] ?? null));
     this.gammaSet = true;
     this.runId = meta.runId;
@@ -286,7 +320,9 @@ export class RunState {
    * w_i = w̄⁰, so w̄ = Σ π_i w_i holds exactly. k keeps counting.
    */
   restart(next: { p: number; gamma: number }): void {
-    this.model.restartFrom(this.best?.wbar ?? emptySparse(this.model.n), next.gamma);
+    const wbar0 = this.best?.wbar ?? emptySparse(this.model.n);
+    this.model.restartFrom(wbar0, next.gamma);
+    this.support.noteWritten(wbar0);
     this.p = next.p;
     this.restarts++;
   }

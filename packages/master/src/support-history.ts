@@ -1,0 +1,98 @@
+import type { SparseVector } from '@soda/core';
+import type { ClaimVerdict } from './claims';
+
+/** What off-column checking reads of a shard's stored w_i (master/shard-iterate.ts's ShardIterate). */
+export interface StoredIterate {
+  /** the shard's columns cols_i, strictly increasing */
+  readonly cols: Uint32Array;
+  /** w_i[j] as the master stores it (0 where nothing is stored) */
+  get(j: number): number;
+}
+
+/**
+ * H: the coordinates that have been in supp(w) in some w the master sent a worker, as a bitset of n
+ * bits (n/8 bytes: 1.25 MB at n = 10⁷). Monotone: a coordinate never leaves H.
+ *
+ * Why it bounds a worker's Δ (DESIGN.md, "Where w_i lives"): off its columns the data gradient of
+ * f_i is 0, so an honest step gives w_i,j⁺ = (1 − γλ2) w_j for j in its mask and leaves w_i,j
+ * otherwise; Δ_j = w_i,j⁺ − w_i,j is non-zero only where the worker's w had w_j ≠ 0 (then j ∈ H: that
+ * w was sent, and marked when it was) or w_i,j ≠ 0 (the master's copy of w_i is the worker's: every Δ
+ * is applied in order, and take-over, restart and resume hand the worker the master's copy).
+ */
+export class SupportHistory {
+  private bits: Uint32Array | null = null;
+
+  /** w is about to go to a worker: supp(w) joins H. O(|supp(w)|), like encoding the frame. */
+  noteSent(w: SparseVector): void {
+    const bits = (this.bits ??= new Uint32Array(Math.ceil(w.n / 32)));
+    const idx = w.idx;
+    for (let t = 0; t < idx.length; t++) {
+      const j = idx[t];
+      bits[j >>> 5] |= 1 << (j & 31);
+    }
+  }
+
+  has(j: number): boolean {
+    const bits = this.bits;
+    return bits !== null && j >>> 5 < bits.length && (bits[j >>> 5] & (1 << (j & 31))) !== 0;
+  }
+}
+
+/**
+ * Refuses a Δ from shard i with a non-zero Δ_j at a coordinate j off cols_i that is not in H and
+ * where the master's w_i,j = 0: no honest step produces it, and accepting it would make the master
+ * store entries of w_i off its columns at a liar's choice (up to n per shard). Honest Δs pass: their
+ * coordinates are in H, on cols_i (a galloping search from where the last one ended: Δ is sorted), or
+ * where w_i is already stored non-zero. Zeros are skipped, as the master skips them when it stores.
+ */
+export function checkOffColumns(delta: SparseVector, wi: StoredIterate, H: SupportHistory): ClaimVerdict {
+  const { idx, val } = delta;
+  const cols = wi.cols;
+  let from = 0;
+  for (let t = 0; t < idx.length; t++) {
+    const d = val[t];
+    if (d === 0) continue;
+    const j = idx[t];
+    if (H.has(j)) continue;
+    const at = gallop(cols, j, from);
+    if (at < cols.length && cols[at] === j) {
+      from = at + 1;
+      continue;
+    }
+    from = at;
+    if (wi.get(j) !== 0) continue;
+    return {
+      ok: false,
+      reason: 'delta-off-columns',
+      detail:
+        `delta[${j}] = ${d}, but column ${j} is not one of the shard's columns, has never been in ` +
+        `supp(w) and w_i[${j}] = 0: an honest step leaves it 0`,
+    };
+  }
+  return { ok: true };
+}
+
+/**
+ * The first position ≥ `from` in sorted `a` whose value is ≥ j: steps of 1, 2, 4, … from `from`, then a
+ * binary search in the last step. O(log d) for a target d positions ahead: a Δ's coordinates on cols_i
+ * are a p-sample of them, a few positions apart, so this costs a few steps where a search of all of
+ * cols_i costs log |cols_i|.
+ */
+function gallop(a: Uint32Array, j: number, from: number): number {
+  const len = a.length;
+  let lo = from;
+  let step = 1;
+  let hi = from;
+  while (hi < len && a[hi] < j) {
+    lo = hi + 1;
+    hi += step;
+    step *= 2;
+  }
+  if (hi > len) hi = len;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < j) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

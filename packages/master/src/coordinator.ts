@@ -41,6 +41,8 @@ export class Coordinator {
   private readonly statsPhase: StatsPhase | null;
   private nextEvalId = 1;
   private lastEvalUpdates = 0;
+  /** where the re-sum of w̄ in progress goes on (−1: none): a block per update */
+  private resumAt = -1;
   private lastEvalAt = 0;
   private last: Evaluated | null = null;
   private finishReason: string | null = null;
@@ -273,7 +275,12 @@ export class Coordinator {
   private afterUpdates(): void {
     const { cfg, run } = this;
     const updates = run.stats.updates;
-    if (cfg.resumEvery > 0 && updates % cfg.resumEvery === 0) this.model.resum();
+    // w̄'s re-sum goes a block of coordinates per update (resumBlock), so n = 10⁷ never stalls the loop
+    if (cfg.resumEvery > 0 && updates % cfg.resumEvery === 0 && this.resumAt < 0) this.resumAt = 0;
+    if (this.resumAt >= 0) {
+      const { next } = this.model.resumBlock(this.resumAt);
+      this.resumAt = next < this.model.n ? next : -1;
+    }
     const dueByUpdates = cfg.evalEveryUpdates > 0 && updates - this.lastEvalUpdates >= cfg.evalEveryUpdates;
     const dueByTime = cfg.evalEveryMs > 0 && this.now - this.lastEvalAt >= cfg.evalEveryMs;
     if (dueByUpdates || dueByTime) this.startEval();

@@ -7,6 +7,8 @@ export type VectorLike = ArrayLike<number> | SparseVector;
 /** flags[j]: j is in `sorted` (the support's order as of the last view) / in `added` (entered since) */
 const IN_SORTED = 1;
 const IN_ADDED = 2;
+/** coordinates a resumBlock covers */
+const RESUM_BLOCK = 1 << 16;
 
 /**
  * The master side of Algorithm 1 as a pure state machine (no I/O):
@@ -51,8 +53,11 @@ export class ModelState {
   /** sortedVal[t] = w[sorted[t]] as of the last view() */
   private sortedVal: Float64Array = new Float64Array(16);
   private liveView: SparseVector;
-  /** a coordinate where w is ±∞ or NaN (a divergence), −1 when none: so a reply need not scan w */
-  private nonFiniteAt = -1;
+  /** how many w_j are ±∞ or NaN (a divergence): so a reply need not scan w */
+  private nonFinite = 0;
+  /** resumBlock's scratch (one block) */
+  private resumSum: Float64Array | null = null;
+  private resumComp: Float64Array | null = null;
 
   constructor(
     n: number,
@@ -90,9 +95,15 @@ export class ModelState {
     return this.count;
   }
 
-  /** A coordinate j where w_j is not finite (the run diverged), or −1: O(1), kept by every change of w. */
+  /**
+   * A coordinate j where w_j is not finite (the run diverged), or −1: O(1) while w is finite (a count
+   * kept by every change of w), O(|supp(w)|) to name one when it is not.
+   */
   get firstNonFinite(): number {
-    return this.nonFiniteAt;
+    if (this.nonFinite === 0) return -1;
+    const w = this.view();
+    for (let t = 0; t < w.idx.length; t++) if (!Number.isFinite(w.val[t])) return w.idx[t];
+    throw new SodaError('E_STATE', `${this.nonFinite} non-finite w_j counted, none in supp(w)`);
   }
 
   /** w_j = prox(w̄)_j */
@@ -130,8 +141,8 @@ export class ModelState {
       const v = proxCoordinate(j, b, thr, u); // prox_{γλ1}(b): identity on the intercept (j ≥ u)
       const old = rec[r + 1];
       rec[r + 1] = v;
-      // the support changes, or w overflowed (±∞, NaN): rare, off the common path
-      if ((v === 0) !== (old === 0) || v - v !== 0) this.changed(j, v, old);
+      // the support changes, or w_j is or was ±∞ or NaN (x − x ≠ 0): rare, off the common path
+      if ((v === 0) !== (old === 0) || v - v !== 0 || old - old !== 0) this.changed(j, v, old);
     }
     this.stale = true;
     this.kValue++;
@@ -194,41 +205,52 @@ export class ModelState {
   /**
    * Re-sum w̄ = Σ π_i w_i (Neumaier-compensated, shards in order: the same sums as one CompensatedSum
    * per coordinate) to shed the drift of many incremental updates. O(n + Σ_i |w_i|) time, in blocks of
-   * coordinates so the scratch space is O(block), never O(n) per shard.
+   * coordinates (resumBlock) so the scratch space is O(block), never O(n) per shard. Returns the drift.
    */
   resum(): number {
-    this.nonFiniteAt = -1; // every w_j is set again below
-    const B = 1 << 16;
-    const { n, pi, rec } = this;
-    const M = this.wi.length;
-    const s = new Float64Array(B);
-    const c = new Float64Array(B);
-    const cursors = this.wi.map(() => ({ a: 0, b: 0 }));
-    for (const x of this.wi) x.flush();
     let drift = 0;
-    for (let from = 0; from < n; from += B) {
-      const to = Math.min(n, from + B);
-      s.fill(0);
-      c.fill(0);
-      for (let i = 0; i < M; i++) {
-        const p = pi[i];
-        this.wi[i].forEachIn(from, to, cursors[i], (j, x) => {
-          const v = p * x;
-          const k = j - from;
-          const a = s[k];
-          const t = a + v;
-          c[k] += (a >= 0 ? a : -a) >= (v >= 0 ? v : -v) ? a - t + v : v - t + a;
-          s[k] = t;
-        });
-      }
-      for (let j = from; j < to; j++) {
-        const exact = s[j - from] + c[j - from];
-        drift = Math.max(drift, Math.abs(exact - rec[2 * j]));
-        rec[2 * j] = exact;
-        this.setW(j, this.prox(j, exact));
-      }
+    for (let from = 0; from < this.n;) {
+      const r = this.resumBlock(from);
+      drift = Math.max(drift, r.drift);
+      from = r.next;
     }
     return drift;
+  }
+
+  /**
+   * resum() on the coordinates [from, from + 2¹⁶) alone; returns where the next block starts (n after
+   * the last) and the block's drift. Each block is exact on its own — w̄_j = Σ_i π_i w_i,j from the w_i
+   * as they are now — so updates may be applied between blocks: the master re-sums a block per update
+   * rather than stalling its event loop for all of n at once (≈ 10⁷ coordinates).
+   */
+  resumBlock(from: number): { next: number; drift: number } {
+    const { n, pi, rec } = this;
+    const to = Math.min(n, from + RESUM_BLOCK);
+    const s = (this.resumSum ??= new Float64Array(RESUM_BLOCK));
+    const c = (this.resumComp ??= new Float64Array(RESUM_BLOCK));
+    s.fill(0);
+    c.fill(0);
+    for (let i = 0; i < this.wi.length; i++) {
+      const p = pi[i];
+      const wi = this.wi[i];
+      wi.flush();
+      wi.forEachIn(from, to, wi.cursorAt(from), (j, x) => {
+        const v = p * x;
+        const k = j - from;
+        const a = s[k];
+        const t = a + v;
+        c[k] += (a >= 0 ? a : -a) >= (v >= 0 ? v : -v) ? a - t + v : v - t + a;
+        s[k] = t;
+      });
+    }
+    let drift = 0;
+    for (let j = from; j < to; j++) {
+      const exact = s[j - from] + c[j - from];
+      drift = Math.max(drift, Math.abs(exact - rec[2 * j]));
+      rec[2 * j] = exact;
+      this.setW(j, this.prox(j, exact));
+    }
+    return { next: to, drift };
   }
 
   /** Change γ (and so the prox threshold γλ1); w is recomputed from w̄. */
@@ -236,7 +258,6 @@ export class ModelState {
     if (!(gamma > 0)) throw new SodaError('E_CONFIG', `step size γ must be > 0, got ${gamma}`);
     this.gammaValue = gamma;
     this.threshold = gamma * this.lambda1;
-    this.nonFiniteAt = -1; // every w_j is set again below
     for (let j = 0; j < this.n; j++) this.setW(j, this.prox(j, this.rec[2 * j]));
   }
 
@@ -309,12 +330,12 @@ export class ModelState {
     const old = this.rec[2 * j + 1];
     this.rec[2 * j + 1] = v;
     this.stale = true;
-    if ((v === 0) !== (old === 0) || v - v !== 0) this.changed(j, v, old);
+    if ((v === 0) !== (old === 0) || v - v !== 0 || old - old !== 0) this.changed(j, v, old);
   }
 
-  /** w_j went from `old` to `v` and one of them is 0 (the support changed), or v is not finite. */
+  /** w_j went from `old` to `v` and one of them is 0 (the support changed), or one is not finite. */
   private changed(j: number, v: number, old: number): void {
-    if (v - v !== 0 && this.nonFiniteAt < 0) this.nonFiniteAt = j;
+    this.nonFinite += (v - v !== 0 ? 1 : 0) - (old - old !== 0 ? 1 : 0);
     if ((v === 0) === (old === 0)) return;
     this.dirty = true;
     if (v === 0) {

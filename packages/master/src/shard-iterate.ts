@@ -200,6 +200,11 @@ export class ShardIterate {
     return { n: this.n, idx, val: out };
   }
 
+  /** The cursor of forEachIn for a walk that starts at coordinate `from` (call flush() first). */
+  cursorAt(from: number): { a: number; b: number } {
+    return { a: lowerBound(this.cols, from), b: lowerBound(this.ovIdx, from, 0, this.ovLen) };
+  }
+
   /**
    * Calls f(j, w_i[j]) for every stored coordinate in [from, to), in increasing j, starting at the
    * cursor `c` (reused across consecutive blocks: pass the cursor back). Call flush() before the first

@@ -1,4 +1,4 @@
-import { Rng, softThreshold, type SparseVector } from '@soda/core';
+import { CompensatedSum, Rng, softThreshold, type SparseVector } from '@soda/core';
 import { ModelState } from '../src/model-state';
 
 function randomDelta(rng: Rng, n: number, density: number): SparseVector {
@@ -162,5 +162,41 @@ describe('ModelState: restore and restart are explicit', () => {
       gamma: 1,
     });
     expect(s.firstNonFinite).toBe(2);
+  });
+
+  it('resumBlock: blocks of 2¹⁶ re-sum exactly, with updates applied between them', () => {
+    const n = 150_000; // three blocks
+    const rng = new Rng(5);
+    const pi = [0.2, 0.3, 0.5];
+    const s = new ModelState(n, pi, 1, 1e-3);
+    const touch = () => {
+      const i = Math.floor(rng.next() * 3);
+      s.apply(i, randomDelta(rng, n, 0.002));
+    };
+    for (let u = 0; u < 60; u++) touch();
+    /** w̄_j as one CompensatedSum over the shards in order: what resum must write */
+    const exact = (j: number) => {
+      const c = new CompensatedSum();
+      for (let i = 0; i < 3; i++) c.add(pi[i] * s.wi[i].get(j));
+      return c.value;
+    };
+    const ends: number[] = [];
+    for (let from = 0; from < n;) {
+      const { next } = s.resumBlock(from);
+      // right after its block, every coordinate of it is the exact sum, bit for bit
+      for (let j = from; j < next; j += 7) expect(s.wbarAt(j)).toBe(exact(j));
+      for (let j = from; j < next; j += 7) expect(s.wAt(j)).toBe(softThreshold(s.wbarAt(j), 1e-3));
+      ends.push(next);
+      from = next;
+      touch(); // an update between blocks, as the coordinator applies them
+    }
+    expect(ends).toEqual([65_536, 131_072, n]);
+    // and the whole pass equals resum() from the same state
+    const again = new ModelState(n, pi, 1, 1e-3);
+    again.restore({ wbar: s.wbarDense(), wi: [0, 1, 2].map((i) => s.wiDense(i)), k: s.k, gamma: 1 });
+    again.resum();
+    for (let from = 0; from < n;) from = s.resumBlock(from).next;
+    for (let j = 0; j < n; j += 3) expect(s.wbarAt(j)).toBe(again.wbarAt(j));
+    expect(Array.from(s.current().idx)).toEqual(Array.from(again.current().idx));
   });
 });

@@ -149,15 +149,33 @@ export class LocalStep {
       this.wLocIdx = new Uint32Array(w.idx.length + (w.idx.length >> 1));
       this.wLocVal = new Float64Array(this.wLocIdx.length);
     }
-    const { wLocIdx, wLocVal } = this;
-    let from = 0;
+    const { wLocIdx, wLocVal, cols } = this;
+    const C = cols.length;
+    const widx = w.idx;
+    let a = 0; // cols[0, a) < the coordinate at hand: w is sorted, so a only moves forward
     let count = 0;
-    for (let t = 0; t < w.idx.length; t++) {
-      const c = localIndex(this.cols, w.idx[t], from);
-      if (c < 0) continue;
-      from = c;
-      wLocIdx[count] = c;
-      wLocVal[count++] = w.val[t];
+    for (let t = 0; t < widx.length; t++) {
+      const j = widx[t];
+      if (a < C && cols[a] < j) {
+        // gallop, then bisect the last step: O(log gap), where a search of cols_i costs log |cols_i|
+        let lo = a + 1;
+        let hi = lo;
+        for (let step = 1; hi < C && cols[hi] < j; step *= 2) {
+          lo = hi + 1;
+          hi += step;
+        }
+        if (hi > C) hi = C;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (cols[mid] < j) lo = mid + 1;
+          else hi = mid;
+        }
+        a = lo;
+      }
+      if (a < C && cols[a] === j) {
+        wLocIdx[count] = a;
+        wLocVal[count++] = w.val[t];
+      }
     }
     return { idx: wLocIdx.subarray(0, count), val: wLocVal.subarray(0, count) };
   }

@@ -5,6 +5,7 @@ import { finishCommand } from './completion';
 import { ClaimGuard } from './claim-guard';
 import { normSq, type ClaimVerdict } from './claims';
 import type { MasterConfig } from './config';
+import { ModelReplies } from './model-replies';
 import { DivergenceDetector, escalate } from './divergence';
 import { GapEvaluation } from './gap-eval';
 import { EvalRound } from './eval-round';
@@ -61,6 +62,8 @@ export class Coordinator {
   private readonly waitDeadline: number | null;
   /** checkpoint period (ms), 0 for none but the final one; null: no checkpoints at all */
   private readonly checkpointEvery: number | null;
+  /** the model frames: w, or (wire precision 32) diffs against each worker's ŵ */
+  private readonly replies: ModelReplies;
 
   constructor(
     private readonly cfg: MasterConfig,
@@ -70,6 +73,7 @@ export class Coordinator {
     guard?: ClaimGuard,
   ) {
     this.now = now;
+    this.replies = new ModelReplies(cfg.wirePrecision);
     this.strategy = algorithm(cfg.algo).strategy(run);
     this.detector = new DivergenceDetector(cfg.divergence);
     this.holdout = cfg.test ? new Holdout(cfg.test) : null;
@@ -192,6 +196,7 @@ export class Coordinator {
       this.out.info({ ...who, standbys: this.shards.standbyCount }, 'worker on standby');
       return;
     }
+    this.replies.forget(conn);
     this.out.send(conn, this.run.assignFor(shard, false, ++this.assigns));
     this.out.info({ ...who, shard: shard.id, m: shard.rows?.m ?? null }, 'shard assigned');
   }
@@ -283,13 +288,15 @@ export class Coordinator {
     const w = this.model.view();
     for (let t = 0; t < w.val.length; t++)
       if (!Number.isFinite(w.val[t])) return this.onDivergence(NaN, `w[${w.idx[t]}] = ${w.val[t]}`);
-    this.run.stats.coordsDown += w.idx.length;
-    this.out.send(conn, { t: 'model', k: this.model.k, gamma: this.model.gamma, p: this.run.p, w });
+    const frame = this.replies.frame(conn, { k: this.model.k, gamma: this.model.gamma, p: this.run.p }, w);
+    this.run.stats.coordsDown += frame.w.idx.length;
+    this.out.send(conn, frame);
   }
 
   private onClose(conn: number, code: number): void {
     const worker = this.workers.get(conn) ?? null;
     this.workers.delete(conn);
+    this.replies.forget(conn);
     const shard = this.shards.release(conn);
     if (this.phaseValue === 'done' || shard === undefined) return;
     this.statsPhase?.withdraw(shard.id);
@@ -399,6 +406,7 @@ export class Coordinator {
       const owner = ownerOf(s);
       if (owner === null) continue;
       this.shards.markResetting(s.id);
+      this.replies.forget(owner);
       this.out.send(owner, run.assignFor(s, true, ++this.assigns));
     }
     this.startEval();

@@ -62,13 +62,15 @@ function encodeWithRoom(msg: Message, room: number): Buffer {
   }
   const rest: Record<string, unknown> = {};
   for (const k in msg)
-    if (k !== field && Object.prototype.hasOwnProperty.call(msg, k))
+    if (k !== field && k !== 'valBits' && Object.prototype.hasOwnProperty.call(msg, k))
       rest[k] = (msg as unknown as Record<string, unknown>)[k];
   const head = packr.pack(rest);
   const count = v.val.length; // (= idx.length for a valid vector; if not, the receiver refuses it)
+  // valBits 32 asked for: the values as float32 when each one is exactly a float32, else as doubles
+  const f32 = (msg as { valBits?: number }).valBits === 32 ? exactFloat32(v.val) : null;
   // upper bound: head, key, map header and n (≤ 16), idx key + bin32 header (9), ≤ 5 bytes a gap,
-  // _p key + pad (≤ 11), val key + bin32 header (9), 8 bytes a value
-  const size = head.length + 1 + field.length + 16 + 9 + 5 * v.idx.length + 11 + 9 + 8 * count + room;
+  // valBits key and value (9), _p key + pad (≤ 11), val key + bin32 header (9), 8 bytes a value
+  const size = head.length + 1 + field.length + 16 + 9 + 5 * v.idx.length + 9 + 11 + 9 + 8 * count + room;
   const out = Buffer.allocUnsafe(size);
   if (head[0] < 0x80 || head[0] >= 0x8f) throw new Error(`encode: unexpected header byte ${head[0]}`);
   head.copy(out, 0);
@@ -76,7 +78,7 @@ function encodeWithRoom(msg: Message, room: number): Buffer {
   let o = head.length;
   out[o++] = 0xa0 | field.length;
   o += out.write(field, o, 'latin1');
-  out[o++] = 0x84; // {n, idx, _p, val}
+  out[o++] = f32 === null ? 0x84 : 0x85; // {n, idx, _p, val} or {n, idx, valBits, _p, val}
   out[o++] = 0xa1;
   out[o++] = 0x6e; // "n"
   o = writeUint(out, o, v.n);
@@ -88,6 +90,11 @@ function encodeWithRoom(msg: Message, room: number): Buffer {
   const gapsEnd = writeIndexDeltas(v.idx, out, gapsAt);
   out.writeUInt32BE(gapsEnd - gapsAt, o + 1);
   o = gapsEnd;
+  if (f32 !== null) {
+    out[o++] = 0xa7;
+    o += out.write('valBits', o, 'latin1');
+    out[o++] = 32;
+  }
   out[o++] = 0xa2;
   out[o++] = 0x5f;
   out[o++] = 0x70; // "_p"
@@ -99,12 +106,26 @@ function encodeWithRoom(msg: Message, room: number): Buffer {
   out[o++] = 0xa3;
   o += out.write('val', o, 'latin1');
   out[o++] = 0xc6;
-  out.writeUInt32BE(8 * count, o);
+  const bytes = f32 === null ? toLittleEndian(v.val) : toLittleEndian(f32);
+  out.writeUInt32BE(bytes.byteLength, o);
   o += 4;
-  const bytes = toLittleEndian(v.val);
   out.set(bytes, o);
   o += bytes.byteLength;
   return out.subarray(0, o + room);
+}
+
+/**
+ * `val` as float32 when every value is exactly a float32 (so nothing is rounded here: the sender
+ * rounded them, see DESIGN.md "Wire precision 32"), else null (the frame then carries doubles: a value
+ * beyond float32's range, which the sender keeps unrounded rather than clamped).
+ */
+export function exactFloat32(val: Float64Array): Float32Array | null {
+  const out = new Float32Array(val.length);
+  for (let k = 0; k < val.length; k++) {
+    out[k] = val[k];
+    if (out[k] !== val[k]) return null; // (NaN too: the receiver refuses it as a double)
+  }
+  return out;
 }
 
 /** A msgpack unsigned integer (the smallest form) at `o`; returns the end offset. */

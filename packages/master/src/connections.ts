@@ -303,7 +303,8 @@ export class Connections {
     if (!decoded.ok) return this.reject(conn, decoded.error);
     const bytes = frameLength(data);
     this.opts.wire.bytesUp += bytes;
-    if (decoded.msg.t === 'evalResult') this.opts.wire.evalBytesUp += bytes; // the evaluation's share
+    if (decoded.msg.t === 'evalResult')
+      this.opts.wire.evalBytesUp += bytes; // the evaluation's share
     else if (decoded.msg.t === 'update') this.opts.wire.updateBytesUp += bytes;
     try {
       const msg = decoded.msg;

@@ -18,12 +18,7 @@ export type Counter = (typeof COUNTERS)[number];
 
 /** The counters the connection layer keeps (it owns this object; the run only reads it). */
 type WireCounter =
-  | 'bytesUp'
-  | 'bytesDown'
-  | 'rejectedFrames'
-  | 'evalBytesUp'
-  | 'updateBytesUp'
-  | 'modelBytesDown';
+  'bytesUp' | 'bytesDown' | 'rejectedFrames' | 'evalBytesUp' | 'updateBytesUp' | 'modelBytesDown';
 
 /** What crossed the wire in this process: written by Connections alone, read by RunStats. */
 export class WireCounters {

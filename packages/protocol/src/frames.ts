@@ -163,6 +163,12 @@ const assign: Schema<'assign'> = (o, ctx) => {
     delayMs: num(o, 'delayMs', w, nonNegative),
     rows: null,
   };
+  if (!absent(o, 'wirePrecision')) {
+    // every form carries it: the stats round's assign too (its scale brings no other)
+    const bits = int(o, 'wirePrecision', w, 0, UINT32_MAX);
+    if (bits !== 32 && bits !== 64) fail(w, 'wirePrecision', `= ${bits} must be 32 or 64`);
+    msg.wirePrecision = bits;
+  }
   const hasRows = req(o, 'rows', w) !== null;
   if (absent(o, 'n')) {
     // the stats round: the worker reads its own file and reports; n, w_i and the scale come later
@@ -182,11 +188,6 @@ const assign: Schema<'assign'> = (o, ctx) => {
     if (!absent(o, 'intercept')) msg.intercept = bool(o, 'intercept', w);
   }
   msg.wi = sparse(o, 'wi', w, n, 'assign.n');
-  if (!absent(o, 'wirePrecision')) {
-    const bits = int(o, 'wirePrecision', w, 0, UINT32_MAX);
-    if (bits !== 32 && bits !== 64) fail(w, 'wirePrecision', `= ${bits} must be 32 or 64`);
-    msg.wirePrecision = bits;
-  }
   return msg;
 };
 

@@ -236,6 +236,12 @@ describe('what a receiver refuses', () => {
     };
     const ok = decodeFromMaster(encode({ ...base, wirePrecision: 32 }), { n: N });
     expect(ok.ok && ok.msg.t === 'assign' && ok.msg.wirePrecision).toBe(32);
+    // the stats round's assign (no n, no w_i yet) carries it too: its scale frame brings no other
+    const { n: _n, wi: _wi, ...statsRound } = base;
+    const early = decodeFromMaster(encode({ ...statsRound, wirePrecision: 32 }));
+    expect(early.ok && early.msg.t === 'assign' && early.msg.n === undefined && early.msg.wirePrecision).toBe(
+      32,
+    );
     const bad = decodeFromMaster(encode({ ...base, wirePrecision: 48 } as unknown as Message), { n: N });
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.error.message).toContain('assign.wirePrecision = 48 must be 32 or 64');

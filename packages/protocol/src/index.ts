@@ -5,4 +5,4 @@ export * from './auth';
 export * from './session';
 export type { DecodeContext } from './frames';
 export * from './log-records';
-export { applyModelDiff, heldModel, modelDiff, roundForWire } from './wire-precision';
+export { applyModelDiff, applyModelDiffInto, heldModel, modelDiff, roundForWire } from './wire-precision';

@@ -57,37 +57,60 @@ export function modelDiff(w: SparseVector, hat: SparseVector): SparseVector | nu
 
 /**
  * ŵ + d as a fresh sparse vector: the union of both supports, a sum where both have the coordinate,
- * exact zeros (±0) dropped. The master and the worker both call this, so they hold the same ŵ bit for bit.
+ * exact zeros (±0) dropped. The worker calls this (through applyModelDiffInto); the master's one-pass
+ * version (master/model-replies.ts) is held to it bit for bit by the tests.
  */
 export function applyModelDiff(hat: SparseVector, d: SparseVector): SparseVector {
+  const cap = hat.idx.length + d.idx.length;
+  const idx = new Uint32Array(cap);
+  const val = new Float64Array(cap);
+  const len = applyModelDiffInto(hat, d, idx, val);
+  return { n: hat.n, idx: idx.subarray(0, len), val: val.subarray(0, len) };
+}
+
+/** applyModelDiff into idx/val (room for |ŵ| + |d| entries, not ŵ's own arrays); returns the length. */
+export function applyModelDiffInto(
+  hat: SparseVector,
+  d: SparseVector,
+  idx: Uint32Array,
+  val: Float64Array,
+): number {
   const hi = hat.idx;
   const hv = hat.val;
   const di = d.idx;
   const dv = d.val;
-  const cap = hi.length + di.length;
-  const idx = new Uint32Array(cap);
-  const val = new Float64Array(cap);
+  const hl = hi.length;
+  const dl = di.length;
   let a = 0;
   let b = 0;
   let c = 0;
-  while (a < hi.length || b < di.length) {
-    let j: number;
+  while (a < hl && b < dl) {
+    const ja = hi[a];
+    const jb = di[b];
+    let j = ja;
     let x: number;
-    if (b >= di.length || (a < hi.length && hi[a] < di[b])) {
-      j = hi[a];
-      x = hv[a++];
-    } else if (a >= hi.length || di[b] < hi[a]) {
-      j = di[b];
-      x = dv[b++];
-    } else {
-      j = hi[a];
+    if (ja === jb) {
       x = hv[a++] + dv[b++];
+    } else if (ja < jb) x = hv[a++];
+    else {
+      j = jb;
+      x = dv[b++];
     }
     if (x === 0) continue;
     idx[c] = j;
     val[c++] = x;
   }
-  return { n: hat.n, idx: idx.subarray(0, c), val: val.subarray(0, c) };
+  for (; a < hl; a++)
+    if (hv[a] !== 0) {
+      idx[c] = hi[a];
+      val[c++] = hv[a];
+    }
+  for (; b < dl; b++)
+    if (dv[b] !== 0) {
+      idx[c] = di[b];
+      val[c++] = dv[b];
+    }
+  return c;
 }
 
 /** A copy of v without its exact zeros: the ŵ a full (reset) model frame makes both ends hold. */

@@ -38,7 +38,7 @@ export class ModelReplies {
    * next event changes it; ŵ is always a copy; d is this worker's buffer, valid until its next frame).
    */
   frame(conn: number, head: Omit<Model, 't' | 'w' | 'diff' | 'valBits'>, w: SparseVector): Model {
-    if (this.wirePrecision === 64) return { t: 'model', ...head, w };
+    if (this.wirePrecision !== 32) return { t: 'model', ...head, w }; // 64, the default
     const hat = this.held.get(conn);
     const d = hat === undefined ? null : diffAndApply(w, hat);
     if (d === null) {

@@ -57,6 +57,7 @@ export interface StepResult {
 /**
  * The worker side of Algorithm 1, as a pure state machine over typed arrays (no I/O):
  *   M_p ← supp(w) ∪ Bernoulli(p);  w_i⁺ = [w − γ∇f_i(w)]_{M_p} + [w_i]_{M̄_p};  Δ = w_i⁺ − w_i;  w_i ← w_i⁺.
+ * (Wire precision 32: Δ ← f32(Δ) and w_i ← w_i + Δ, the sum the master applies: DESIGN.md.)
  *
  * Memory O(nnz_i + |cols_i| + |off-column supp(w_i)|), nothing of size n (issue 17; DESIGN.md,
  * "A worker's memory"): the shard, w_i and the scratch live over the shard's own columns cols_i.

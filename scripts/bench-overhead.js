@@ -333,6 +333,9 @@ function runCluster(file, { workers, p = 0.1, tol = 1e-6, maxTime = 0, extra = [
               (summary.evalCoordsDown ?? 0),
           )
         ).toFixed(2),
+        // the step frames alone (update ÷ coords up, model ÷ coords down; --wire-precision 32: ≈ 5)
+        stepBytesPerCoordUp: +((summary.updateBytesUp ?? NaN) / summary.coordsUp).toFixed(2),
+        stepBytesPerCoordDown: +((summary.modelBytesDown ?? NaN) / summary.coordsDown).toFixed(2),
         startupS: +(startWall / 1e3).toFixed(1),
         startupCpuS: +((atStart.master + atStart.worker + atStart.run) / 1e6).toFixed(1),
         wallS: +((Date.now() - t0) / 1e3).toFixed(1),
@@ -404,6 +407,8 @@ function markdown(main, sweep) {
       f('cpuUsPerUpdate'),
       f('bytesPerUpdate'),
       f('bytesPerCoord'),
+      f('stepBytesPerCoordUp'),
+      f('stepBytesPerCoordDown'),
     ];
   };
   if (main) {

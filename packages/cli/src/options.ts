@@ -71,6 +71,12 @@ export function trainingOptions<T>(y: Argv<T>) {
       default: 0,
       describe: 'also evaluate every this many updates (0: off)',
     })
+    .option('wire-precision', {
+      type: 'number',
+      default: 64,
+      describe:
+        'bits of a value in the model and update frames: 64 (exact) or 32 (float32 with error feedback, ≈ 5 bytes a coordinate instead of 9; the workers learn it from the master)',
+    })
     .option('seed', { type: 'number', default: 1, describe: 'seed of sharding, masks and generated data' })
     .option('shuffle', {
       type: 'boolean',

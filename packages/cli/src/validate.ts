@@ -64,6 +64,13 @@ export function oneOf<T extends string>(name: string, v: unknown, allowed: reado
   return v as T;
 }
 
+/** --wire-precision: the bits of a value in the model and update frames, 32 or 64. */
+export function wirePrecision(name: string, v: unknown): 32 | 64 {
+  const x = num(name, v);
+  if (x !== 32 && x !== 64) bad(name, '32 or 64 (bits of a value in the model and update frames)', v);
+  return x;
+}
+
 export function wsUrl(name: string, v: unknown): string {
   if (typeof v !== 'string') bad(name, 'a ws:// or wss:// URL', v);
   let u: URL;

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { SodaError, type Dataset, type SplitManifest } from '@soda/core';
+import type { WirePrecision } from '@soda/protocol';
 import type { Logger } from 'pino';
 import { defaultAdmissionLimits, type AdmissionLimits } from './admission';
 import { algorithm, ALGO_NAMES, isAlgo, type Algo } from './algo';
@@ -31,6 +32,8 @@ export const MASTER_DEFAULTS = Object.freeze({
    * γ = 2/(μ + max L_i) (or the given one) when training begins, before any w is sent.
    */
   gammaUntilStart: 1,
+  /** bits of a value in the model and update frames: 64 (exact doubles) or, opt-in, 32 (DESIGN.md) */
+  wirePrecision: 64 as WirePrecision,
 });
 
 /** The options with a default (MASTER_DEFAULTS); every other field of MasterOptions is required. */
@@ -42,7 +45,8 @@ type Defaulted =
   | 'normalize'
   | 'heartbeatMs'
   | 'waitTimeoutMs'
-  | 'spotCheckSalt';
+  | 'spotCheckSalt'
+  | 'wirePrecision';
 
 /** What the master runs on: every default applied, checked, frozen (resolveMasterConfig). */
 export type MasterConfig = Readonly<
@@ -78,6 +82,12 @@ export function resolveMasterConfig(o: MasterOptions): MasterConfig {
       value: p,
     });
   const d = MASTER_DEFAULTS;
+  const wirePrecision: unknown = o.wirePrecision ?? d.wirePrecision;
+  if (wirePrecision !== 32 && wirePrecision !== 64)
+    throw new SodaError('E_CONFIG', `wirePrecision = ${String(wirePrecision)}: expected 32 or 64`, {
+      field: 'wirePrecision',
+      value: wirePrecision,
+    });
   const admission: AdmissionLimits = Object.freeze({
     ...defaultAdmissionLimits(),
     maxAuthenticated: d.maxAuthenticated(o.workers),
@@ -93,6 +103,7 @@ export function resolveMasterConfig(o: MasterOptions): MasterConfig {
     normalize: o.normalize ?? d.normalize,
     heartbeatMs: o.heartbeatMs ?? d.heartbeatMs,
     waitTimeoutMs: o.waitTimeoutMs ?? d.waitTimeoutMs,
+    wirePrecision,
     // unpredictable to the workers unless a test fixes it: the one random draw of a run
     spotCheckSalt: o.spotCheckSalt ?? randomInt(0x7fffffff),
     admission,
@@ -184,5 +195,10 @@ export interface MasterOptions {
   /** Restarts allowed before the run is stopped as diverged. */
   readonly maxRestarts?: number;
   readonly divergence?: DivergenceRule;
+  /**
+   * Bits of a value in the model and update frames. 32: float32 values with error feedback both ways
+   * (DESIGN.md, "Wire precision 32"): ≈ 5 bytes a coordinate instead of 9, the same tolerance reached.
+   */
+  readonly wirePrecision?: WirePrecision;
   readonly logger: Logger;
 }

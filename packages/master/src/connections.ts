@@ -101,6 +101,8 @@ export interface ConnectionOptions {
    * computing L_i, all on its event loop): it may then miss BUSY_MISSED_PINGS pings before it is dropped.
    */
   readonly busy?: (id: number) => boolean;
+  /** the run's wire precision: 32 accepts float32 update frames; 64 (the default) refuses them */
+  readonly wirePrecision?: 32 | 64;
 }
 
 /** Pings a worker loading its shard may miss in a row (a dead one still closes its socket at once). */
@@ -226,6 +228,7 @@ export class Connections {
     }
     const buf = encodeFor(msg, conn.mac);
     this.opts.wire.bytesDown += buf.length;
+    if (msg.t === 'model') this.opts.wire.modelBytesDown += buf.length;
     conn.ws.send(buf);
   }
 
@@ -295,11 +298,14 @@ export class Connections {
     const decoded = decodeFromWorker(data as Buffer | ArrayBuffer | Buffer[], {
       ...(n !== undefined ? { n } : {}),
       ...(conn.mac ? { mac: conn.mac } : {}),
+      ...(this.opts.wirePrecision === 32 ? { wirePrecision: 32 } : {}),
     });
     if (!decoded.ok) return this.reject(conn, decoded.error);
     const bytes = frameLength(data);
     this.opts.wire.bytesUp += bytes;
-    if (decoded.msg.t === 'evalResult') this.opts.wire.evalBytesUp += bytes; // the evaluation's share
+    if (decoded.msg.t === 'evalResult')
+      this.opts.wire.evalBytesUp += bytes; // the evaluation's share
+    else if (decoded.msg.t === 'update') this.opts.wire.updateBytesUp += bytes;
     try {
       const msg = decoded.msg;
       if (msg.t === 'hello') {

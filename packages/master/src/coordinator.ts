@@ -5,6 +5,7 @@ import { finishCommand } from './completion';
 import { ClaimGuard } from './claim-guard';
 import { normSq, type ClaimVerdict } from './claims';
 import type { MasterConfig } from './config';
+import { ModelReplies } from './model-replies';
 import { DivergenceDetector, escalate } from './divergence';
 import { GapEvaluation } from './gap-eval';
 import { EvalRound } from './eval-round';
@@ -63,6 +64,8 @@ export class Coordinator {
   private readonly waitDeadline: number | null;
   /** checkpoint period (ms), 0 for none but the final one; null: no checkpoints at all */
   private readonly checkpointEvery: number | null;
+  /** the model frames: w, or (wire precision 32) diffs against each worker's ŵ */
+  private readonly replies: ModelReplies;
 
   constructor(
     private readonly cfg: MasterConfig,
@@ -72,6 +75,7 @@ export class Coordinator {
     guard?: ClaimGuard,
   ) {
     this.now = now;
+    this.replies = new ModelReplies(cfg.wirePrecision);
     this.strategy = algorithm(cfg.algo).strategy(run);
     this.detector = new DivergenceDetector(cfg.divergence);
     this.holdout = cfg.test ? new Holdout(cfg.test) : null;
@@ -194,6 +198,7 @@ export class Coordinator {
       this.out.info({ ...who, standbys: this.shards.standbyCount }, 'worker on standby');
       return;
     }
+    this.replies.forget(conn);
     this.out.send(conn, this.run.assignFor(shard, false, ++this.assigns));
     this.out.info({ ...who, shard: shard.id, m: shard.rows?.m ?? null }, 'shard assigned');
   }
@@ -295,14 +300,16 @@ export class Coordinator {
     const bad = this.model.firstNonFinite;
     if (bad >= 0) return this.onDivergence(NaN, `w[${bad}] = ${this.model.wAt(bad)}`);
     const w = this.model.view();
-    this.run.stats.coordsDown += w.idx.length;
+    const frame = this.replies.frame(conn, { k: this.model.k, gamma: this.model.gamma, p: this.run.p }, w);
+    this.run.stats.coordsDown += frame.w.idx.length;
     this.guard.noteSent(w); // H ∪= supp(w): where this worker's Δ may leave its columns
-    this.out.send(conn, { t: 'model', k: this.model.k, gamma: this.model.gamma, p: this.run.p, w });
+    this.out.send(conn, frame);
   }
 
   private onClose(conn: number, code: number): void {
     const worker = this.workers.get(conn) ?? null;
     this.workers.delete(conn);
+    this.replies.forget(conn);
     const shard = this.shards.release(conn);
     if (this.phaseValue === 'done' || shard === undefined) return;
     this.statsPhase?.withdraw(shard.id);
@@ -415,6 +422,7 @@ export class Coordinator {
       const owner = ownerOf(s);
       if (owner === null) continue;
       this.shards.markResetting(s.id);
+      this.replies.forget(owner);
       this.out.send(owner, run.assignFor(s, true, ++this.assigns));
     }
     this.startEval();

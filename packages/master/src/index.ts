@@ -31,3 +31,4 @@ export type { Command } from './events';
 export { RunState } from './run-state';
 export { finishedRun } from './finished-run';
 export type { RunEnd } from './run-end';
+export { ModelReplies } from './model-replies';

@@ -75,6 +75,7 @@ export function startLine(cfg: MasterConfig, run: RunState, L: number): StartRec
     tol: cfg.tol,
     k: run.model.k,
     resumed: !!cfg.resume,
+    wirePrecision: cfg.wirePrecision,
   };
 }
 

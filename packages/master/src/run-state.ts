@@ -216,6 +216,8 @@ export class RunState {
       seed: (cfg.seed * 1000003 + shard.id * 7919 + seq) >>> 0,
       delayMs: cfg.delayMs,
       rows: reset ? null : shard.rows,
+      // only in a 32-bit run: a 64-bit run's assign stays byte for byte what it was
+      ...(cfg.wirePrecision === 32 ? { wirePrecision: 32 as const } : {}),
     } as const;
     const model = this.modelValue;
     if (model === null) return { ...base, rows: null };

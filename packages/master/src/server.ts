@@ -92,6 +92,7 @@ export class Master {
         },
         admission: cfg.admission,
         refusals: this.refusals,
+        wirePrecision: cfg.wirePrecision,
       },
       {
         onHello: (c) =>

@@ -12,11 +12,14 @@ export const COUNTERS = [
   'evalBytesUp',
   'gapCoordsUp',
   'evalCoordsDown',
+  'updateBytesUp',
+  'modelBytesDown',
 ] as const;
 export type Counter = (typeof COUNTERS)[number];
 
 /** The counters the connection layer keeps (it owns this object; the run only reads it). */
-type WireCounter = 'bytesUp' | 'bytesDown' | 'rejectedFrames' | 'evalBytesUp';
+type WireCounter =
+  'bytesUp' | 'bytesDown' | 'rejectedFrames' | 'evalBytesUp' | 'updateBytesUp' | 'modelBytesDown';
 
 /** What crossed the wire in this process: written by Connections alone, read by RunStats. */
 export class WireCounters {
@@ -25,10 +28,18 @@ export class WireCounters {
   rejectedFrames = 0;
   /** bytes of the evaluation rounds' answers (f_i and the gap parts): what evaluation costs upstream */
   evalBytesUp = 0;
+  /** bytes of the update frames (Δ) received, and of the model frames (w) sent: the step traffic */
+  updateBytesUp = 0;
+  modelBytesDown = 0;
 }
 
 const isWire = (k: Counter): k is WireCounter =>
-  k === 'bytesUp' || k === 'bytesDown' || k === 'rejectedFrames' || k === 'evalBytesUp';
+  k === 'bytesUp' ||
+  k === 'bytesDown' ||
+  k === 'rejectedFrames' ||
+  k === 'evalBytesUp' ||
+  k === 'updateBytesUp' ||
+  k === 'modelBytesDown';
 
 /**
  * Counters of what crossed the network and how stale the updates were. The run's own counters change
@@ -46,6 +57,8 @@ export class RunStats {
     bytesDown: 0,
     rejectedFrames: 0,
     evalBytesUp: 0,
+    updateBytesUp: 0,
+    modelBytesDown: 0,
   };
   /** coordinates of the gap parts u_i uploaded (Σ over rounds of Σ_i |u_i|) */
   gapCoordsUp = 0;
@@ -71,6 +84,14 @@ export class RunStats {
 
   get evalBytesUp(): number {
     return this.before.evalBytesUp + this.wire.evalBytesUp;
+  }
+
+  get updateBytesUp(): number {
+    return this.before.updateBytesUp + this.wire.updateBytesUp;
+  }
+
+  get modelBytesDown(): number {
+    return this.before.modelBytesDown + this.wire.modelBytesDown;
   }
 
   get rejectedFrames(): number {
@@ -129,6 +150,8 @@ export class RunStats {
       evalBytesUp: this.evalBytesUp,
       gapCoordsUp: this.gapCoordsUp,
       evalCoordsDown: this.evalCoordsDown,
+      updateBytesUp: this.updateBytesUp,
+      modelBytesDown: this.modelBytesDown,
     };
   }
 }

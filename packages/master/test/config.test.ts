@@ -61,6 +61,24 @@ describe('resolveMasterConfig: options become one frozen, complete config', () =
 });
 
 describe('the algorithm registry', () => {
+  it('wire precision: 64 unless 32 is asked for; anything else is E_CONFIG naming the field', () => {
+    expect(resolveMasterConfig(options({ algo: 'soda' })).wirePrecision).toBe(64);
+    expect(MASTER_DEFAULTS.wirePrecision).toBe(64);
+    expect(resolveMasterConfig(options({ algo: 'sync-pg', wirePrecision: 32 })).wirePrecision).toBe(32);
+    for (const bad of [16, 48, 32.5, '32']) {
+      const err = (() => {
+        try {
+          resolveMasterConfig(options({ algo: 'soda', wirePrecision: bad as unknown as 32 }));
+        } catch (e) {
+          return e as SodaError;
+        }
+        throw new Error(`wirePrecision ${String(bad)} accepted`);
+      })();
+      expect(err.code).toBe('E_CONFIG');
+      expect(err.message).toContain(`wirePrecision = ${String(bad)}: expected 32 or 64`);
+    }
+  });
+
   it('names every algorithm once, and each brings its own strategy', () => {
     expect(ALGO_NAMES).toEqual(['soda', 'dave-pg', 'sync-pg']);
     const run = new RunState(config());

@@ -40,7 +40,7 @@ describe('ShardTable: one explicit state per shard', () => {
 describe('RunStats.restore: field by field, validated', () => {
   it('takes the known counters, defaults missing ones to 0 and ignores the rest', () => {
     const s = new RunStats();
-    s.restore({ updates: 5, coordsUp: 10, bogus: 'x', bytesDown: 7 });
+    s.restore({ updates: 5, coordsUp: 10, bogus: 'x', bytesDown: 7, modelBytesDown: 3 });
     expect(s.snapshot()).toEqual({
       updates: 5,
       coordsUp: 10,
@@ -52,6 +52,8 @@ describe('RunStats.restore: field by field, validated', () => {
       evalBytesUp: 0,
       gapCoordsUp: 0,
       evalCoordsDown: 0,
+      updateBytesUp: 0,
+      modelBytesDown: 3,
     });
     expect((s as unknown as Record<string, unknown>).bogus).toBeUndefined();
   });

@@ -8,8 +8,8 @@ import { indexDeltasLength, writeIndexDeltas } from './varint';
  */
 export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-export type NumericArrayCtor = Uint32ArrayConstructor | Float64ArrayConstructor;
-export type NumericArray = Uint32Array | Float64Array;
+export type NumericArrayCtor = Uint32ArrayConstructor | Float32ArrayConstructor | Float64ArrayConstructor;
+export type NumericArray = Uint32Array | Float32Array | Float64Array;
 
 /**
  * Elements of type `ctor` from `bytes` (little-endian). Caller has checked that the byte length is
@@ -31,7 +31,8 @@ export function fromLittleEndian<C extends NumericArrayCtor>(
   }
   const out = new ctor(count);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (size === 4) for (let i = 0; i < count; i++) out[i] = view.getUint32(4 * i, true);
+  if (tag(out) === 'Float32Array') for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
+  else if (size === 4) for (let i = 0; i < count; i++) out[i] = view.getUint32(4 * i, true);
   else for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
   return out as InstanceType<C>;
 }
@@ -41,7 +42,8 @@ export function toLittleEndian(a: NumericArray, hostLittleEndian = HOST_LITTLE_E
   if (hostLittleEndian) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   const out = new Uint8Array(a.byteLength);
   const view = new DataView(out.buffer);
-  if (a.BYTES_PER_ELEMENT === 4) for (let i = 0; i < a.length; i++) view.setUint32(4 * i, a[i], true);
+  if (tag(a) === 'Float32Array') for (let i = 0; i < a.length; i++) view.setFloat32(4 * i, a[i], true);
+  else if (a.BYTES_PER_ELEMENT === 4) for (let i = 0; i < a.length; i++) view.setUint32(4 * i, a[i], true);
   else for (let i = 0; i < a.length; i++) view.setFloat64(8 * i, a[i], true);
   return out;
 }

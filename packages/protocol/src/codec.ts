@@ -1,5 +1,5 @@
 import { Packr, Unpackr } from 'msgpackr';
-import { isBytes, isSparseVector, toLittleEndian, wireTree } from './bytes';
+import { HOST_LITTLE_ENDIAN, isBytes, isSparseVector, toLittleEndian, wireTree } from './bytes';
 import { ProtocolError } from './errors';
 import { SCHEMAS, type DecodeContext } from './frames';
 import {
@@ -62,13 +62,15 @@ function encodeWithRoom(msg: Message, room: number): Buffer {
   }
   const rest: Record<string, unknown> = {};
   for (const k in msg)
-    if (k !== field && Object.prototype.hasOwnProperty.call(msg, k))
+    if (k !== field && k !== 'valBits' && Object.prototype.hasOwnProperty.call(msg, k))
       rest[k] = (msg as unknown as Record<string, unknown>)[k];
   const head = packr.pack(rest);
   const count = v.val.length; // (= idx.length for a valid vector; if not, the receiver refuses it)
+  // valBits 32 asked for: the values as float32 when each one is exactly a float32, else as doubles
+  const f32 = (msg as { valBits?: number }).valBits === 32 && allFloat32(v.val);
   // upper bound: head, key, map header and n (≤ 16), idx key + bin32 header (9), ≤ 5 bytes a gap,
-  // _p key + pad (≤ 11), val key + bin32 header (9), 8 bytes a value
-  const size = head.length + 1 + field.length + 16 + 9 + 5 * v.idx.length + 11 + 9 + 8 * count + room;
+  // valBits key and value (9), _p key + pad (≤ 11), val key + bin32 header (9), 8 bytes a value
+  const size = head.length + 1 + field.length + 16 + 9 + 5 * v.idx.length + 9 + 11 + 9 + 8 * count + room;
   const out = Buffer.allocUnsafe(size);
   if (head[0] < 0x80 || head[0] >= 0x8f) throw new Error(`encode: unexpected header byte ${head[0]}`);
   head.copy(out, 0);
@@ -76,7 +78,7 @@ function encodeWithRoom(msg: Message, room: number): Buffer {
   let o = head.length;
   out[o++] = 0xa0 | field.length;
   o += out.write(field, o, 'latin1');
-  out[o++] = 0x84; // {n, idx, _p, val}
+  out[o++] = f32 ? 0x85 : 0x84; // {n, idx, valBits, _p, val} or {n, idx, _p, val}
   out[o++] = 0xa1;
   out[o++] = 0x6e; // "n"
   o = writeUint(out, o, v.n);
@@ -88,6 +90,11 @@ function encodeWithRoom(msg: Message, room: number): Buffer {
   const gapsEnd = writeIndexDeltas(v.idx, out, gapsAt);
   out.writeUInt32BE(gapsEnd - gapsAt, o + 1);
   o = gapsEnd;
+  if (f32) {
+    out[o++] = 0xa7;
+    o += out.write('valBits', o, 'latin1');
+    out[o++] = 32;
+  }
   out[o++] = 0xa2;
   out[o++] = 0x5f;
   out[o++] = 0x70; // "_p"
@@ -99,12 +106,34 @@ function encodeWithRoom(msg: Message, room: number): Buffer {
   out[o++] = 0xa3;
   o += out.write('val', o, 'latin1');
   out[o++] = 0xc6;
-  out.writeUInt32BE(8 * count, o);
+  out.writeUInt32BE((f32 ? 4 : 8) * count, o);
   o += 4;
-  const bytes = toLittleEndian(v.val);
-  out.set(bytes, o);
-  o += bytes.byteLength;
+  if (f32) o = writeFloat32(out, o, v.val);
+  else {
+    const bytes = toLittleEndian(v.val);
+    out.set(bytes, o);
+    o += bytes.byteLength;
+  }
   return out.subarray(0, o + room);
+}
+
+/**
+ * Whether every value is exactly a float32: the frame then carries them in 4 bytes, nothing rounded
+ * here (the sender rounded them, see DESIGN.md "Wire precision 32"); else they go as doubles (a value
+ * beyond float32's range, which the sender keeps unrounded rather than clamped; NaN, which the
+ * receiver refuses as a double).
+ */
+export function allFloat32(val: Float64Array): boolean {
+  for (let k = 0; k < val.length; k++) if (Math.fround(val[k]) !== val[k]) return false;
+  return true;
+}
+
+/** val (each exactly a float32) as little-endian float32 at `o`; returns the end offset. */
+function writeFloat32(out: Buffer, o: number, val: Float64Array): number {
+  const at = out.byteOffset + o;
+  if (HOST_LITTLE_ENDIAN && at % 4 === 0) new Float32Array(out.buffer, at, val.length).set(val);
+  else for (let k = 0; k < val.length; k++) out.writeFloatLE(val[k], o + 4 * k);
+  return o + 4 * val.length;
 }
 
 /** A msgpack unsigned integer (the smallest form) at `o`; returns the end offset. */

@@ -19,6 +19,7 @@ import {
   type Stop,
   type Update,
   type Welcome,
+  type WirePrecision,
 } from './messages';
 import {
   absent,
@@ -31,6 +32,7 @@ import {
   num,
   req,
   sparse,
+  sparseWire,
   str,
   typed,
   type Obj,
@@ -45,6 +47,16 @@ export interface DecodeContext {
   readonly maxBytes?: number;
   /** the session's frame MAC: every frame must carry a valid trailer, checked before parsing */
   readonly mac?: import('./session').FrameMac;
+  /**
+   * The run's wire precision (absent: 64). 32 lets model.w and update.delta carry float32 values and
+   * model frames be diffs; a 64-bit run refuses both (a peer of another precision is misconfigured).
+   */
+  readonly wirePrecision?: WirePrecision;
+}
+
+/** Why a float32 step vector or a model diff is refused in this context, or null (a 32-bit run). */
+function no32(ctx: DecodeContext): string | null {
+  return ctx.wirePrecision === 32 ? null : "this run's wire precision is 64 (--wire-precision)";
 }
 
 /**
@@ -151,6 +163,12 @@ const assign: Schema<'assign'> = (o, ctx) => {
     delayMs: num(o, 'delayMs', w, nonNegative),
     rows: null,
   };
+  if (!absent(o, 'wirePrecision')) {
+    // every form carries it: the stats round's assign too (its scale brings no other)
+    const bits = int(o, 'wirePrecision', w, 0, UINT32_MAX);
+    if (bits !== 32 && bits !== 64) fail(w, 'wirePrecision', `= ${bits} must be 32 or 64`);
+    msg.wirePrecision = bits;
+  }
   const hasRows = req(o, 'rows', w) !== null;
   if (absent(o, 'n')) {
     // the stats round: the worker reads its own file and reports; n, w_i and the scale come later
@@ -235,24 +253,27 @@ const ready: Schema<'ready'> = (o, ctx) => {
 
 const model: Schema<'model'> = (o, ctx) => {
   const w = where('model');
-  const msg: Model = {
-    t: 'model',
-    k: int(o, 'k', w, 0),
-    gamma: num(o, 'gamma', w, positive),
-    p: num(o, 'p', w, unit),
-    w: sparse(o, 'w', w, ctx.n, RUN_N),
-  };
+  const k = int(o, 'k', w, 0);
+  const gamma = num(o, 'gamma', w, positive);
+  const p = num(o, 'p', w, unit);
+  const vec = sparseWire(o, 'w', w, ctx.n, RUN_N, no32(ctx));
+  const msg: { -readonly [K in keyof Model]: Model[K] } = { t: 'model', k, gamma, p, w: vec.v };
+  if (vec.bits === 32) msg.valBits = 32;
+  if (!absent(o, 'diff') && bool(o, 'diff', w)) {
+    const why = no32(ctx);
+    if (why !== null) fail(w, 'diff', `= true is refused: ${why}`);
+    msg.diff = true;
+  }
   return msg;
 };
 
 const update: Schema<'update'> = (o, ctx) => {
   const w = where('update');
-  const msg: Update = {
-    t: 'update',
-    shard: int(o, 'shard', w, 0, UINT32_MAX),
-    k: int(o, 'k', w, 0),
-    delta: sparse(o, 'delta', w, ctx.n, RUN_N),
-  };
+  const shard = int(o, 'shard', w, 0, UINT32_MAX);
+  const k = int(o, 'k', w, 0);
+  const vec = sparseWire(o, 'delta', w, ctx.n, RUN_N, no32(ctx));
+  const msg: { -readonly [K in keyof Update]: Update[K] } = { t: 'update', shard, k, delta: vec.v };
+  if (vec.bits === 32) msg.valBits = 32;
   return msg;
 };
 

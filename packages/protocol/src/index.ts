@@ -31,6 +31,7 @@ export {
   type Stop,
   type Update,
   type Welcome,
+  type WirePrecision,
 } from './messages';
 export {
   CLOSE_CODES,
@@ -41,6 +42,7 @@ export {
   type ProtocolErrorCode,
 } from './errors';
 export {
+  allFloat32,
   decodeFromMaster,
   decodeFromWorker,
   encode,
@@ -73,3 +75,4 @@ export {
   type SummaryRecord,
   type TrafficCounters,
 } from './log-records';
+export { applyModelDiff, applyModelDiffInto, heldModel, modelDiff, roundForWire } from './wire-precision';

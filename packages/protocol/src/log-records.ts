@@ -55,6 +55,8 @@ export interface StartRecord {
   readonly resumed: boolean;
   /** what stops the run: the suboptimality against F*, or (no F*, or --tol-gap) the duality gap */
   readonly stopRule?: string;
+  /** bits of a value in the model and update frames (--wire-precision; absent in older masters' logs) */
+  readonly wirePrecision?: 32 | 64;
 }
 
 /** The run's traffic counters, in progress and summary records. */
@@ -72,6 +74,10 @@ export interface TrafficCounters {
   readonly gapCoordsUp?: number;
   /** coordinates of w sent in evaluation requests (absent in logs of older masters) */
   readonly evalCoordsDown?: number;
+  /** bytes of the update frames received and of the model frames sent: the step traffic alone, per
+   * coordinate updateBytesUp ÷ coordsUp and modelBytesDown ÷ coordsDown (absent in older masters' logs) */
+  readonly updateBytesUp?: number;
+  readonly modelBytesDown?: number;
 }
 
 /** `progress`: one evaluation round, F(w^k) = Σ π_i f_i(w^k) + λ1‖w^k‖₁. */

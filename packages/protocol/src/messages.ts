@@ -11,7 +11,9 @@ import type { SparseVector } from '@soda/core';
  * frames no longer carry fi (the master never read it; f_i travels in evalResult); the data-at-scale
  * messages (assign without rows, stats, scale, gap parts in evalResult); assign lost its unread fields.
  * 3: every sparse vector's idx is the varint gap list of varint.ts instead of 4-byte indices (DESIGN.md,
- * "Wire format").
+ * "Wire format"). Later, without a version change (a 64-bit run's frames are unchanged): the opt-in
+ * wire precision 32 (assign.wirePrecision, model.diff, a vector's valBits; DESIGN.md, "Wire precision
+ * 32"), which a reader without it refuses (val's length then disagrees with idx's count), never misreads.
  */
 export const PROTOCOL_VERSION = 3;
 
@@ -86,7 +88,16 @@ export interface Assign {
   readonly scale?: Float64Array | SparseVector;
   /** a worker that reads its own file appends the intercept's constant column (index n − 1) after scaling */
   readonly intercept?: boolean;
+  /**
+   * 32: the run's step frames carry float32 values (absent: 64, every value a double). The worker then
+   * sends Δ rounded to float32 and keeps w_i + that (what the master applies), and reads model frames
+   * with `diff` as changes to the last w it was sent (DESIGN.md, "Wire precision 32").
+   */
+  readonly wirePrecision?: WirePrecision;
 }
+
+/** Bits of a value in the step frames (model, update): 64 (doubles, the default) or 32 (opt-in). */
+export type WirePrecision = 32 | 64;
 
 /** master → worker: every shard is taken; wait. */
 export interface Standby {
@@ -142,13 +153,20 @@ export interface Scale {
   readonly intercept?: boolean;
 }
 
-/** master → worker: the model w^k = prox_{γλ1}(w̄) to step from. */
+/**
+ * master → worker: the model w^k = prox_{γλ1}(w̄) to step from. With wire precision 32, `diff` set: `w`
+ * holds changes to the last model this worker holds (ŵ ← ŵ + w, exact zeros dropped: applyModelDiff),
+ * and ŵ is the model to step from; `diff` absent: `w` is the whole model (ŵ ← w).
+ */
 export interface Model {
   readonly t: 'model';
   readonly k: number;
   readonly gamma: number;
   readonly p: number;
   readonly w: SparseVector;
+  readonly diff?: boolean;
+  /** sender: send w's values as float32 when every one is exactly a float32; receiver: they were */
+  readonly valBits?: 32;
 }
 
 /**
@@ -160,6 +178,8 @@ export interface Update {
   readonly shard: number;
   readonly k: number;
   readonly delta: SparseVector;
+  /** as Model.valBits (a worker of a 32-bit run has rounded Δ to float32 already) */
+  readonly valBits?: 32;
 }
 
 /** master → worker: evaluate f_i at a snapshot w; `gap`: also return the duality-gap parts. */

@@ -131,14 +131,38 @@ export function sub(o: Obj, key: string, w: Where): { obj: Obj; where: Where } {
  * A SparseVector {n, idx, val} satisfying core's `sparseViolation`; when `n` is given, its dimension
  * must equal it (`nWhat` says where that dimension comes from). On the wire (protocol 3) idx is the
  * gap list of varint.ts and val the values as little-endian doubles; the number of values fixes the
- * number of indices.
+ * number of indices. A float32 vector (valBits 32) is refused here: only the step frames may carry one
+ * (sparseWire).
  */
 export function sparse(o: Obj, key: string, w: Where, n?: number, nWhat = 'n'): SparseVector {
+  return sparseWire(o, key, w, n, nWhat, ONLY_STEP_FRAMES).v;
+}
+
+const ONLY_STEP_FRAMES = 'only model.w and update.delta may carry float32 values';
+
+/**
+ * sparse(), where `valBits` (absent or nil: 64) may also be 32 unless `no32` says why not: val is then
+ * 4·c bytes, c little-endian float32 values, each finite, widened to doubles (exactly). Returns the
+ * vector and the width it came in.
+ */
+export function sparseWire(
+  o: Obj,
+  key: string,
+  w: Where,
+  n: number | undefined,
+  nWhat: string,
+  no32: string | null,
+): { v: SparseVector; bits: 32 | 64 } {
   const { obj, where } = sub(o, key, w);
   const dim = int(obj, 'n', where, 1, 0xffffffff);
   if (n !== undefined && dim !== n)
     fail(where, `${where.prefix}.n`, `= ${dim} does not match ${nWhat} = ${n}`);
-  const val = typed(obj, 'val', where, Float64Array);
+  const bits = absent(obj, 'valBits') ? 64 : int(obj, 'valBits', where, 0, 0xffffffff);
+  if (bits !== 32 && bits !== 64)
+    fail(where, `${where.prefix}.valBits`, `= ${bits} must be 32 or 64 (bits of a value)`);
+  if (bits === 32 && no32 !== null) fail(where, `${where.prefix}.valBits`, `= 32 is refused: ${no32}`);
+  const val =
+    bits === 64 ? typed(obj, 'val', where, Float64Array) : widen(typed(obj, 'val', where, Float32Array));
   const gaps = req(obj, 'idx', where);
   if (!isBytes(gaps))
     fail(where, `${where.prefix}.idx`, `= ${show(gaps)} must be binary data (varint index gaps)`);
@@ -147,7 +171,14 @@ export function sparse(o: Obj, key: string, w: Where, n?: number, nWhat = 'n'): 
   // x − x is 0 exactly for finite x (NaN for ±∞ and NaN): one branch per value on the fast path
   for (let k = 0; k < val.length; k++)
     if (val[k] - val[k] !== 0) fail(where, `${where.prefix}.val[${k}]`, `= ${val[k]} is not finite`);
-  return { n: dim, idx, val };
+  return { v: { n: dim, idx, val }, bits };
+}
+
+/** float32 values as doubles (every float32 is exactly a double, ±∞ and NaN included). */
+function widen(f: Float32Array): Float64Array {
+  const out = new Float64Array(f.length);
+  for (let k = 0; k < f.length; k++) out[k] = f[k];
+  return out;
 }
 
 /** CSR rows of a shard with n columns, and their ±1 labels. */

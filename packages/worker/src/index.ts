@@ -20,3 +20,4 @@ export {
 export { LocalStep, type StepResult } from './local-step';
 export { Worker, type WorkerResult } from './service';
 export { SHARD_TOKEN, prepareOwnShard, readOwnShard, shardPath, shardStats, type OwnShard } from './own-data';
+export { HeldModel } from './held-model';

@@ -13,6 +13,7 @@ import {
   type CscMatrix,
   type SparseVector,
 } from '@soda/core';
+import { roundForWire } from '@soda/protocol';
 import { compactCsc, localIndex, type LocalShard } from './columns';
 import { OffColumns } from './off-columns';
 
@@ -56,6 +57,7 @@ export interface StepResult {
 /**
  * The worker side of Algorithm 1, as a pure state machine over typed arrays (no I/O):
  *   M_p ← supp(w) ∪ Bernoulli(p);  w_i⁺ = [w − γ∇f_i(w)]_{M_p} + [w_i]_{M̄_p};  Δ = w_i⁺ − w_i;  w_i ← w_i⁺.
+ * (Wire precision 32: Δ ← f32(Δ) and w_i ← w_i + Δ, the sum the master applies: DESIGN.md.)
  *
  * Memory O(nnz_i + |cols_i| + |off-column supp(w_i)|), nothing of size n (issue 17; DESIGN.md,
  * "A worker's memory"): the shard, w_i and the scratch live over the shard's own columns cols_i.
@@ -86,6 +88,8 @@ export class LocalStep {
   private readonly delta = new DeltaBuffer();
   /** the shard's column pointers as int32 (X.ptr is a Float64Array): the loops over k stay in int32 */
   private readonly ptr: Int32Array;
+  /** wire precision 32: Δ rounded to float32, with error feedback */
+  private readonly f32: boolean;
 
   /** `shard`: over its own columns (columns.ts), or column-major over all n (compacted here, O(n)). */
   constructor(
@@ -93,7 +97,13 @@ export class LocalStep {
     private readonly lambda2: number,
     wi0: SparseVector,
     seed: number,
+    /**
+     * 32: Δ is rounded to float32 (roundForWire) and w_i ← w_i + that, never w_i⁺: the worker keeps
+     * exactly what the master applies, and the rounding error is fed back into the next Δ.
+     */
+    wirePrecision: 32 | 64 = 64,
   ) {
+    this.f32 = wirePrecision === 32;
     this.shard = 'cols' in shard ? shard : compactCsc(shard.X, shard.y);
     const { X, cols, n } = this.shard;
     this.n = n;
@@ -187,7 +197,7 @@ export class LocalStep {
    * those are walked (sampleMask draws nothing then either).
    */
   private maskedStep(w: SparseVector, gamma: number, p: number): number {
-    const { n, cols, wiLocal, wiOff, rng, lambda2, delta, r } = this;
+    const { n, cols, wiLocal, wiOff, rng, lambda2, delta, r, f32 } = this;
     const { ind, val } = this.shard.X;
     const ptr = this.ptr;
     const widx = w.idx;
@@ -224,16 +234,29 @@ export class LocalStep {
         const end = ptr[c + 1];
         for (let k = ptr[c]; k < end; k++) g += val[k] * r[ind[k]];
         const nextWi = wj - gamma * g; // [w − γ∇f_i(w)]_j
-        delta.push(j, nextWi - wiLocal[c]);
-        wiLocal[c++] = nextWi;
+        if (f32) {
+          const q = roundForWire(nextWi - wiLocal[c]);
+          delta.push(j, q);
+          if (q !== 0) wiLocal[c] += q; // what the master applies (ShardIterate.addSorted)
+          c++;
+        } else {
+          delta.push(j, nextWi - wiLocal[c]);
+          wiLocal[c++] = nextWi;
+        }
       } else {
         // Off cols_i: the data part of ∇f_i is 0, so [w − γ∇f_i(w)]_j = w_j − γλ2 w_j (0 off supp(w)).
         const old = wiOff.take(j);
         if (!inW && old === 0) continue;
         const g = lambda2 * wj;
         const nextWi = wj - gamma * g;
-        delta.push(j, nextWi - old);
-        wiOff.keep(j, nextWi);
+        if (f32) {
+          const q = roundForWire(nextWi - old);
+          delta.push(j, q);
+          wiOff.keep(j, q !== 0 ? old + q : old);
+        } else {
+          delta.push(j, nextWi - old);
+          wiOff.keep(j, nextWi);
+        }
       }
     }
     wiOff.swap();

@@ -1,6 +1,7 @@
 import type { SodaError } from '@soda/core';
 import type WebSocket from 'ws';
 import type { Assign, FrameMac, SessionParams } from '@soda/protocol';
+import type { HeldModel } from './held-model';
 import type { Held } from './loading';
 import type { LocalStep } from './local-step';
 import type { OwnShard } from './own-data';
@@ -16,6 +17,8 @@ export interface Work {
   readonly assign: Assign;
   readonly held: Held;
   readonly local: LocalStep;
+  /** wire precision 32: the model ŵ built from the master's whole and diff frames (null: 64) */
+  readonly model: HeldModel | null;
 }
 
 /**

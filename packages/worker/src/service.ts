@@ -18,6 +18,7 @@ import {
 } from '@soda/protocol';
 import type { WorkerConfig } from './config';
 import { answerChallenge, checkWelcome, PRE_AUTH_MAX_PAYLOAD, setReceiverLimit } from './handshake';
+import { HeldModel } from './held-model';
 import { fromOwn, fromRows, holds, readShardFile, rowsRefusal, UnusableShard, type Held } from './loading';
 import { LocalStep } from './local-step';
 import { Backoff, isFatalClose, Liveness, openSocket, sleep } from './link';
@@ -123,8 +124,10 @@ export class Worker {
     const link = s.link;
     if (!isBinary) return this.fail(link, new ProtocolError('E_UNSUPPORTED', 'text frame from the master'));
     const local = 'work' in s ? s.work.local : null;
+    const bits = 'work' in s ? s.work.assign.wirePrecision : undefined;
     const decoded = decodeFromMaster(data as Buffer | ArrayBuffer | Buffer[], {
       ...(local ? { n: local.n } : {}),
+      ...(bits !== undefined ? { wirePrecision: bits } : {}),
       ...(link.mac ? { mac: link.mac } : {}),
     });
     if (!decoded.ok) return this.fail(link, decoded.error);
@@ -245,8 +248,10 @@ export class Worker {
   private start(held: Held, msg: Assign, t0: number, what: string): void {
     const link = this.link();
     if (link === null) return;
-    const local = new LocalStep(held.data, msg.lambda2, msg.wi!, msg.seed);
-    this.state = { kind: 'ready', link, work: { assign: msg, held, local } };
+    const bits = msg.wirePrecision ?? 64;
+    const local = new LocalStep(held.data, msg.lambda2, msg.wi!, msg.seed, bits);
+    const model = bits === 32 ? new HeldModel() : null; // a fresh assign: the next model is whole
+    this.state = { kind: 'ready', link, work: { assign: msg, held, local, model } };
     const { L, data, hash } = held;
     const m = data.X.rows;
     const n = data.n;
@@ -266,14 +271,17 @@ export class Worker {
   private async onModel(msg: Model): Promise<void> {
     const s = this.working('model');
     const { link, work } = s;
+    // wire precision 32: every model frame builds ŵ (none may be skipped), and ŵ is the w stepped from
+    const w = work.model === null ? msg.w : work.model.receive(msg);
     const inFlight = s.kind === 'stepping' ? s.inFlight : 0;
     this.state = { kind: 'stepping', link, work, inFlight: inFlight + 1 };
     const t0 = performance.now();
-    const { delta } = work.local.step(msg.w, msg.gamma, msg.p);
+    const { delta } = work.local.step(w, msg.gamma, msg.p);
     const computeMs = performance.now() - t0;
     const extra = (this.cfg.slowdown - 1) * computeMs + this.cfg.delayMs + work.assign.delayMs;
-    // Encode now: delta is a view into buffers the next step reuses.
-    const frame = encode({ t: 'update', shard: work.assign.shard, k: msg.k, delta });
+    // Encode now: delta is a view into buffers the next step reuses. (32: already rounded to float32.)
+    const f32 = work.model !== null ? ({ valBits: 32 } as const) : {};
+    const frame = encode({ t: 'update', shard: work.assign.shard, k: msg.k, delta, ...f32 });
     this.steps++;
     if (extra > 0) await sleep(extra);
     // Only on the connection and assignment it was computed for: after a reconnect or a restart's

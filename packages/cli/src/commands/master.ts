@@ -93,6 +93,7 @@ export async function masterConfigFromArgs(a: Args): Promise<MasterConfig> {
     ...(await resumeFrom(resume, checkpointFile, logger).then((r) => (r ? { resume: r } : {}))),
     onDivergence: v.oneOf('on-divergence', a.onDivergence, ['restart', 'stop'] as const),
     maxRestarts: v.nonNegativeInt('max-restarts', a.maxRestarts),
+    wirePrecision: v.wirePrecision('wire-precision', a.wirePrecision),
     ...(tls ? { tls } : {}),
     logger,
   };

@@ -25,6 +25,9 @@ export class ShardIterate {
   private ovLen = 0;
   /** w_i on coordinates off cols_i and not yet in the sorted overflow */
   private readonly pending = new CoordMap();
+  /** locate()'s answer for the Δ `located` */
+  private colPos = new Int32Array(16);
+  private located: SparseVector | null = null;
 
   constructor(
     readonly n: number,
@@ -57,37 +60,22 @@ export class ShardIterate {
    */
   addSorted(delta: SparseVector): void {
     const { idx, val } = delta;
-    const { cols, ovIdx, ovVal, pending } = this;
-    const nc = cols.length;
+    const { ovIdx, ovVal, pending } = this;
+    const at = this.locate(delta);
     const no = this.ovLen;
     const wv = this.val;
-    // cursors: cols[0, a) < j and ovIdx[0, b) < j; advanced by galloping, written out (no calls) for speed
-    let a = 0;
+    // cursor: ovIdx[0, b) < the coordinate at hand; advanced by galloping, written out (no calls)
     let b = 0;
     let prev = -1;
     for (let t = 0; t < idx.length; t++) {
       const d = val[t];
       const j = idx[t];
-      if (j <= prev) a = b = 0; // not sorted after all: search from the start again
+      if (j <= prev) b = 0; // not sorted after all: search from the start again
       prev = j;
       if (d === 0) continue;
-      if (a < nc && cols[a] < j) {
-        let lo = a + 1;
-        let hi = lo;
-        for (let step = 1; hi < nc && cols[hi] < j; step *= 2) {
-          lo = hi + 1;
-          hi += step;
-        }
-        if (hi > nc) hi = nc;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (cols[mid] < j) lo = mid + 1;
-          else hi = mid;
-        }
-        a = lo;
-      }
-      if (a < nc && cols[a] === j) {
-        wv[a++] += d;
+      const c = at[t];
+      if (c >= 0) {
+        wv[c] += d;
         continue;
       }
       if (b < no && ovIdx[b] < j) {
@@ -109,6 +97,45 @@ export class ShardIterate {
       else pending.add(j, d);
     }
     if (pending.size > 32 + (no >> 4)) this.flush();
+  }
+
+  /**
+   * Where each coordinate of Δ sits in cols_i (its position, or −1 off the columns), by one forward
+   * gallop. Kept for the last Δ located (by identity: cols_i is fixed, so the answer never goes
+   * stale), so the off-column claim check (support-history.ts) and the apply that follows it — at once,
+   * or at sync-pg's barrier — search cols_i once between them. A view valid until the next call.
+   */
+  locate(delta: SparseVector): Int32Array {
+    if (this.located === delta) return this.colPos;
+    const idx = delta.idx;
+    if (this.colPos.length < idx.length) this.colPos = new Int32Array(idx.length + (idx.length >> 1));
+    const { cols, colPos } = this;
+    const nc = cols.length;
+    let a = 0; // cols[0, a) < the coordinate at hand
+    let prev = -1;
+    for (let t = 0; t < idx.length; t++) {
+      const j = idx[t];
+      if (j <= prev) a = 0;
+      prev = j;
+      if (a < nc && cols[a] < j) {
+        let lo = a + 1;
+        let hi = lo;
+        for (let step = 1; hi < nc && cols[hi] < j; step *= 2) {
+          lo = hi + 1;
+          hi += step;
+        }
+        if (hi > nc) hi = nc;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (cols[mid] < j) lo = mid + 1;
+          else hi = mid;
+        }
+        a = lo;
+      }
+      colPos[t] = a < nc && cols[a] === j ? a : -1;
+    }
+    this.located = delta;
+    return colPos;
   }
 
   /** Merge the pending coordinates into the sorted overflow: O(|overflow| + p log p), in place from the back. */

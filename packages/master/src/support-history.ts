@@ -7,6 +7,8 @@ export interface StoredIterate {
   readonly cols: Uint32Array;
   /** w_i[j] as the master stores it (0 where nothing is stored) */
   get(j: number): number;
+  /** each coordinate's position in cols (−1 off them), searched once for the check and the apply */
+  locate(delta: SparseVector): Int32Array;
 }
 
 /**
@@ -42,25 +44,17 @@ export class SupportHistory {
  * Refuses a Δ from shard i with a non-zero Δ_j at a coordinate j off cols_i that is not in H and
  * where the master's w_i,j = 0: no honest step produces it, and accepting it would make the master
  * store entries of w_i off its columns at a liar's choice (up to n per shard). Honest Δs pass: their
- * coordinates are in H, on cols_i (a galloping search from where the last one ended: Δ is sorted), or
+ * coordinates are in H, on cols_i (found by the shard's `locate`, which the apply then reuses), or
  * where w_i is already stored non-zero. Zeros are skipped, as the master skips them when it stores.
  */
 export function checkOffColumns(delta: SparseVector, wi: StoredIterate, H: SupportHistory): ClaimVerdict {
   const { idx, val } = delta;
-  const cols = wi.cols;
-  let from = 0;
+  const at = wi.locate(delta);
   for (let t = 0; t < idx.length; t++) {
     const d = val[t];
-    if (d === 0) continue;
+    if (d === 0 || at[t] >= 0) continue;
     const j = idx[t];
-    if (H.has(j)) continue;
-    const at = gallop(cols, j, from);
-    if (at < cols.length && cols[at] === j) {
-      from = at + 1;
-      continue;
-    }
-    from = at;
-    if (wi.get(j) !== 0) continue;
+    if (H.has(j) || wi.get(j) !== 0) continue;
     return {
       ok: false,
       reason: 'delta-off-columns',
@@ -70,29 +64,4 @@ export function checkOffColumns(delta: SparseVector, wi: StoredIterate, H: Suppo
     };
   }
   return { ok: true };
-}
-
-/**
- * The first position ≥ `from` in sorted `a` whose value is ≥ j: steps of 1, 2, 4, … from `from`, then a
- * binary search in the last step. O(log d) for a target d positions ahead: a Δ's coordinates on cols_i
- * are a p-sample of them, a few positions apart, so this costs a few steps where a search of all of
- * cols_i costs log |cols_i|.
- */
-function gallop(a: Uint32Array, j: number, from: number): number {
-  const len = a.length;
-  let lo = from;
-  let step = 1;
-  let hi = from;
-  while (hi < len && a[hi] < j) {
-    lo = hi + 1;
-    hi += step;
-    step *= 2;
-  }
-  if (hi > len) hi = len;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] < j) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

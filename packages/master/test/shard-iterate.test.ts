@@ -67,6 +67,9 @@ describe('ShardIterate: w_i on its columns plus an overflow', () => {
         const delta: SparseVector = unsorted
           ? { n, idx: idx.slice().reverse(), val: val.slice().reverse() }
           : { n, idx, val };
+        // locate: each coordinate's position in cols_i, −1 off them (what the claim check and addSorted share)
+        const at = wi.locate(delta);
+        for (let t = 0; t < delta.idx.length; t++) expect(at[t]).toBe(cols.indexOf(delta.idx[t]));
         wi.addSorted(delta);
         for (let t = 0; t < idx.length; t++) dense[idx[t]] += val[t];
       }

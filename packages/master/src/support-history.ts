@@ -20,11 +20,17 @@ export interface StoredIterate {
  * is applied in order, and take-over, restart and resume hand the worker the master's copy).
  */
 export class SupportHistory {
-  private bits: Uint32Array | null = null;
+  private bits = new Uint32Array(0);
+
+  /** H's words: bit j & 31 of word j >>> 5 is set when j ∈ H (empty before any w was sent). */
+  get words(): Uint32Array {
+    return this.bits;
+  }
 
   /** w is about to go to a worker: supp(w) joins H. O(|supp(w)|), like encoding the frame. */
   noteSent(w: SparseVector): void {
-    const bits = (this.bits ??= new Uint32Array(Math.ceil(w.n / 32)));
+    if (this.bits.length === 0) this.bits = new Uint32Array(Math.ceil(w.n / 32));
+    const { bits } = this;
     const idx = w.idx;
     for (let t = 0; t < idx.length; t++) {
       const j = idx[t];
@@ -34,7 +40,7 @@ export class SupportHistory {
 
   has(j: number): boolean {
     const bits = this.bits;
-    return bits !== null && j >>> 5 < bits.length && (bits[j >>> 5] & (1 << (j & 31))) !== 0;
+    return j >>> 5 < bits.length && (bits[j >>> 5] & (1 << (j & 31))) !== 0;
   }
 }
 
@@ -42,24 +48,31 @@ export class SupportHistory {
  * Refuses a Δ from shard i with a non-zero Δ_j at a coordinate j off cols_i that is not in H and
  * where the master's w_i,j = 0: no honest step produces it, and accepting it would make the master
  * store entries of w_i off its columns at a liar's choice (up to n per shard). Honest Δs pass: their
- * coordinates are in H, on cols_i (a galloping search from where the last one ended: Δ is sorted), or
- * where w_i is already stored non-zero. Zeros are skipped, as the master skips them when it stores.
+ * coordinates are on cols_i (found from where the last one was: Δ is sorted), in H, or where w_i is
+ * already stored non-zero. Zeros are skipped, as the master skips them when it stores.
  */
 export function checkOffColumns(delta: SparseVector, wi: StoredIterate, H: SupportHistory): ClaimVerdict {
   const { idx, val } = delta;
   const cols = wi.cols;
+  const len = cols.length;
+  const bits = H.words;
   let from = 0;
   for (let t = 0; t < idx.length; t++) {
     const d = val[t];
     if (d === 0) continue;
     const j = idx[t];
-    if (H.has(j)) continue;
-    const at = gallop(cols, j, from);
-    if (at < cols.length && cols[at] === j) {
+    // j's place in cols_i, from where the last coordinate's was: a Δ is sorted, and its coordinates on
+    // cols_i are a p-sample of them (a few positions apart), so a short linear walk, then a gallop
+    let at = from;
+    const near = at + 8 < len ? at + 8 : len;
+    while (at < near && cols[at] < j) at++;
+    if (at === near && at < len && cols[at] < j) at = gallop(cols, j, at);
+    if (at < len && cols[at] === j) {
       from = at + 1;
       continue;
     }
     from = at;
+    if (j >>> 5 < bits.length && (bits[j >>> 5] & (1 << (j & 31))) !== 0) continue; // j ∈ H
     if (wi.get(j) !== 0) continue;
     return {
       ok: false,

@@ -1,4 +1,4 @@
-import type { SparseVector } from '@soda/core';
+import { lowerBound, type SparseVector } from '@soda/core';
 import type { ClaimVerdict } from './claims';
 
 /** What off-column checking reads of a shard's stored w_i (master/shard-iterate.ts's ShardIterate). */
@@ -62,11 +62,11 @@ export function checkOffColumns(delta: SparseVector, wi: StoredIterate, H: Suppo
     if (d === 0) continue;
     const j = idx[t];
     // j's place in cols_i, from where the last coordinate's was: a Δ is sorted, and its coordinates on
-    // cols_i are a p-sample of them (a few positions apart), so a short linear walk, then a gallop
+    // cols_i are a p-sample of them (a few positions apart), so a short linear walk, then a search
     let at = from;
     const near = at + 8 < len ? at + 8 : len;
     while (at < near && cols[at] < j) at++;
-    if (at === near && at < len && cols[at] < j) at = gallop(cols, j, at);
+    if (at === near && at < len && cols[at] < j) at = lowerBound(cols, j, at);
     if (at < len && cols[at] === j) {
       from = at + 1;
       continue;
@@ -83,29 +83,4 @@ export function checkOffColumns(delta: SparseVector, wi: StoredIterate, H: Suppo
     };
   }
   return { ok: true };
-}
-
-/**
- * The first position ≥ `from` in sorted `a` whose value is ≥ j: steps of 1, 2, 4, … from `from`, then a
- * binary search in the last step. O(log d) for a target d positions ahead: a Δ's coordinates on cols_i
- * are a p-sample of them, a few positions apart, so this costs a few steps where a search of all of
- * cols_i costs log |cols_i|.
- */
-function gallop(a: Uint32Array, j: number, from: number): number {
-  const len = a.length;
-  let lo = from;
-  let step = 1;
-  let hi = from;
-  while (hi < len && a[hi] < j) {
-    lo = hi + 1;
-    hi += step;
-    step *= 2;
-  }
-  if (hi > len) hi = len;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] < j) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -203,19 +203,8 @@ function mergeMax(a: SparseVector, b: SparseVector, n: number): SparseVector {
 export function combineColumnMaxima(parts: readonly SparseVector[], n: number): Float64Array {
   const scale = new Float64Array(n);
   parts.forEach((p, i) => {
-    if (p.n > n)
-      throw new SodaError('E_DATA', `column maxima of part ${i} have dimension ${p.n} > n = ${n}`, {
-        part: i,
-      });
-    for (let t = 0; t < p.idx.length; t++) {
-      const a = p.val[t];
-      if (!(a >= 0 && a <= Number.MAX_VALUE))
-        throw new SodaError('E_DATA', `column maxima of part ${i}: column ${p.idx[t]} has ${a}`, {
-          part: i,
-          column: p.idx[t],
-        });
-      if (a > scale[p.idx[t]]) scale[p.idx[t]] = a;
-    }
+    checkMaxima(p, i, n);
+    for (let t = 0; t < p.idx.length; t++) if (p.val[t] > scale[p.idx[t]]) scale[p.idx[t]] = p.val[t];
   });
   for (let j = 0; j < n; j++) if (scale[j] === 0) scale[j] = 1;
   return scale;

@@ -22,11 +22,12 @@ export interface StoredIterate {
  * is applied in order, and take-over, restart and resume hand the worker the master's copy).
  */
 export class SupportHistory {
-  private bits: Uint32Array | null = null;
+  private bits = new Uint32Array(0);
 
   /** w is about to go to a worker: supp(w) joins H. O(|supp(w)|), like encoding the frame. */
   noteSent(w: SparseVector): void {
-    const bits = (this.bits ??= new Uint32Array(Math.ceil(w.n / 32)));
+    if (this.bits.length === 0) this.bits = new Uint32Array(Math.ceil(w.n / 32));
+    const { bits } = this;
     const idx = w.idx;
     for (let t = 0; t < idx.length; t++) {
       const j = idx[t];
@@ -36,7 +37,7 @@ export class SupportHistory {
 
   has(j: number): boolean {
     const bits = this.bits;
-    return bits !== null && j >>> 5 < bits.length && (bits[j >>> 5] & (1 << (j & 31))) !== 0;
+    return j >>> 5 < bits.length && (bits[j >>> 5] & (1 << (j & 31))) !== 0;
   }
 }
 

@@ -9,6 +9,7 @@ export { finiteNumber, inBounds, intervalText, type Bounds } from './checks';
 export { CompensatedSum } from './compensated';
 export {
   emptySparse,
+  gallop,
   lowerBound,
   sparseFromDense,
   sparseToDense,

@@ -67,6 +67,22 @@ export function sparseViolation(v: { n: number; idx: Uint32Array; val: Float64Ar
   return null;
 }
 
+/**
+ * lowerBound(a, j, from, len) found by galloping from `from` (steps 1, 2, 4, … then a bisection of the
+ * last step), for sorted walks: O(log gap) where a search of all of a[from, len) costs log(len − from).
+ * Requires a[t] < j for t < from.
+ */
+export function gallop(a: Uint32Array, j: number, from: number, len = a.length): number {
+  if (from >= len || a[from] >= j) return from;
+  let lo = from + 1;
+  let hi = lo;
+  for (let step = 1; hi < len && a[hi] < j; step *= 2) {
+    lo = hi + 1;
+    hi += step;
+  }
+  return lowerBound(a, j, lo, hi < len ? hi : len);
+}
+
 /** The first position t in [from, to) with a[t] ≥ j in a sorted a (`to` when none): a lower bound. */
 export function lowerBound(a: Uint32Array, j: number, from = 0, to = a.length): number {
   let lo = from;

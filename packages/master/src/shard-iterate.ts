@@ -1,4 +1,4 @@
-import { lowerBound, SodaError, type SparseVector } from '@soda/core';
+import { gallop, lowerBound, SodaError, type SparseVector } from '@soda/core';
 import { CoordMap } from './coord-map';
 
 /**
@@ -48,9 +48,9 @@ export class ShardIterate {
   }
 
   get(j: number): number {
-    const at = gallop(this.cols, this.cols.length, j, 0);
+    const at = findIn(this.cols, this.cols.length, j, 0);
     if (at >= 0) return this.val[at];
-    const o = gallop(this.ovIdx, this.ovLen, j, 0);
+    const o = findIn(this.ovIdx, this.ovLen, j, 0);
     return o >= 0 ? this.ovVal[o] : this.pending.get(j);
   }
 
@@ -64,7 +64,7 @@ export class ShardIterate {
     const at = this.locate(delta);
     const no = this.ovLen;
     const wv = this.val;
-    // cursor: ovIdx[0, b) < the coordinate at hand; advanced by galloping, written out (no calls)
+    // cursor: ovIdx[0, b) < the coordinate at hand, advanced by galloping (Δ is sorted)
     let b = 0;
     let prev = -1;
     for (let t = 0; t < idx.length; t++) {
@@ -78,21 +78,7 @@ export class ShardIterate {
         wv[c] += d;
         continue;
       }
-      if (b < no && ovIdx[b] < j) {
-        let lo = b + 1;
-        let hi = lo;
-        for (let step = 1; hi < no && ovIdx[hi] < j; step *= 2) {
-          lo = hi + 1;
-          hi += step;
-        }
-        if (hi > no) hi = no;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (ovIdx[mid] < j) lo = mid + 1;
-          else hi = mid;
-        }
-        b = lo;
-      }
+      b = gallop(ovIdx, j, b, no);
       if (b < no && ovIdx[b] === j) ovVal[b++] += d;
       else pending.add(j, d);
     }
@@ -117,21 +103,7 @@ export class ShardIterate {
       const j = idx[t];
       if (j <= prev) a = 0;
       prev = j;
-      if (a < nc && cols[a] < j) {
-        let lo = a + 1;
-        let hi = lo;
-        for (let step = 1; hi < nc && cols[hi] < j; step *= 2) {
-          lo = hi + 1;
-          hi += step;
-        }
-        if (hi > nc) hi = nc;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (cols[mid] < j) lo = mid + 1;
-          else hi = mid;
-        }
-        a = lo;
-      }
+      a = gallop(cols, j, a, nc);
       colPos[t] = a < nc && cols[a] === j ? a : -1;
     }
     this.located = delta;
@@ -186,7 +158,7 @@ export class ShardIterate {
       const x = v.val[t];
       if (x === 0) continue;
       if (t > 0 && j <= v.idx[t - 1]) from = 0;
-      const at = gallop(cols, cols.length, j, from);
+      const at = findIn(cols, cols.length, j, from);
       if (at >= 0) {
         this.val[at] = x;
         from = at + 1;
@@ -282,19 +254,9 @@ export class ShardIterate {
   }
 }
 
-/**
- * Position of j in keys[0, len) (sorted) at or after `from`, or −(insertion point + 1) when absent.
- * Galloping from `from`: a sorted walk costs O(Σ log gap), not O(k log len).
- */
-function gallop(keys: Uint32Array, len: number, j: number, from: number): number {
-  let hi = from;
-  let step = 1;
-  while (hi < len && keys[hi] < j) {
-    from = hi + 1;
-    hi += step;
-    step *= 2;
-  }
-  const lo = lowerBound(keys, j, from, hi < len ? hi : len);
+/** Position of j in keys[0, len) (sorted; keys before `from` are < j), or −(insertion point + 1). */
+function findIn(keys: Uint32Array, len: number, j: number, from: number): number {
+  const lo = gallop(keys, j, from, len);
   return lo < len && keys[lo] === j ? lo : -(lo + 1);
 }
 

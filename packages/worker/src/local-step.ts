@@ -1,6 +1,7 @@
 import {
   correctFromMargins,
   gapPartCsc,
+  gallop,
   geometricSkip,
   type GapPart,
   lossFromMargins,
@@ -166,22 +167,7 @@ export class LocalStep {
     let count = 0;
     for (let t = 0; t < widx.length; t++) {
       const j = widx[t];
-      if (a < C && cols[a] < j) {
-        // gallop, then bisect the last step: O(log gap), where a search of cols_i costs log |cols_i|
-        let lo = a + 1;
-        let hi = lo;
-        for (let step = 1; hi < C && cols[hi] < j; step *= 2) {
-          lo = hi + 1;
-          hi += step;
-        }
-        if (hi > C) hi = C;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (cols[mid] < j) lo = mid + 1;
-          else hi = mid;
-        }
-        a = lo;
-      }
+      a = gallop(cols, j, a, C); // O(log gap), where a search of cols_i costs log |cols_i|
       if (a < C && cols[a] === j) {
         wLocIdx[count] = a;
         wLocVal[count++] = w.val[t];

@@ -84,6 +84,16 @@ describe('live endpoints of the master', () => {
     expect(text).toMatch(/^# TYPE soda_suboptimality gauge$/m);
     expect(Number(/^soda_workers_ready (\d+)/m.exec(text)![1])).toBe(2);
     expect(Number(/^soda_received_coordinates_total (\d+)/m.exec(text)![1])).toBeGreaterThan(0);
+    // the step frames' bytes are part of all the bytes each way, and a reply went with every update
+    const total = (name: string) => Number(new RegExp(`^soda_${name}_total (\\d+)`, 'm').exec(text)![1]);
+    expect(total('update_received_bytes')).toBeGreaterThan(0);
+    expect(total('update_received_bytes')).toBeLessThanOrEqual(total('received_bytes'));
+    expect(total('model_sent_bytes')).toBeGreaterThan(0);
+    expect(total('model_sent_bytes')).toBeLessThanOrEqual(total('sent_bytes'));
+    expect(total('eval_received_bytes')).toBeLessThanOrEqual(
+      total('received_bytes') - total('update_received_bytes'),
+    );
+    expect(total('eval_sent_coordinates')).toBeGreaterThanOrEqual(0);
     // Prometheus conventions: counters end in _total, base units, ratios; process metrics; a histogram.
     expect(text).toMatch(/^# TYPE soda_updates_total counter$/m);
     expect(text).toMatch(/^# TYPE soda_sent_bytes_total counter$/m);

@@ -19,6 +19,13 @@ export interface MetricsSource {
   coordsDown(): number;
   bytesUp(): number;
   bytesDown(): number;
+  /** the evaluation rounds' share: w sent in requests, gap-part coordinates and answer bytes received */
+  evalCoordsDown(): number;
+  gapCoordsUp(): number;
+  evalBytesUp(): number;
+  /** the step frames alone: update frames received, model frames sent */
+  updateBytesUp(): number;
+  modelBytesDown(): number;
   workersConnected(): number;
   workersReady(): number;
   rejectedFrames(): number;
@@ -85,6 +92,11 @@ export function createMetrics(src: MetricsSource): Metrics {
   counter('sent_coordinates', 'coordinates sent to workers (w entries)', src.coordsDown);
   counter('received_bytes', 'frame bytes received from workers', src.bytesUp);
   counter('sent_bytes', 'frame bytes sent to workers', src.bytesDown);
+  counter('eval_sent_coordinates', 'coordinates of w sent in evaluation requests', src.evalCoordsDown);
+  counter('eval_received_coordinates', 'coordinates of the duality-gap parts received', src.gapCoordsUp);
+  counter('eval_received_bytes', 'frame bytes of evaluation answers received', src.evalBytesUp);
+  counter('update_received_bytes', 'frame bytes of update frames received (Δ)', src.updateBytesUp);
+  counter('model_sent_bytes', 'frame bytes of model frames sent (w after each update)', src.modelBytesDown);
   counter('rejected_frames', 'frames rejected by validation', src.rejectedFrames);
   counter('worker_departures', 'workers that left while owning a shard', src.departures);
   counter(

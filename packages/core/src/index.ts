@@ -10,6 +10,8 @@ export { CompensatedSum } from './compensated';
 export {
   emptySparse,
   gallop,
+  densePositionsFit,
+  positionIndex,
   lowerBound,
   sparseFromDense,
   sparseToDense,

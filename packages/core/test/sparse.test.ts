@@ -1,4 +1,4 @@
-import { gallop, lowerBound, Rng } from '../src';
+import { densePositionsFit, gallop, lowerBound, positionIndex, Rng } from '../src';
 
 describe('gallop: lowerBound by steps from a cursor', () => {
   it('equals lowerBound for every target and every valid cursor, on random sorted lists', () => {
@@ -13,5 +13,25 @@ describe('gallop: lowerBound by steps from a cursor', () => {
         expect(gallop(a, j, from, len)).toBe(lb);
       }
     }
+  });
+});
+
+describe('positionIndex: where each coordinate sits in a sorted column list', () => {
+  it('agrees with lowerBound on and off the columns', () => {
+    const rng = new Rng(5);
+    const n = 300;
+    const cols = Uint32Array.from(new Set(Array.from({ length: 90 }, () => rng.int(n)))).sort();
+    const pos = positionIndex(cols, n);
+    for (let j = 0; j < n; j++) {
+      const lb = lowerBound(cols, j);
+      expect(pos[j]).toBe(lb < cols.length && cols[lb] === j ? lb : -1);
+    }
+  });
+
+  it('is chosen only where it costs at most twice the columns list (n ≤ 6·|cols|)', () => {
+    expect(densePositionsFit(47_512, 13_000)).toBe(true);
+    expect(densePositionsFit(10_000_000, 200_000)).toBe(false);
+    expect(densePositionsFit(600, 100)).toBe(true);
+    expect(densePositionsFit(601, 100)).toBe(false);
   });
 });

@@ -10,7 +10,7 @@ import {
   type ClaimVerdict,
   type ShardFacts,
 } from './claims';
-import { checkOffColumns, SupportHistory, type StoredIterate } from './support-history';
+import { checkOffColumns, type StoredIterate, type SupportHistory } from './support-history';
 
 /** A refused claim: who made it and why (the coordinator expels that worker). */
 export interface Refusal {
@@ -25,8 +25,6 @@ export interface Refusal {
  */
 export class ClaimGuard {
   private readonly facts: (ShardFacts | null)[];
-  /** H: every coordinate of supp(w) the workers were sent (bounds Δ off the shards' columns) */
-  private readonly history = new SupportHistory();
 
   constructor(
     private readonly rows: readonly (ShardRows | null)[],
@@ -88,17 +86,13 @@ export class ClaimGuard {
     return spotCheck(fi, this.recompute(shard, w));
   }
 
-  /** w is about to be sent to a worker as its iterate: supp(w) joins H. */
-  noteSent(w: SparseVector): void {
-    this.history.noteSent(w);
-  }
-
   /**
-   * A worker's Δ against what the master stores of its w_i: no non-zero off cols_i outside H where
-   * w_i is 0 (support-history.ts derives why an honest Δ never has one). O(|Δ| log |cols_i|).
+   * A worker's Δ against what the master stores of its w_i: no non-zero off cols_i outside H (the
+   * model's `history`) where w_i is 0 (support-history.ts derives why an honest Δ never has one).
+   * O(|Δ|) with the shard's dense position index, O(|Δ| log gap) without.
    */
-  update(delta: SparseVector, wi: StoredIterate): ClaimVerdict {
-    return checkOffColumns(delta, wi, this.history);
+  update(delta: SparseVector, wi: StoredIterate, H: SupportHistory): ClaimVerdict {
+    return checkOffColumns(delta, wi, H);
   }
 
   /**

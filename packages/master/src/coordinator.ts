@@ -265,7 +265,7 @@ export class Coordinator {
         `update.k = ${msg.k} is ahead of the master (k = ${this.model.k})`,
         'k',
       );
-    const offColumns = this.guard.update(msg.delta, this.model.wi[shard.id]);
+    const offColumns = this.guard.update(msg.delta, this.model.wi[shard.id], this.model.history);
     if (!offColumns.ok) return this.refuseClaim(conn, offColumns, 'delta');
     this.run.stats.coordsUp += msg.delta.idx.length;
     const answer = this.strategy.update(msg);
@@ -302,7 +302,6 @@ export class Coordinator {
     const w = this.model.view();
     const frame = this.replies.frame(conn, { k: this.model.k, gamma: this.model.gamma, p: this.run.p }, w);
     this.run.stats.coordsDown += frame.w.idx.length;
-    this.guard.noteSent(w); // H ∪= supp(w): where this worker's Δ may leave its columns
     this.out.send(conn, frame);
   }
 

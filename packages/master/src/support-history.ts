@@ -12,27 +12,34 @@ export interface StoredIterate {
 }
 
 /**
- * H: the coordinates that have been in supp(w) in some w the master sent a worker, as a bitset of n
- * bits (n/8 bytes: 1.25 MB at n = 10⁷). Monotone: a coordinate never leaves H.
+ * H: the coordinates that have ever been in supp(w), as a bitset of n bits (n/8 bytes: 1.25 MB at
+ * n = 10⁷). Monotone: a coordinate never leaves H. ModelState marks a coordinate as it enters the
+ * support (O(1) a change of supp(w), not O(|supp(w)|) a reply), so H holds supp(w) of every w the master
+ * sends, and the coordinates that were briefly in supp(w) between two replies too: a superset bounded
+ * by the same |H| (DESIGN.md, "Where w_i lives").
  *
- * Why it bounds a worker's Δ (DESIGN.md, "Where w_i lives"): off its columns the data gradient of
- * f_i is 0, so an honest step gives w_i,j⁺ = (1 − γλ2) w_j for j in its mask and leaves w_i,j
- * otherwise; Δ_j = w_i,j⁺ − w_i,j is non-zero only where the worker's w had w_j ≠ 0 (then j ∈ H: that
- * w was sent, and marked when it was) or w_i,j ≠ 0 (the master's copy of w_i is the worker's: every Δ
- * is applied in order, and take-over, restart and resume hand the worker the master's copy).
+ * Why it bounds a worker's Δ: off its columns the data gradient of f_i is 0, so an honest step gives
+ * w_i,j⁺ = (1 − γλ2) w_j for j in its mask and leaves w_i,j otherwise; Δ_j = w_i,j⁺ − w_i,j is non-zero
+ * only where the worker's w had w_j ≠ 0 (then j ∈ H) or w_i,j ≠ 0 (the master's copy of w_i is the
+ * worker's: every Δ is applied in order, and take-over, restart and resume hand the worker the
+ * master's copy).
  */
 export class SupportHistory {
-  private bits = new Uint32Array(0);
+  private readonly bits: Uint32Array;
 
-  /** w is about to go to a worker: supp(w) joins H. O(|supp(w)|), like encoding the frame. */
-  noteSent(w: SparseVector): void {
-    if (this.bits.length === 0) this.bits = new Uint32Array(Math.ceil(w.n / 32));
-    const { bits } = this;
+  constructor(n: number) {
+    this.bits = new Uint32Array(Math.ceil(n / 32));
+  }
+
+  /** j joins H. */
+  mark(j: number): void {
+    this.bits[j >>> 5] |= 1 << (j & 31);
+  }
+
+  /** supp(w) joins H (tests, and a w set wholesale). */
+  markAll(w: SparseVector): void {
     const idx = w.idx;
-    for (let t = 0; t < idx.length; t++) {
-      const j = idx[t];
-      bits[j >>> 5] |= 1 << (j & 31);
-    }
+    for (let t = 0; t < idx.length; t++) this.mark(idx[t]);
   }
 
   has(j: number): boolean {

@@ -55,11 +55,19 @@ describe('ModelState: the master side of Algorithm 1', () => {
       expect(Array.from(v.val)).toEqual(idx.map((j) => s.wAt(j)));
     };
     const snapshots: { w: SparseVector; val: number[] }[] = [];
+    const ever = new Set<number>(); // H's reference: every j with w_j ≠ 0 after some change of w
+    const seen = (): void => {
+      for (let j = 0; j < n; j++) if (s.wAt(j) !== 0) ever.add(j);
+    };
     for (let k = 0; k < 300; k++) {
       s.apply(rng.int(2), randomDelta(rng, n, k % 7 === 0 ? 0.2 : 0.03));
+      seen();
       if (k % 11 === 0) s.apply(rng.int(2), randomDelta(rng, n, 0.5));
+      seen();
       if (k % 50 === 49) s.resum();
       if (k === 150) s.setGamma(0.4);
+      seen();
+      for (let j = 0; j < n; j++) expect(s.history.has(j)).toBe(ever.has(j));
       if (k % 4 === 3) continue; // some views skipped: coordinates leave and re-enter between views
       expectW(s.view());
       const c = s.current();

@@ -13,7 +13,7 @@ import { Harness, only, rejects, sends, vec } from './harness';
 describe('checkOffColumns', () => {
   const n = 10;
   const wi = new ShardIterate(n, Uint32Array.of(1, 3, 9));
-  const H = new SupportHistory();
+  const H = new SupportHistory(n);
 
   it('passes Δ on the columns, zeros anywhere, H, and coordinates where w_i is stored non-zero', () => {
     expect(checkOffColumns(vec(n, { 1: 0.5, 3: -1, 9: 2 }), wi, H)).toEqual({ ok: true });
@@ -21,7 +21,7 @@ describe('checkOffColumns', () => {
       true,
     );
     expect(checkOffColumns(vec(n, { 5: 0.3 }), wi, H).ok).toBe(false);
-    H.noteSent(vec(n, { 5: 0.01 }));
+    H.markAll(vec(n, { 5: 0.01 }));
     expect(checkOffColumns(vec(n, { 1: 1, 5: 0.3, 9: 1 }), wi, H)).toEqual({ ok: true });
     wi.load(vec(n, { 3: 1, 7: 0.2 })); // a restart or resume handed w_i an entry off the columns
     expect(checkOffColumns(vec(n, { 7: -0.2 }), wi, H)).toEqual({ ok: true });
@@ -35,30 +35,36 @@ describe('checkOffColumns', () => {
     expect(checkOffColumns(vec(n, { 0: -2 }), wi, H).ok).toBe(false);
   });
 
-  it('agrees with a set-membership reference on random columns, H, stored entries and Δs', () => {
-    const rng = new Rng(99);
-    for (let trial = 0; trial < 300; trial++) {
-      const dim = 2 + rng.int(300);
-      const pick = (k: number) => Array.from({ length: k }, () => rng.int(dim));
-      const cols = new Set(pick(rng.int(dim)));
-      const h = new Set(pick(rng.int(8)));
-      const stored = pick(rng.int(4)).filter((j) => !cols.has(j));
-      const it = new ShardIterate(dim, Uint32Array.from(cols).sort());
-      it.load(vec(dim, Object.fromEntries(stored.map((j) => [j, 1 + j]))));
-      const hist = new SupportHistory();
-      hist.noteSent(vec(dim, Object.fromEntries([...h].map((j) => [j, 1]))));
-      const d = vec(
-        dim,
-        Object.fromEntries(pick(rng.int(40)).map((j) => [j, rng.next() < 0.2 ? 0 : rng.normal()])),
-      );
-      const bad = Array.from(d.idx).find(
-        (j, t) => d.val[t] !== 0 && !cols.has(j) && !h.has(j) && !stored.includes(j),
-      );
-      const v = checkOffColumns(d, it, hist);
-      expect(v.ok).toBe(bad === undefined);
-      if (!v.ok) expect(v.detail).toMatch(new RegExp(`^delta\\[${bad}\\]`));
-    }
-  });
+  it.each([
+    ['indexed densely where it fits', undefined],
+    ['always searched', false],
+  ])(
+    'agrees with a set-membership reference on random columns, H, stored entries and Δs (cols_i %s)',
+    (_, dense) => {
+      const rng = new Rng(99);
+      for (let trial = 0; trial < 300; trial++) {
+        const dim = 2 + rng.int(300);
+        const pick = (k: number) => Array.from({ length: k }, () => rng.int(dim));
+        const cols = new Set(pick(rng.int(dim)));
+        const h = new Set(pick(rng.int(8)));
+        const stored = pick(rng.int(4)).filter((j) => !cols.has(j));
+        const it = new ShardIterate(dim, Uint32Array.from(cols).sort(), dense);
+        it.load(vec(dim, Object.fromEntries(stored.map((j) => [j, 1 + j]))));
+        const hist = new SupportHistory(dim);
+        hist.markAll(vec(dim, Object.fromEntries([...h].map((j) => [j, 1]))));
+        const d = vec(
+          dim,
+          Object.fromEntries(pick(rng.int(40)).map((j) => [j, rng.next() < 0.2 ? 0 : rng.normal()])),
+        );
+        const bad = Array.from(d.idx).find(
+          (j, t) => d.val[t] !== 0 && !cols.has(j) && !h.has(j) && !stored.includes(j),
+        );
+        const v = checkOffColumns(d, it, hist);
+        expect(v.ok).toBe(bad === undefined);
+        if (!v.ok) expect(v.detail).toMatch(new RegExp(`^delta\\[${bad}\\]`));
+      }
+    },
+  );
 });
 
 /** Shard 0's rows touch columns 0, 1; shard 1's 2, 3; column 4 is the intercept's (in both). */

@@ -47,54 +47,66 @@ describe('CoordMap: a typed open-addressing map of coordinates', () => {
 });
 
 describe('ShardIterate: w_i on its columns plus an overflow', () => {
-  it('addSorted/get/toSparse/forEachIn equal a dense w_i through random sorted and unsorted Δ', () => {
-    const rng = new Rng(11);
-    for (const [n, c] of [
-      [500, 0],
-      [500, 37],
-      [5000, 4000],
-      [100_000, 3000],
-    ]) {
-      const cols = sortedSample(rng, n, c);
-      const wi = new ShardIterate(n, cols);
-      const dense = new Float64Array(n);
-      for (let u = 0; u < 60; u++) {
-        // Δ mostly on the columns, some off them (the overflow), sometimes dense runs
-        const k = 1 + Math.floor(rng.next() * Math.min(n, 400));
-        const idx = rng.next() < 0.8 && c > 0 ? pick(rng, cols, k) : sortedSample(rng, n, k);
-        const val = Float64Array.from(idx, () => (rng.next() < 0.1 ? 0 : rng.next() - 0.5));
-        const unsorted = rng.next() < 0.1; // addSorted tolerates an unsorted Δ (searches afresh)
-        const delta: SparseVector = unsorted
-          ? { n, idx: idx.slice().reverse(), val: val.slice().reverse() }
-          : { n, idx, val };
-        // locate: each coordinate's position in cols_i, −1 off them (what the claim check and addSorted share)
-        const at = wi.locate(delta);
-        for (let t = 0; t < delta.idx.length; t++) expect(at[t]).toBe(cols.indexOf(delta.idx[t]));
-        wi.addSorted(delta);
-        for (let t = 0; t < idx.length; t++) dense[idx[t]] += val[t];
+  it.each([
+    ['searched', false],
+    ['indexed densely', true],
+  ])(
+    'addSorted/get/toSparse/forEachIn equal a dense w_i through random sorted and unsorted Δ (cols_i %s)',
+    (_, layout) => {
+      const rng = new Rng(11);
+      for (const [n, c] of [
+        [500, 0],
+        [500, 37],
+        [5000, 4000],
+        [100_000, 3000],
+      ]) {
+        const cols = sortedSample(rng, n, c);
+        const wi = new ShardIterate(n, cols, layout);
+        expect(wi.indexed).toBe(layout);
+        const dense = new Float64Array(n);
+        for (let u = 0; u < 60; u++) {
+          // Δ mostly on the columns, some off them (the overflow), sometimes dense runs
+          const k = 1 + Math.floor(rng.next() * Math.min(n, 400));
+          const idx = rng.next() < 0.8 && c > 0 ? pick(rng, cols, k) : sortedSample(rng, n, k);
+          const val = Float64Array.from(idx, () => (rng.next() < 0.1 ? 0 : rng.next() - 0.5));
+          const unsorted = rng.next() < 0.1; // addSorted tolerates an unsorted Δ (searches afresh)
+          const delta: SparseVector = unsorted
+            ? { n, idx: idx.slice().reverse(), val: val.slice().reverse() }
+            : { n, idx, val };
+          // locate: each coordinate's position in cols_i, −1 off them (what the claim check and addSorted share)
+          const at = wi.locate(delta);
+          for (let t = 0; t < delta.idx.length; t++) expect(at[t]).toBe(cols.indexOf(delta.idx[t]));
+          wi.addSorted(delta);
+          for (let t = 0; t < idx.length; t++) dense[idx[t]] += val[t];
+        }
+        for (let t = 0; t < 200; t++) {
+          const j = Math.floor(rng.next() * n);
+          expect(wi.get(j)).toBe(dense[j]);
+        }
+        expect(wi.toDense()).toEqual(dense);
+        const sp = wi.toSparse();
+        const nz = [...dense.keys()].filter((j) => dense[j] !== 0);
+        expect(Array.from(sp.idx)).toEqual(nz);
+        expect(Array.from(sp.val)).toEqual(nz.map((j) => dense[j]));
+        // forEachIn over blocks visits every stored coordinate once, in order
+        const seen: number[] = [];
+        const cur = { a: 0, b: 0 };
+        wi.flush();
+        for (let from = 0; from < n; from += 777)
+          wi.forEachIn(from, Math.min(n, from + 777), cur, (j, x) => {
+            expect(x).toBe(dense[j]);
+            seen.push(j);
+          });
+        expect(seen).toEqual([...seen].sort((a, b) => a - b));
+        expect(new Set(seen).size).toBe(seen.length);
+        for (const j of nz) expect(seen).toContain(j);
       }
-      for (let t = 0; t < 200; t++) {
-        const j = Math.floor(rng.next() * n);
-        expect(wi.get(j)).toBe(dense[j]);
-      }
-      expect(wi.toDense()).toEqual(dense);
-      const sp = wi.toSparse();
-      const nz = [...dense.keys()].filter((j) => dense[j] !== 0);
-      expect(Array.from(sp.idx)).toEqual(nz);
-      expect(Array.from(sp.val)).toEqual(nz.map((j) => dense[j]));
-      // forEachIn over blocks visits every stored coordinate once, in order
-      const seen: number[] = [];
-      const cur = { a: 0, b: 0 };
-      wi.flush();
-      for (let from = 0; from < n; from += 777)
-        wi.forEachIn(from, Math.min(n, from + 777), cur, (j, x) => {
-          expect(x).toBe(dense[j]);
-          seen.push(j);
-        });
-      expect(seen).toEqual([...seen].sort((a, b) => a - b));
-      expect(new Set(seen).size).toBe(seen.length);
-      for (const j of nz) expect(seen).toContain(j);
-    }
+    },
+  );
+
+  it('indexes cols_i densely only where core’s rule says it fits (n ≤ 6·|cols_i|)', () => {
+    expect(new ShardIterate(600, sortedSample(new Rng(1), 600, 100)).indexed).toBe(true);
+    expect(new ShardIterate(100_000, sortedSample(new Rng(1), 100_000, 3000)).indexed).toBe(false);
   });
 });
 

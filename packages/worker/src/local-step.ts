@@ -222,7 +222,10 @@ export class LocalStep {
     delta.reset(sn + C + wiOff.size);
     wiOff.reserve(wiOff.size + sn);
     const g = all || !(p > 0) ? null : geometricTable(p);
-    let next = g === null ? n : geometricSkip(rng, g); // next Bernoulli success
+    // local bindings: an import is a getter on its package's exports, which profiles showed in this loop
+    const skip = geometricSkip;
+    const round = roundForWire;
+    let next = g === null ? n : skip(rng, g); // next Bernoulli success
     let s = 0; // cursor in supp(w)
     let c = 0; // cursor in cols_i
     let size = 0;
@@ -236,7 +239,7 @@ export class LocalStep {
       }
       if (j >= n) break;
       if (j === next) {
-        next += 1 + geometricSkip(rng, g!);
+        next += 1 + skip(rng, g!);
         if (next > n) next = n;
       }
       size++;
@@ -254,7 +257,7 @@ export class LocalStep {
         for (let k = ptr[at]; k < end; k++) g += val[k] * r[ind[k]];
         const nextWi = wj - gamma * g; // [w − γ∇f_i(w)]_j
         if (f32) {
-          const q = roundForWire(nextWi - wiLocal[at]);
+          const q = round(nextWi - wiLocal[at]);
           delta.push(j, q);
           if (q !== 0) wiLocal[at] += q; // what the master applies (ShardIterate.addSorted)
         } else {
@@ -268,7 +271,7 @@ export class LocalStep {
         const g = lambda2 * wj;
         const nextWi = wj - gamma * g;
         if (f32) {
-          const q = roundForWire(nextWi - old);
+          const q = round(nextWi - old);
           delta.push(j, q);
           wiOff.keep(j, q !== 0 ? old + q : old);
         } else {

@@ -163,10 +163,17 @@ const SPARSE_FIELD: Partial<Record<MessageType, string>> = { update: 'delta', mo
 
 /** encode(msg), sealed with the session's MAC when there is one (seal in send order). */
 export function encodeFor(msg: Message, mac: FrameMac | null | undefined): Buffer {
-  if (!mac) return encode(msg);
-  const buf = encodeWithRoom(msg, MAC_BYTES);
-  mac.sealInPlace(buf);
+  const buf = encodeToSeal(msg, mac);
+  if (mac) mac.sealInPlace(buf);
   return buf;
+}
+
+/**
+ * encode(msg) with room for the MAC trailer when there is a MAC, for a frame encoded now and sealed
+ * later (`mac.sealInPlace(buf)` just before the socket, in send order): no second copy to append it.
+ */
+export function encodeToSeal(msg: Message, mac: FrameMac | null | undefined): Buffer {
+  return encodeWithRoom(msg, mac ? MAC_BYTES : 0);
 }
 
 export type DecodeResult<T> = { ok: true; msg: T } | { ok: false; error: ProtocolError };

@@ -47,6 +47,7 @@ export {
   decodeFromWorker,
   encode,
   encodeFor,
+  encodeToSeal,
   validateOutgoing,
   type DecodeResult,
   type FrameData,

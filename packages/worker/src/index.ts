@@ -17,7 +17,7 @@ export {
   type LocalRows,
   type LocalShard,
 } from './columns';
-export { LocalStep, type StepResult } from './local-step';
+export { LocalStep, type PositionMode, type StepResult } from './local-step';
 export { Worker, type WorkerResult } from './service';
 export { SHARD_TOKEN, prepareOwnShard, readOwnShard, shardPath, shardStats, type OwnShard } from './own-data';
 export { HeldModel } from './held-model';

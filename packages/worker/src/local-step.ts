@@ -1,5 +1,6 @@
 import {
   correctFromMargins,
+  densePositionsFit,
   gapPartCsc,
   gallop,
   geometricSkip,
@@ -8,6 +9,7 @@ import {
   geometricTable,
   lossResiduals,
   marginsCsc,
+  positionIndex,
   Rng,
   SodaError,
   squaredNorm,
@@ -48,6 +50,13 @@ class DeltaBuffer {
   }
 }
 
+/**
+ * How a global coordinate finds its local id: 'dense', one load from an index of n positions;
+ * 'sorted', a search of cols_i (nothing of size n); 'auto', dense when core's densePositionsFit says
+ * the 4n bytes cost at most twice cols_i itself. The same Δ bit for bit either way (tests force each).
+ */
+export type PositionMode = 'auto' | 'dense' | 'sorted';
+
 export interface StepResult {
   /** Δ = w_i⁺ − w_i on the mask; a view into reused buffers, valid until the next step. */
   readonly delta: SparseVector;
@@ -61,7 +70,9 @@ export interface StepResult {
  * (Wire precision 32: Δ ← f32(Δ) and w_i ← w_i + Δ, the sum the master applies: DESIGN.md.)
  *
  * Memory O(nnz_i + |cols_i| + |off-column supp(w_i)|), nothing of size n (issue 17; DESIGN.md,
- * "A worker's memory"): the shard, w_i and the scratch live over the shard's own columns cols_i.
+ * "A worker's memory"): the shard, w_i and the scratch live over the shard's own columns cols_i. The
+ * one exception, the dense index of positions (4n bytes), is only built when n ≤ 6·|cols_i|, where
+ * it is O(|cols_i|) too (issue 18: on spam the searches of cols_i were the step's cost at p = 0.1).
  * Off cols_i the data gradient is 0, so there [w − γ∇f_i(w)]_j = w_j − γλ2 w_j: non-zero only on
  * supp(w), and w_i off cols_i is a sparse list (OffColumns) bounded by what has been in supp(w).
  * The mask is never materialised: the Bernoulli(p) process is walked with the very draws of core's
@@ -91,6 +102,8 @@ export class LocalStep {
   private readonly ptr: Int32Array;
   /** wire precision 32: Δ rounded to float32, with error feedback */
   private readonly f32: boolean;
+  /** pos[j] = local id of global column j, −1 off cols_i; null: search cols_i instead (PositionMode) */
+  private readonly pos: Int32Array | null;
 
   /** `shard`: over its own columns (columns.ts), or column-major over all n (compacted here, O(n)). */
   constructor(
@@ -103,6 +116,7 @@ export class LocalStep {
      * exactly what the master applies, and the rounding error is fed back into the next Δ.
      */
     wirePrecision: 32 | 64 = 64,
+    positions: PositionMode = 'auto',
   ) {
     this.f32 = wirePrecision === 32;
     this.shard = 'cols' in shard ? shard : compactCsc(shard.X, shard.y);
@@ -114,13 +128,15 @@ export class LocalStep {
       throw new SodaError('E_DATA', `a shard of ${X.ind.length} non-zeros is too large for a worker`);
     if (wi0.n !== n) throw new SodaError('E_DATA', `w_i has dimension ${wi0.n}, the shard n = ${n}`);
     this.ptr = Int32Array.from(X.ptr);
+    const dense = positions === 'dense' || (positions === 'auto' && densePositionsFit(n, cols.length));
+    this.pos = dense ? positionIndex(cols, n) : null;
     this.wiLocal = new Float64Array(cols.length);
     this.wiOff = new OffColumns();
     this.wiOff.reserve(wi0.idx.length);
     let c = 0;
     for (let t = 0; t < wi0.idx.length; t++) {
       const j = wi0.idx[t];
-      const at = localIndex(cols, j, c);
+      const at = this.pos !== null ? this.pos[j] : localIndex(cols, j, c);
       if (at >= 0) this.wiLocal[(c = at)] = wi0.val[t];
       else this.wiOff.keep(j, wi0.val[t]);
     }
@@ -132,8 +148,13 @@ export class LocalStep {
 
   /** w_i at global coordinate j. */
   wiAt(j: number): number {
-    const c = localIndex(this.cols, j, 0);
+    const c = this.pos !== null ? this.pos[j] : localIndex(this.cols, j, 0);
     return c >= 0 ? this.wiLocal[c] : this.wiOff.get(j);
+  }
+
+  /** Whether global coordinates find their local ids in a dense index of n positions (PositionMode). */
+  get densePositions(): boolean {
+    return this.pos !== null;
   }
 
   /** Non-zero coordinates of w_i kept off the shard's columns (bounded by supp(w)'s history). */
@@ -160,16 +181,21 @@ export class LocalStep {
       this.wLocIdx = new Uint32Array(w.idx.length + (w.idx.length >> 1));
       this.wLocVal = new Float64Array(this.wLocIdx.length);
     }
-    const { wLocIdx, wLocVal, cols } = this;
+    const { wLocIdx, wLocVal, cols, pos } = this;
     const C = cols.length;
     const widx = w.idx;
     let a = 0; // cols[0, a) < the coordinate at hand: w is sorted, so a only moves forward
     let count = 0;
     for (let t = 0; t < widx.length; t++) {
       const j = widx[t];
-      a = gallop(cols, j, a, C); // O(log gap), where a search of cols_i costs log |cols_i|
-      if (a < C && cols[a] === j) {
-        wLocIdx[count] = a;
+      let at: number;
+      if (pos !== null) at = pos[j];
+      else {
+        a = gallop(cols, j, a, C); // O(log gap), where a search of cols_i costs log |cols_i|
+        at = a < C && cols[a] === j ? a : -1;
+      }
+      if (at >= 0) {
+        wLocIdx[count] = at;
         wLocVal[count++] = w.val[t];
       }
     }
@@ -183,7 +209,7 @@ export class LocalStep {
    * those are walked (sampleMask draws nothing then either).
    */
   private maskedStep(w: SparseVector, gamma: number, p: number): number {
-    const { n, cols, wiLocal, wiOff, rng, lambda2, delta, r, f32 } = this;
+    const { n, cols, wiLocal, wiOff, rng, lambda2, delta, r, f32, pos } = this;
     const { ind, val } = this.shard.X;
     const ptr = this.ptr;
     const widx = w.idx;
@@ -191,10 +217,15 @@ export class LocalStep {
     const sn = widx.length;
     const C = cols.length;
     const all = p >= 1;
+    // p ≥ 1 enumerates cols_i with the cursor c, which then already stands on j or past it: no search
+    const lookUp = pos !== null && !all;
     delta.reset(sn + C + wiOff.size);
     wiOff.reserve(wiOff.size + sn);
     const g = all || !(p > 0) ? null : geometricTable(p);
-    let next = g === null ? n : geometricSkip(rng, g); // next Bernoulli success
+    // local bindings: an import is a getter on its package's exports, which profiles showed in this loop
+    const skip = geometricSkip;
+    const round = roundForWire;
+    let next = g === null ? n : skip(rng, g); // next Bernoulli success
     let s = 0; // cursor in supp(w)
     let c = 0; // cursor in cols_i
     let size = 0;
@@ -208,26 +239,30 @@ export class LocalStep {
       }
       if (j >= n) break;
       if (j === next) {
-        next += 1 + geometricSkip(rng, g!);
+        next += 1 + skip(rng, g!);
         if (next > n) next = n;
       }
       size++;
       const inW = s < sn && widx[s] === j;
       const wj = inW ? wval[s++] : 0;
-      while (c < C && cols[c] < j) c++;
-      if (c < C && cols[c] === j) {
+      let at: number; // j's local id, −1 off cols_i
+      if (lookUp) at = pos[j];
+      else {
+        while (c < C && cols[c] < j) c++;
+        at = c < C && cols[c] === j ? c++ : -1;
+      }
+      if (at >= 0) {
         let g = lambda2 * wj;
-        const end = ptr[c + 1];
-        for (let k = ptr[c]; k < end; k++) g += val[k] * r[ind[k]];
+        const end = ptr[at + 1];
+        for (let k = ptr[at]; k < end; k++) g += val[k] * r[ind[k]];
         const nextWi = wj - gamma * g; // [w − γ∇f_i(w)]_j
         if (f32) {
-          const q = roundForWire(nextWi - wiLocal[c]);
+          const q = round(nextWi - wiLocal[at]);
           delta.push(j, q);
-          if (q !== 0) wiLocal[c] += q; // what the master applies (ShardIterate.addSorted)
-          c++;
+          if (q !== 0) wiLocal[at] += q; // what the master applies (ShardIterate.addSorted)
         } else {
-          delta.push(j, nextWi - wiLocal[c]);
-          wiLocal[c++] = nextWi;
+          delta.push(j, nextWi - wiLocal[at]);
+          wiLocal[at] = nextWi;
         }
       } else {
         // Off cols_i: the data part of ∇f_i is 0, so [w − γ∇f_i(w)]_j = w_j − γλ2 w_j (0 off supp(w)).
@@ -236,7 +271,7 @@ export class LocalStep {
         const g = lambda2 * wj;
         const nextWi = wj - gamma * g;
         if (f32) {
-          const q = roundForWire(nextWi - old);
+          const q = round(nextWi - old);
           delta.push(j, q);
           wiOff.keep(j, q !== 0 ? old + q : old);
         } else {

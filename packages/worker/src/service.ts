@@ -5,8 +5,8 @@ import {
   closeReason,
   decodeFromMaster,
   DEFAULT_MAX_PAYLOAD_WORKER,
-  encode,
   encodeFor,
+  encodeToSeal,
   errorFrame,
   ProtocolError,
   type Assign,
@@ -281,7 +281,7 @@ export class Worker {
     const extra = (this.cfg.slowdown - 1) * computeMs + this.cfg.delayMs + work.assign.delayMs;
     // Encode now: delta is a view into buffers the next step reuses. (32: already rounded to float32.)
     const f32 = work.model !== null ? ({ valBits: 32 } as const) : {};
-    const frame = encode({ t: 'update', shard: work.assign.shard, k: msg.k, delta, ...f32 });
+    const frame = encodeToSeal({ t: 'update', shard: work.assign.shard, k: msg.k, delta, ...f32 }, link.mac);
     this.steps++;
     if (extra > 0) await sleep(extra);
     // Only on the connection and assignment it was computed for: after a reconnect or a restart's
@@ -290,7 +290,9 @@ export class Worker {
     if (now.kind !== 'stepping' || now.work !== work) return;
     this.state = now.inFlight > 1 ? { ...now, inFlight: now.inFlight - 1 } : { kind: 'ready', link, work };
     // Sealed only now: MAC sequence numbers follow the order frames reach the socket.
-    if (link.ws.readyState === WebSocket.OPEN) link.ws.send(link.mac ? link.mac.seal(frame) : frame);
+    if (link.ws.readyState !== WebSocket.OPEN) return;
+    link.mac?.sealInPlace(frame);
+    link.ws.send(frame);
   }
 
   private onEval(msg: Eval): void {

@@ -17,7 +17,14 @@ import {
   type CsrMatrix,
   type SparseVector,
 } from '@soda/core';
-import { columnMaxima, LocalStep, localRows, localShard, prepareShard } from '@soda/worker';
+import {
+  columnMaxima,
+  LocalStep,
+  localRows,
+  localShard,
+  prepareShard,
+  type PositionMode,
+} from '@soda/worker';
 import { plantedProblem } from '../../../test/helpers/problems';
 
 /** 4 planted weights of scale 2, label noise 0.3 */
@@ -75,13 +82,14 @@ class DenseReference {
 }
 
 /**
- * A planted problem whose columns are spread over a wider n (column j → 3j + 1), so that two thirds
- * of the coordinates are columns the shard does not have; with the intercept, a constant last column.
+ * A planted problem whose columns are spread over a wider n (column j → spread·j + 1), so that most
+ * coordinates are columns the shard does not have; with the intercept, a constant last column.
+ * Spread 3 keeps n ≤ 6·|cols_i| (LocalStep's 'auto' picks the dense position index), spread 8 does not.
  */
-function spreadProblem(seed: number, m: number, n0: number, intercept: boolean) {
+function spreadProblem(seed: number, m: number, n0: number, intercept: boolean, spread = 3) {
   const { X, y } = problem(seed, m, n0);
-  const ind = Uint32Array.from(X.ind, (j) => 3 * j + 1);
-  let wide: CsrMatrix = { rows: X.rows, cols: 3 * n0 + 2, ptr: X.ptr, ind, val: X.val };
+  const ind = Uint32Array.from(X.ind, (j) => spread * j + 1);
+  let wide: CsrMatrix = { rows: X.rows, cols: spread * n0 + 2, ptr: X.ptr, ind, val: X.val };
   if (intercept) wide = appendConstantColumn(wide);
   return { X: wide, y };
 }
@@ -125,48 +133,92 @@ describe('LocalStep: the worker side of Algorithm 1', () => {
     }
   });
 
-  describe.each([
-    [true, 0.2],
-    [true, 1],
-    [false, 0.2],
-    [false, 1],
-    [true, 0],
-  ])('over its own columns = the dense algorithm, bit for bit (intercept %s, p = %s)', (intercept, p) => {
-    it.each([1, 2, 3])('planted problem %i: same masks, Δ, w_i, f_i and gap parts for 40 steps', (seed) => {
-      const { X, y } = spreadProblem(seed, 50, 30, intercept);
+  // Both ways to find a local id: the dense index ('auto' at spread 3), the search of cols_i forced
+  // ('sorted'), and the search picked by 'auto' itself (spread 8: n > 6·|cols_i|).
+  const positions: [PositionMode, number, boolean][] = [
+    ['auto', 3, true],
+    ['sorted', 3, false],
+    ['auto', 8, false],
+  ];
+  describe.each(
+    positions.flatMap(([mode, spread, dense]) =>
+      [
+        [true, 0.2],
+        [true, 1],
+        [false, 0.2],
+        [false, 1],
+        [true, 0],
+      ].map(([intercept, p]) => [intercept as boolean, p as number, mode, spread, dense] as const),
+    ),
+  )(
+    'over its own columns = the dense algorithm, bit for bit (intercept %s, p = %s, positions %s, spread %i)',
+    (intercept, p, mode, spread, dense) => {
+      it.each([1, 2, 3])('planted problem %i: same masks, Δ, w_i, f_i and gap parts for 40 steps', (seed) => {
+        const { X, y } = spreadProblem(seed, 50, 30, intercept, spread);
+        const n = X.cols;
+        const lambda2 = 0.02;
+        const rng = new Rng(100 + seed);
+        const wi0 = randomW(rng, n, 0.2); // a take-over: w_i non-zero on and off the shard's columns
+        const { data, L } = prepareShard(X, y, lambda2);
+        expect(data.cols.length).toBeLessThan(n / 2);
+        expect(L).toBe(logisticSmoothness(X, lambda2));
+        const local = new LocalStep(data, lambda2, wi0, 7 * seed, 64, mode);
+        expect(local.densePositions).toBe(dense);
+        const ref = new DenseReference(csrToCsc(X), y, lambda2, wi0, 7 * seed);
+        let offSeen = 0;
+        for (let k = 0; k < 40; k++) {
+          const w = randomW(rng, n, k % 7 === 0 ? 0.6 : 0.1);
+          const gamma = 0.5 + rng.next();
+          const got = local.step(w, gamma, p);
+          const want = ref.step(w, gamma, p);
+          expect(got.maskSize).toBe(want.maskSize);
+          expect(Array.from(got.delta.idx)).toEqual(Array.from(want.delta.idx));
+          same(got.delta.val, want.delta.val);
+          offSeen = Math.max(offSeen, local.offColumnSupport);
+        }
+        expect(offSeen).toBeGreaterThan(0); // the off-column w_i was exercised
+        const wiGot = Float64Array.from({ length: n }, (_, j) => local.wiAt(j));
+        same(wiGot, ref.wi);
+        const w = randomW(rng, n, 0.3);
+        const ev = local.evaluateWithGap(w);
+        const z = marginsCsc(csrToCsc(X), w.idx, w.val);
+        const gap = gapPartCsc(csrToCsc(X), y, z);
+        expect(ev.gap.entropySum).toBe(gap.entropySum);
+        expect(Array.from(ev.gap.u.idx)).toEqual(Array.from(gap.u.idx));
+        same(ev.gap.u.val, gap.u.val);
+        expect(ev.fi).toBe(smoothObjective(X, y, sparseToDense(w), lambda2));
+      });
+    },
+  );
+
+  it.each([0.2, 1])(
+    'wire precision 32 (p = %s): the dense index and the search give the same Δ and w_i',
+    (p) => {
+      const { X, y } = spreadProblem(5, 50, 30, true);
       const n = X.cols;
       const lambda2 = 0.02;
-      const rng = new Rng(100 + seed);
-      const wi0 = randomW(rng, n, 0.2); // a take-over: w_i non-zero on and off the shard's columns
-      const { data, L } = prepareShard(X, y, lambda2);
-      expect(data.cols.length).toBeLessThan(n / 2);
-      expect(L).toBe(logisticSmoothness(X, lambda2));
-      const local = new LocalStep(data, lambda2, wi0, 7 * seed);
-      const ref = new DenseReference(csrToCsc(X), y, lambda2, wi0, 7 * seed);
-      let offSeen = 0;
+      const rng = new Rng(9);
+      const wi0 = randomW(rng, n, 0.2);
+      const { data } = prepareShard(X, y, lambda2);
+      const dense = new LocalStep(data, lambda2, wi0, 3, 32, 'dense');
+      const sorted = new LocalStep(data, lambda2, wi0, 3, 32, 'sorted');
+      expect(dense.densePositions && !sorted.densePositions).toBe(true);
+      let rounded = 0;
       for (let k = 0; k < 40; k++) {
         const w = randomW(rng, n, k % 7 === 0 ? 0.6 : 0.1);
         const gamma = 0.5 + rng.next();
-        const got = local.step(w, gamma, p);
-        const want = ref.step(w, gamma, p);
-        expect(got.maskSize).toBe(want.maskSize);
-        expect(Array.from(got.delta.idx)).toEqual(Array.from(want.delta.idx));
-        same(got.delta.val, want.delta.val);
-        offSeen = Math.max(offSeen, local.offColumnSupport);
+        const a = dense.step(w, gamma, p).delta;
+        const b = sorted.step(w, gamma, p).delta;
+        expect(Array.from(a.idx)).toEqual(Array.from(b.idx));
+        same(a.val, b.val);
+        same(a.val, Float32Array.from(a.val)); // every Δ is a float32
+        rounded += a.idx.length;
       }
-      expect(offSeen).toBeGreaterThan(0); // the off-column w_i was exercised
-      const wiGot = Float64Array.from({ length: n }, (_, j) => local.wiAt(j));
-      same(wiGot, ref.wi);
-      const w = randomW(rng, n, 0.3);
-      const ev = local.evaluateWithGap(w);
-      const z = marginsCsc(csrToCsc(X), w.idx, w.val);
-      const gap = gapPartCsc(csrToCsc(X), y, z);
-      expect(ev.gap.entropySum).toBe(gap.entropySum);
-      expect(Array.from(ev.gap.u.idx)).toEqual(Array.from(gap.u.idx));
-      same(ev.gap.u.val, gap.u.val);
-      expect(ev.fi).toBe(smoothObjective(X, y, sparseToDense(w), lambda2));
-    });
-  });
+      expect(rounded).toBeGreaterThan(0);
+      const wi = (s: LocalStep) => Float64Array.from({ length: n }, (_, j) => s.wiAt(j));
+      same(wi(dense), wi(sorted));
+    },
+  );
 
   it('column maxima and L_i over its own columns are core’s over n, bit for bit', () => {
     for (const intercept of [false, true]) {
@@ -193,6 +245,7 @@ describe('LocalStep: the worker side of Algorithm 1', () => {
     expect(Array.from(data.cols)).toEqual([7, 12, 3e9, n - 1]);
     const wi0: SparseVector = { n, idx: Uint32Array.of(5, 12, 2e9), val: Float64Array.of(1, 2, 3) };
     const local = new LocalStep(data, 0.1, wi0, 1);
+    expect(local.densePositions).toBe(false); // 'auto': an index of n positions would not fit
     const w: SparseVector = { n, idx: Uint32Array.of(7, 1e9), val: Float64Array.of(0.5, 0.25) };
     // p = 1: every coordinate is in the mask; only cols_i ∪ supp(w) ∪ supp(w_i) can change
     const { delta, maskSize } = local.step(w, 1, 1);

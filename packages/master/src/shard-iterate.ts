@@ -11,6 +11,12 @@ import { CoordMap } from './coord-map';
 // bound once, as model-state.ts's proxCoordinate: a call through the package's accessor is not inlined
 const gallop = gallopExport;
 
+/** pos[j] codes off cols_i (pos[j] ≥ 0 is j's place in cols_i): not stored, in `pending`, and the
+ * overflow's position t as OVERFLOW − t */
+const NOT_STORED = -1;
+const PENDING = -2;
+const OVERFLOW = -3;
+
 /**
  * The master's copy of one shard's local iterate w_i, stored only where it can be non-zero
  * (DESIGN.md, "Where w_i lives"): on the shard's columns cols_i (a sorted index list and its values,
@@ -25,7 +31,9 @@ const gallop = gallopExport;
  *
  * Where the columns are dense enough that an index of all n positions costs at most twice their list
  * (core's densePositionsFit: spam's shards hold a quarter of n), `pos` finds a coordinate's place in
- * cols_i with one load instead of a search, which was a quarter of the master's CPU per update there.
+ * cols_i with one load instead of a search, which was a quarter of the master's CPU per update there;
+ * off cols_i it holds the coordinate's place in the overflow too (rewritten at each flush, amortised
+ * O(1) a new coordinate), so supp(w)'s coordinates off the columns, in every Δ, need no search either.
  *
  * The layout is only a capacity hint: any coordinate can be stored (off cols_i it goes to the
  * overflow), so the values are exact whatever the workers send or a checkpoint holds.
@@ -42,7 +50,8 @@ export class ShardIterate {
   /** locate()'s answer for the Δ `located` */
   private colPos = new Int32Array(16);
   private located: SparseVector | null = null;
-  /** pos[j] = t where cols[t] = j, −1 off cols_i; null where it would not fit (then cols_i is searched) */
+  /** pos[j] = t where cols[t] = j, else NOT_STORED, PENDING or OVERFLOW − (place in the overflow);
+   * null where it would not fit (then cols_i and the overflow are searched) */
   private readonly pos: Int32Array | null;
 
   constructor(
@@ -66,12 +75,6 @@ export class ShardIterate {
     return this.pos !== null;
   }
 
-  /** Position of j in cols_i, or −1 off the columns. */
-  private colOf(j: number): number {
-    if (this.pos !== null) return j < this.n ? this.pos[j] : -1;
-    const at = findIn(this.cols, this.cols.length, j, 0);
-    return at >= 0 ? at : -1;
-  }
 
   /** Entries stored off cols_i (the overflow's size). */
   get overflow(): number {
@@ -79,7 +82,14 @@ export class ShardIterate {
   }
 
   get(j: number): number {
-    const at = this.colOf(j);
+    const pos = this.pos;
+    if (pos !== null) {
+      const c = j < this.n ? pos[j] : NOT_STORED;
+      if (c >= 0) return this.val[c];
+      if (c <= OVERFLOW) return this.ovVal[OVERFLOW - c];
+      return c === PENDING ? this.pending.get(j) : 0;
+    }
+    const at = findIn(this.cols, this.cols.length, j, 0);
     if (at >= 0) return this.val[at];
     const o = findIn(this.ovIdx, this.ovLen, j, 0);
     return o >= 0 ? this.ovVal[o] : this.pending.get(j);
@@ -90,6 +100,7 @@ export class ShardIterate {
    * what is left of cols_i and of the overflow. A Δ_j = 0 is skipped (it leaves w_i as it is).
    */
   addSorted(delta: SparseVector): void {
+    if (this.pos !== null) return this.addIndexed(delta);
     const { idx, val } = delta;
     const { ovIdx, ovVal, pending } = this;
     const at = this.locate(delta);
@@ -116,6 +127,27 @@ export class ShardIterate {
     if (pending.size > 32 + (no >> 4)) this.flush();
   }
 
+  /** addSorted through the dense index: one load a coordinate, sorted or not. */
+  private addIndexed(delta: SparseVector): void {
+    const { idx, val } = delta;
+    const { ovVal, pending, n } = this;
+    const pos = this.pos!;
+    const wv = this.val;
+    for (let t = 0; t < idx.length; t++) {
+      const d = val[t];
+      if (d === 0) continue;
+      const j = idx[t];
+      const c = j < n ? pos[j] : NOT_STORED;
+      if (c >= 0) wv[c] += d;
+      else if (c <= OVERFLOW) ovVal[OVERFLOW - c] += d;
+      else {
+        if (c === NOT_STORED && j < n) pos[j] = PENDING;
+        pending.add(j, d);
+      }
+    }
+    if (pending.size > 32 + (this.ovLen >> 4)) this.flush();
+  }
+
   /**
    * Where each coordinate of Δ sits in cols_i (its position, or −1 off the columns), by one forward
    * gallop. Kept for the last Δ located (by identity: cols_i is fixed, so the answer never goes
@@ -131,7 +163,8 @@ export class ShardIterate {
       const n = this.n;
       for (let t = 0; t < idx.length; t++) {
         const j = idx[t];
-        colPos[t] = j < n ? pos[j] : -1; // a frame's j < n is checked at decoding; a library caller's is not
+        const c = j < n ? pos[j] : -1; // a frame's j < n is checked at decoding; a library caller's is not
+        colPos[t] = c >= 0 ? c : -1;
       }
       this.located = delta;
       return colPos;
@@ -178,11 +211,21 @@ export class ShardIterate {
     }
     this.ovLen = need;
     this.pending.clear();
+    const pos = this.pos;
+    if (pos !== null)
+      for (let t = 0; t < need; t++) if (ovIdx[t] < this.n) pos[ovIdx[t]] = OVERFLOW - t;
   }
 
   /** w_i = 0 */
   clear(): void {
     this.val.fill(0);
+    const pos = this.pos;
+    if (pos !== null) {
+      for (let t = 0; t < this.ovLen; t++) if (this.ovIdx[t] < this.n) pos[this.ovIdx[t]] = NOT_STORED;
+      this.pending.forEach((j) => {
+        if (j < this.n) pos[j] = NOT_STORED;
+      });
+    }
     this.ovLen = 0;
     this.pending.clear();
   }
@@ -205,6 +248,7 @@ export class ShardIterate {
       } else {
         from = -at - 1;
         this.pending.set(j, x);
+        if (this.pos !== null && j < this.n) this.pos[j] = PENDING;
       }
     }
     this.flush();

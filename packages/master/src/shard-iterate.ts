@@ -75,7 +75,6 @@ export class ShardIterate {
     return this.pos !== null;
   }
 
-
   /** Entries stored off cols_i (the overflow's size). */
   get overflow(): number {
     return this.ovLen + this.pending.size;
@@ -212,8 +211,7 @@ export class ShardIterate {
     this.ovLen = need;
     this.pending.clear();
     const pos = this.pos;
-    if (pos !== null)
-      for (let t = 0; t < need; t++) if (ovIdx[t] < this.n) pos[ovIdx[t]] = OVERFLOW - t;
+    if (pos !== null) for (let t = 0; t < need; t++) if (ovIdx[t] < this.n) pos[ovIdx[t]] = OVERFLOW - t;
   }
 
   /** w_i = 0 */

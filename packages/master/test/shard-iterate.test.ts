@@ -65,14 +65,14 @@ describe('ShardIterate: w_i on its columns plus an overflow', () => {
         expect(wi.indexed).toBe(layout);
         const dense = new Float64Array(n);
         for (let u = 0; u < 60; u++) {
-        if (u === 20 || u === 40) {
-          // a take-over or restart loads w_i wholesale (u = 40: to 0), the overflow's places change
-          const keep = u === 20 ? sortedSample(rng, n, Math.min(n, 50)) : new Uint32Array(0);
-          const v = Float64Array.from(keep, () => rng.next() - 0.5);
-          wi.load({ n, idx: keep, val: v });
-          dense.fill(0);
-          keep.forEach((j, t) => (dense[j] = v[t]));
-        }
+          if (u === 20 || u === 40) {
+            // a take-over or restart loads w_i wholesale (u = 40: to 0), the overflow's places change
+            const keep = u === 20 ? sortedSample(rng, n, Math.min(n, 50)) : new Uint32Array(0);
+            const v = Float64Array.from(keep, () => rng.next() - 0.5);
+            wi.load({ n, idx: keep, val: v });
+            dense.fill(0);
+            keep.forEach((j, t) => (dense[j] = v[t]));
+          }
           // Δ mostly on the columns, some off them (the overflow), sometimes dense runs
           const k = 1 + Math.floor(rng.next() * Math.min(n, 400));
           const idx = rng.next() < 0.8 && c > 0 ? pick(rng, cols, k) : sortedSample(rng, n, k);

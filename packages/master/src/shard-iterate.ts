@@ -75,6 +75,11 @@ export class ShardIterate {
     return this.pos !== null;
   }
 
+  /** j ∈ cols_i, by the dense index (call only when `indexed`). */
+  onColumns(j: number): boolean {
+    return j < this.n && this.pos![j] >= 0;
+  }
+
   /** Entries stored off cols_i (the overflow's size). */
   get overflow(): number {
     return this.ovLen + this.pending.size;

@@ -9,6 +9,10 @@ export interface StoredIterate {
   get(j: number): number;
   /** each coordinate's position in cols (−1 off them), searched once for the check and the apply */
   locate(delta: SparseVector): Int32Array;
+  /** cols_i has a dense index: onColumns answers with one load (else use locate) */
+  readonly indexed: boolean;
+  /** j ∈ cols_i (only when indexed) */
+  onColumns(j: number): boolean;
 }
 
 /**
@@ -57,19 +61,33 @@ export class SupportHistory {
  */
 export function checkOffColumns(delta: SparseVector, wi: StoredIterate, H: SupportHistory): ClaimVerdict {
   const { idx, val } = delta;
+  if (wi.indexed) {
+    // one load a coordinate, and no positions written for an apply that does not need them
+    for (let t = 0; t < idx.length; t++) {
+      if (val[t] === 0) continue;
+      const j = idx[t];
+      if (wi.onColumns(j) || H.has(j) || wi.get(j) !== 0) continue;
+      return offColumn(j, val[t]);
+    }
+    return { ok: true };
+  }
   const at = wi.locate(delta);
   for (let t = 0; t < idx.length; t++) {
     const d = val[t];
     if (d === 0 || at[t] >= 0) continue;
     const j = idx[t];
     if (H.has(j) || wi.get(j) !== 0) continue;
-    return {
-      ok: false,
-      reason: 'delta-off-columns',
-      detail:
-        `delta[${j}] = ${d}, but column ${j} is not one of the shard's columns, has never been in ` +
-        `supp(w) and w_i[${j}] = 0: an honest step leaves it 0`,
-    };
+    return offColumn(j, d);
   }
   return { ok: true };
+}
+
+function offColumn(j: number, d: number): ClaimVerdict {
+  return {
+    ok: false,
+    reason: 'delta-off-columns',
+    detail:
+      `delta[${j}] = ${d}, but column ${j} is not one of the shard's columns, has never been in ` +
+      `supp(w) and w_i[${j}] = 0: an honest step leaves it 0`,
+  };
 }

@@ -2,6 +2,7 @@
  * npm run bench:master — the master's capacity in isolation (issue 18).
  *
  *   node scripts/bench-master.js [--quick] [--big] [--rounds R] [--updates U] [--profile] [--root DIR]
+ *                                [--cold MB]
  *
  * A real Master (packages/master: Connections → Coordinator → ModelState → encodeFor) runs in this
  * process with its sockets replaced by in-memory ones: a frame is handed to the connection's 'message'
@@ -20,6 +21,9 @@
  * whichever step it interrupts: --profile shows its share as "(garbage collector)").
  *
  * --root DIR: the master, worker and protocol of another built checkout (a baseline), same frames' recipe.
+ * --cold MB: before each frame, write MB megabytes of another buffer (not counted), as the workers that
+ * run between two updates on the master's cores do in a real cluster: the master then meets its state
+ * with cold caches, which the warm replay hides (the apply path costs ≈ 1.6× in a real run's profile).
  * --big: the same at n = 10⁶ (an rcv1-like text set from packages/datasets with cols = 10⁶, 20 000 rows).
  * --profile: a V8 CPU profile of the replay rounds (out/bench-master/<data>.cpuprofile; open it in Chrome's
  * DevTools or any .cpuprofile viewer).
@@ -204,7 +208,34 @@ async function startProfile() {
 
 // ---- measurement ---------------------------------------------------------------------------------
 
+const coldMB = args.includes('--cold') ? Number(argOf('--cold') ?? 8) : 0;
+const junk = new Float64Array((coldMB * 1024 * 1024) / 8);
+
+/** Write every cache line of `junk` (the other processes' working sets, in a real cluster). */
+function evict() {
+  for (let k = 0; k < junk.length; k += 8) junk[k] += 1;
+}
+
+/** The replay with caches evicted before each frame: only the frames' CPU is counted. */
+function replayCold(sequence) {
+  let cpu = 0;
+  let sys = 0;
+  let wall = 0;
+  for (const { wk, frame } of sequence) {
+    evict();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    wk.socket.deliver(frame);
+    wall += performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    cpu += c.user + c.system;
+    sys += c.system;
+  }
+  return { cpuUs: cpu / sequence.length, sysUs: sys / sequence.length, wallMs: wall };
+}
+
 function replay(sequence) {
+  if (coldMB > 0) return replayCold(sequence);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (const { wk, frame } of sequence) wk.socket.deliver(frame);
@@ -309,7 +340,7 @@ async function bench(label, ds, wstar) {
   const parts = breakdown(sequence);
   const updates = sequence.length;
   emit({
-    what: `bench:master ${label}`,
+    what: `bench:master ${label}${coldMB > 0 ? `, caches evicted (${coldMB} MB) before each frame` : ''}`,
     n,
     M,
     p: P,

@@ -157,22 +157,13 @@ export class ShardIterate {
    * gallop. Kept for the last Δ located (by identity: cols_i is fixed, so the answer never goes
    * stale), so the off-column claim check (support-history.ts) and the apply that follows it — at once,
    * or at sync-pg's barrier — search cols_i once between them. A view valid until the next call.
+   * (With the dense index neither of them calls it: each reads `pos` directly.)
    */
   locate(delta: SparseVector): Int32Array {
     if (this.located === delta) return this.colPos;
     const idx = delta.idx;
     if (this.colPos.length < idx.length) this.colPos = new Int32Array(idx.length + (idx.length >> 1));
-    const { cols, colPos, pos } = this;
-    if (pos !== null) {
-      const n = this.n;
-      for (let t = 0; t < idx.length; t++) {
-        const j = idx[t];
-        const c = j < n ? pos[j] : -1; // a frame's j < n is checked at decoding; a library caller's is not
-        colPos[t] = c >= 0 ? c : -1;
-      }
-      this.located = delta;
-      return colPos;
-    }
+    const { cols, colPos } = this;
     const nc = cols.length;
     let a = 0; // cols[0, a) < the coordinate at hand
     let prev = -1;

@@ -3,8 +3,6 @@ import type { ClaimVerdict } from './claims';
 
 /** What off-column checking reads of a shard's stored w_i (master/shard-iterate.ts's ShardIterate). */
 export interface StoredIterate {
-  /** the shard's columns cols_i, strictly increasing */
-  readonly cols: Uint32Array;
   /** w_i[j] as the master stores it (0 where nothing is stored) */
   get(j: number): number;
   /** each coordinate's position in cols (−1 off them), searched once for the check and the apply */

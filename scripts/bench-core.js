@@ -123,7 +123,7 @@ async function main() {
     const extra = r.nnzPerSec
       ? `${(r.nnzPerSec / 1e6).toFixed(1)} M nnz/s`
       : r.speedupVsFullGradient
-        ? `${(r.shardNnzPerSec / 1e6).toFixed(1)} M shard-nnz/s, ×${r.speedupVsFullGradient.toFixed(1)} vs full gradient, |M| = ${Math.round(r.maskSize)}`
+        ? `${(r.shardNnzPerSec / 1e6).toFixed(1)} M shard-nnz/s, ×${r.speedupVsFullGradient.toFixed(1)} vs full gradient, coordinates computed |M_p ∩ R| = ${Math.round(r.maskSize)}`
         : r.certificate !== undefined
           ? `certificate ${r.certificate.toExponential(1)}, ${r.iterations} iterations, support ${r.supportPct.toFixed(1)} %`
           : `${r.m} × ${r.n}, ${r.nnz} nnz`;

@@ -72,6 +72,7 @@ export {
   lossFromMargins,
   lossResiduals,
   marginsCsc,
+  marginsCscInt32,
   marginsCsr,
   proxCoordinate,
   proxL1,

@@ -90,6 +90,29 @@ export function marginsCsc(
   return z;
 }
 
+/**
+ * marginsCsc over column pointers held as int32 (a shard whose non-zeros fit int32, as a worker's
+ * must): the same sums in the same order, bit for bit, with the loop counters kept in int32. V8 runs
+ * the loop over a Float64Array of pointers ≈ 1.5× slower (a double-to-index conversion per access).
+ */
+export function marginsCscInt32(
+  ptr: Int32Array,
+  ind: Uint32Array,
+  val: Float64Array,
+  idx: Uint32Array,
+  wval: Float64Array,
+  z: Float64Array,
+): Float64Array {
+  z.fill(0);
+  for (let t = 0; t < idx.length; t++) {
+    const j = idx[t];
+    const wj = wval[t];
+    const end = ptr[j + 1];
+    for (let k = ptr[j]; k < end; k++) z[ind[k]] += val[k] * wj;
+  }
+  return z;
+}
+
 /** (1/m) Σ_j ℓ(y_j z_j), compensated. `scratch` (length ≥ m) avoids an allocation on hot paths. */
 export function lossFromMargins(z: Float64Array, y: Float64Array, scratch?: Float64Array): number {
   const m = y.length;

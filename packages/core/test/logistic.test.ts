@@ -17,6 +17,7 @@ import {
   lossFromMargins,
   lossResiduals,
   marginsCsc,
+  marginsCscInt32,
   marginsCsr,
   Rng,
   smoothObjective,
@@ -137,6 +138,10 @@ describe('margins, gradient and objective', () => {
       expect(zr[i]).toBeCloseTo(dense[i], 12);
       expect(zc[i]).toBeCloseTo(dense[i], 12);
     }
+    // int32 pointers: the same sums in the same order, so the same bits (z is overwritten, not added to)
+    const z32 = new Float64Array(rows.length).fill(7);
+    marginsCscInt32(Int32Array.from(Xc.ptr), Xc.ind, Xc.val, supp, vals, z32);
+    expect(Buffer.from(z32.buffer).equals(Buffer.from(zc.buffer))).toBe(true);
   });
 
   it('the gradient matches finite differences of the objective', () => {

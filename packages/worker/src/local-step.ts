@@ -8,7 +8,7 @@ import {
   lossFromMargins,
   geometricTable,
   lossResiduals,
-  marginsCsc,
+  marginsCscInt32,
   positionIndex,
   Rng,
   SodaError,
@@ -18,14 +18,18 @@ import {
 } from '@soda/core';
 import { roundForWire } from '@soda/protocol';
 import { compactCsc, localIndex, type LocalShard } from './columns';
-import { OffColumns } from './off-columns';
+import { END, OffColumns } from './off-columns';
 
 export type { LocalShard } from './columns';
 
 // The step's loop over the mask is its own small function over fixed array types (monomorphic, int32
 // indices); the margins and the residuals σ(−y_i z_i) are the loss module's (@soda/core), one copy:
 // w's in-shard coordinates are renumbered to local ids first (localW), in the same order, so the
-// margins are core's marginsCsc over the local columns, bit for bit.
+// margins are core's marginsCsc over the local columns, bit for bit (its int32-pointer form).
+
+// Bound once: an import is a getter on its package's exports, which V8 does not inline in a hot loop.
+const gallopCols = gallop;
+const roundWire = roundForWire;
 
 /** Δ = w_i⁺ − w_i on the mask, over global column ids: a view into reused buffers. */
 class DeltaBuffer {
@@ -75,12 +79,12 @@ export interface StepResult {
  * it is O(|cols_i|) too (issue 18: on spam the searches of cols_i were the step's cost at p = 0.1).
  * Off cols_i the data gradient is 0, so there [w − γ∇f_i(w)]_j = w_j − γλ2 w_j: non-zero only on
  * supp(w), and w_i off cols_i is a sparse list (OffColumns) bounded by what has been in supp(w).
- * The mask is never materialised: the Bernoulli(p) process is walked with the very draws of core's
- * sampleMask (same masks, same Δ bit for bit as the dense algorithm, pinned by local-step.test.ts),
- * and a masked coordinate outside cols_i ∪ supp(w) ∪ supp(w_i) is skipped (its Δ is 0 − 0).
+ * The mask is never materialised, and Bernoulli(p) is only drawn where a masked coordinate can change
+ * w_i — on cols_i ∪ supp(w_i) (maskedStep) —, with the paper's distribution there (checked by the
+ * statistical tests of local-step.test.ts); given the mask, Δ is the dense algorithm's bit for bit.
  *
  * One step costs nnz(X_i[:, supp(w)]) for the margins, nnz(X_i[:, M_p]) for the gradient, O(m_i),
- * O(p·n) draws, and a merge over cols_i. f_i itself is not computed by a step (`evaluate` gives it).
+ * O(|supp(w)| + p·|cols_i ∪ supp(w_i)|) draws and merges. f_i is not computed by a step (`evaluate`).
  */
 export class LocalStep {
   readonly n: number;
@@ -104,6 +108,8 @@ export class LocalStep {
   private readonly f32: boolean;
   /** pos[j] = local id of global column j, −1 off cols_i; null: search cols_i instead (PositionMode) */
   private readonly pos: Int32Array | null;
+  /** recordMasks: the coordinates the current step computes */
+  private record: number[] | null = null;
 
   /** `shard`: over its own columns (columns.ts), or column-major over all n (compacted here, O(n)). */
   constructor(
@@ -165,9 +171,11 @@ export class LocalStep {
   step(w: SparseVector, gamma: number, p: number): StepResult {
     const { z, r } = this;
     const local = this.localW(w);
-    marginsCsc(this.shard.X, local.idx, local.val, z);
+    const { ind, val } = this.shard.X;
+    marginsCscInt32(this.ptr, ind, val, local.idx, local.val, z);
+    if (this.record !== null) this.record.length = 0;
     lossResiduals(z, this.shard.y, r); // r_i = y_i ℓ'(y_i z_i)/m
-    const maskSize = this.maskedStep(w, gamma, p);
+    const maskSize = this.maskedStep(w, local.idx, gamma, p);
     const d = this.delta;
     return {
       delta: { n: this.n, idx: d.idx.subarray(0, d.count), val: d.val.subarray(0, d.count) },
@@ -191,7 +199,7 @@ export class LocalStep {
       let at: number;
       if (pos !== null) at = pos[j];
       else {
-        a = gallop(cols, j, a, C); // O(log gap), where a search of cols_i costs log |cols_i|
+        a = gallopCols(cols, j, a, C); // O(log gap), where a search of cols_i costs log |cols_i|
         at = a < C && cols[a] === j ? a : -1;
       }
       if (at >= 0) {
@@ -203,92 +211,109 @@ export class LocalStep {
   }
 
   /**
-   * On every j of M_p (walked in increasing order, as sampleMask builds it):
-   * w_i[j] ← [w − γ∇f_i(w)]_j, the non-zero changes into Δ. Returns |M_p|.
-   * With p ≥ 1 the mask is every coordinate: only cols_i ∪ supp(w) ∪ supp(w_i) can change, so only
-   * those are walked (sampleMask draws nothing then either).
+   * On every j of M_p that can change (walked in increasing order): w_i[j] ← [w − γ∇f_i(w)]_j, the
+   * non-zero changes into Δ. Returns how many coordinates it computed. `wLocal`: the local ids of
+   * supp(w) ∩ cols_i, increasing (localW).
+   *
+   * M_p = supp(w) ∪ B, B ~ Bernoulli(p) on every coordinate independently (the paper's mask). Off
+   * R = cols_i ∪ supp(w) ∪ supp(w_i) a masked coordinate changes nothing (its Δ is 0 − 0), so B is
+   * only drawn on R: a geometric skip over the places of cols_i (whose local ids it then knows without
+   * a look-up) and one over the places of the off-column list; supp(w) is in M_p always. Each place of
+   * R is in B independently with probability p, so M_p ∩ R has the paper's distribution (the statistical
+   * tests of local-step.test.ts), at O(|supp(w)| + p·|R|) draws instead of O(|supp(w)| + p·n).
+   * With p ≥ 1 every place of R is taken and none drawn.
    */
-  private maskedStep(w: SparseVector, gamma: number, p: number): number {
-    const { n, cols, wiLocal, wiOff, rng, lambda2, delta, r, f32, pos } = this;
+  private maskedStep(w: SparseVector, wLocal: Uint32Array, gamma: number, p: number): number {
+    const { cols, wiOff, rng, record, wiLocal, r, ptr, lambda2, f32, delta } = this;
     const { ind, val } = this.shard.X;
-    const ptr = this.ptr;
     const widx = w.idx;
     const wval = w.val;
     const sn = widx.length;
     const C = cols.length;
     const all = p >= 1;
-    // p ≥ 1 enumerates cols_i with the cursor c, which then already stands on j or past it: no search
-    const lookUp = pos !== null && !all;
     delta.reset(sn + C + wiOff.size);
     wiOff.reserve(wiOff.size + sn);
     const g = all || !(p > 0) ? null : geometricTable(p);
-    // local bindings: an import is a getter on its package's exports, which profiles showed in this loop
-    const skip = geometricSkip;
-    const round = roundForWire;
-    let next = g === null ? n : skip(rng, g); // next Bernoulli success
+    const skip = geometricSkip; // (a local binding: see gallopCols)
+    // the next place of cols_i in B and the next place of the off-column list in B (p = 0: none)
+    let c = all ? 0 : g === null ? C : skip(rng, g);
+    let o = all ? 0 : g === null ? wiOff.size : skip(rng, g);
     let s = 0; // cursor in supp(w)
-    let c = 0; // cursor in cols_i
+    let l = 0; // cursor in wLocal
     let size = 0;
+    const end = END;
     for (;;) {
-      let j = next;
-      if (s < sn && widx[s] < j) j = widx[s];
-      if (all) {
-        if (c < C && cols[c] < j) j = cols[c];
-        const o = wiOff.peek();
-        if (o < j) j = o;
-      }
-      if (j >= n) break;
-      if (j === next) {
-        next += 1 + skip(rng, g!);
-        if (next > n) next = n;
-      }
+      const jW = s < sn ? widx[s] : end;
+      const jC = c < C ? cols[c] : end;
+      const jO = wiOff.coordinate(o);
+      let j = jW < jC ? jW : jC;
+      if (jO < j) j = jO;
+      if (j === end) break;
       size++;
-      const inW = s < sn && widx[s] === j;
+      if (record !== null) record.push(j);
+      const inW = j === jW;
       const wj = inW ? wval[s++] : 0;
-      let at: number; // j's local id, −1 off cols_i
-      if (lookUp) at = pos[j];
-      else {
-        while (c < C && cols[c] < j) c++;
-        at = c < C && cols[c] === j ? c++ : -1;
-      }
+      if (j === jO) o = all ? o + 1 : o + 1 + skip(rng, g!);
+      // j's local id, −1 off cols_i: localW has found those of supp(w), in this order
+      let at = -1;
+      if (j === jC) {
+        at = c;
+        if (inW) l++; // (j is on cols_i: it is wLocal[l])
+        c = all ? c + 1 : c + 1 + skip(rng, g!);
+      } else if (inW && l < wLocal.length && cols[wLocal[l]] === j) at = wLocal[l++];
       if (at >= 0) {
-        let g = lambda2 * wj;
-        const end = ptr[at + 1];
-        for (let k = ptr[at]; k < end; k++) g += val[k] * r[ind[k]];
-        const nextWi = wj - gamma * g; // [w − γ∇f_i(w)]_j
+        let gj = lambda2 * wj;
+        const e = ptr[at + 1];
+        for (let k = ptr[at]; k < e; k++) gj += val[k] * r[ind[k]];
+        const nextWi = wj - gamma * gj; // [w − γ∇f_i(w)]_j
         if (f32) {
-          const q = round(nextWi - wiLocal[at]);
+          const q = roundWire(nextWi - wiLocal[at]);
           delta.push(j, q);
           if (q !== 0) wiLocal[at] += q; // what the master applies (ShardIterate.addSorted)
         } else {
           delta.push(j, nextWi - wiLocal[at]);
           wiLocal[at] = nextWi;
         }
-      } else {
-        // Off cols_i: the data part of ∇f_i is 0, so [w − γ∇f_i(w)]_j = w_j − γλ2 w_j (0 off supp(w)).
-        const old = wiOff.take(j);
-        if (!inW && old === 0) continue;
-        const g = lambda2 * wj;
-        const nextWi = wj - gamma * g;
-        if (f32) {
-          const q = round(nextWi - old);
-          delta.push(j, q);
-          wiOff.keep(j, q !== 0 ? old + q : old);
-        } else {
-          delta.push(j, nextWi - old);
-          wiOff.keep(j, nextWi);
-        }
-      }
+      } else this.offColumn(j, wj, inW, gamma);
     }
     wiOff.swap();
-    return all ? n : size;
+    return size;
+  }
+
+  /** Off cols_i the data part of ∇f_i is 0, so [w − γ∇f_i(w)]_j = w_j − γλ2 w_j (0 off supp(w)). */
+  private offColumn(j: number, wj: number, inW: boolean, gamma: number): void {
+    const old = this.wiOff.take(j);
+    if (!inW && old === 0) return;
+    const nextWi = wj - gamma * (this.lambda2 * wj);
+    if (this.f32) {
+      const q = roundWire(nextWi - old);
+      this.delta.push(j, q);
+      this.wiOff.keep(j, q !== 0 ? old + q : old);
+    } else {
+      this.delta.push(j, nextWi - old);
+      this.wiOff.keep(j, nextWi);
+    }
+  }
+
+  /**
+   * Tests: record the coordinates each step computes (M_p ∩ R, see maskedStep), for a reference to
+   * recompute Δ on and for the mask's distribution to be checked. Off by default (no cost but a branch).
+   */
+  recordMasks(on: boolean): void {
+    this.record = on ? [] : null;
+  }
+
+  /** The coordinates the last step computed, in increasing order (recordMasks(true) first). */
+  lastMask(): number[] {
+    if (this.record === null) throw new SodaError('E_INTERNAL', 'lastMask: recordMasks(true) was not called');
+    return this.record;
   }
 
   /** f_i(w) accurately (compensated sums) and the number of correctly classified rows: an evaluation round. */
   evaluate(w: SparseVector): { fi: number; correct: number } {
     const { X, y } = this.shard;
     const local = this.localW(w);
-    marginsCsc(X, local.idx, local.val, this.z);
+    marginsCscInt32(this.ptr, X.ind, X.val, local.idx, local.val, this.z);
     const fi = lossFromMargins(this.z, y, this.r) + 0.5 * this.lambda2 * squaredNorm(w.val);
     return { fi, correct: correctFromMargins(this.z, y) };
   }

@@ -1,5 +1,5 @@
 /** Larger than any column id (ids are uint32): "no more entries". */
-const END = 2 ** 32;
+export const END = 2 ** 32;
 
 /**
  * w_i off the shard's columns: a sorted sparse list of its non-zero coordinates. There the data
@@ -31,9 +31,12 @@ export class OffColumns {
     this.at = 0;
   }
 
-  /** The next coordinate the pass has not reached (END when none). */
-  peek(): number {
-    return this.at < this.len ? this.idx[this.at] : END;
+  /**
+   * The coordinate at place k of the list as it stood when the pass began (END past its end): a pass
+   * writes only the next list, so these places hold still while a step samples among them.
+   */
+  coordinate(k: number): number {
+    return k < this.len ? this.idx[k] : END;
   }
 
   /** w_i[j] (0 if absent), removed from the pass; entries before j are kept as they are. */

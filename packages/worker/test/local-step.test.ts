@@ -9,7 +9,6 @@ import {
   marginsCsc,
   marginsCsr,
   Rng,
-  sampleMask,
   smoothObjective,
   sparseFromDense,
   sparseToDense,
@@ -32,24 +31,34 @@ const problem = (seed: number, m: number, n: number) => plantedProblem(seed, m, 
 
 /**
  * The worker step as it was before local column renumbering (issue 17), kept as the reference: every
- * vector dense over n, the mask materialised by core's sampleMask. The new LocalStep must give the
- * same masks and the same Δ bit for bit.
+ * vector dense over n. It is given the mask the LocalStep drew (which only draws where w_i can change:
+ * the tests below check that mask's distribution), and must give the same Δ and w_i bit for bit.
  */
 class DenseReference {
   readonly wi: Float64Array;
-  private readonly rng: Rng;
   constructor(
     private readonly X: CscMatrix,
     private readonly y: Float64Array,
     private readonly lambda2: number,
     wi0: SparseVector,
-    seed: number,
   ) {
     this.wi = sparseToDense(wi0, new Float64Array(X.cols));
-    this.rng = new Rng(seed);
   }
 
-  step(w: SparseVector, gamma: number, p: number): { delta: SparseVector; maskSize: number } {
+  /** cols_i ∪ supp(w) ∪ supp(w_i): where a masked coordinate can change w_i (increasing). */
+  changeable(w: SparseVector): number[] {
+    const { X, wi } = this;
+    const out: number[] = [];
+    let s = 0;
+    for (let j = 0; j < X.cols; j++) {
+      const inW = s < w.idx.length && w.idx[s] === j;
+      if (inW) s++;
+      if (inW || X.ptr[j + 1] > X.ptr[j] || wi[j] !== 0) out.push(j);
+    }
+    return out;
+  }
+
+  step(w: SparseVector, gamma: number, mask: readonly number[]): SparseVector {
     const { X, y, wi } = this;
     const m = X.rows;
     const z = marginsCsc(X, w.idx, w.val);
@@ -59,13 +68,12 @@ class DenseReference {
       const e = Math.exp(-Math.abs(yz));
       r[i] = yz > 0 ? (-y[i] * (e / (1 + e))) / m : -y[i] / (1 + e) / m;
     }
-    const mask = sampleMask(w.idx, X.cols, p, this.rng);
     const idx: number[] = [];
     const val: number[] = [];
     let s = 0;
     for (const j of mask) {
-      let wj = 0;
-      if (s < w.idx.length && w.idx[s] === j) wj = w.val[s++];
+      while (s < w.idx.length && w.idx[s] < j) s++;
+      const wj = s < w.idx.length && w.idx[s] === j ? w.val[s] : 0;
       let g = this.lambda2 * wj;
       for (let k = X.ptr[j]; k < X.ptr[j + 1]; k++) g += X.val[k] * r[X.ind[k]];
       const next = wj - gamma * g;
@@ -76,8 +84,7 @@ class DenseReference {
         val.push(d);
       }
     }
-    const delta = { n: X.cols, idx: Uint32Array.from(idx), val: Float64Array.from(val) };
-    return { delta, maskSize: mask.length };
+    return { n: X.cols, idx: Uint32Array.from(idx), val: Float64Array.from(val) };
   }
 }
 
@@ -164,16 +171,27 @@ describe('LocalStep: the worker side of Algorithm 1', () => {
         expect(L).toBe(logisticSmoothness(X, lambda2));
         const local = new LocalStep(data, lambda2, wi0, 7 * seed, 64, mode);
         expect(local.densePositions).toBe(dense);
-        const ref = new DenseReference(csrToCsc(X), y, lambda2, wi0, 7 * seed);
+        local.recordMasks(true);
+        const ref = new DenseReference(csrToCsc(X), y, lambda2, wi0);
         let offSeen = 0;
         for (let k = 0; k < 40; k++) {
           const w = randomW(rng, n, k % 7 === 0 ? 0.6 : 0.1);
           const gamma = 0.5 + rng.next();
+          const R = ref.changeable(w);
           const got = local.step(w, gamma, p);
-          const want = ref.step(w, gamma, p);
-          expect(got.maskSize).toBe(want.maskSize);
-          expect(Array.from(got.delta.idx)).toEqual(Array.from(want.delta.idx));
-          same(got.delta.val, want.delta.val);
+          const mask = local.lastMask();
+          expect(got.maskSize).toBe(mask.length);
+          // increasing, within R, supp(w) always; with p = 1 all of R, with p = 0 supp(w) alone
+          for (let t = 1; t < mask.length; t++) expect(mask[t]).toBeGreaterThan(mask[t - 1]);
+          const inR = new Set(R);
+          for (const j of mask) expect(inR.has(j)).toBe(true);
+          const inMask = new Set(mask);
+          for (const j of w.idx) expect(inMask.has(j)).toBe(true);
+          if (p === 1) expect(mask).toEqual(R);
+          if (p === 0) expect(mask).toEqual(Array.from(w.idx));
+          const want = ref.step(w, gamma, mask);
+          expect(Array.from(got.delta.idx)).toEqual(Array.from(want.idx));
+          same(got.delta.val, want.val);
           offSeen = Math.max(offSeen, local.offColumnSupport);
         }
         expect(offSeen).toBeGreaterThan(0); // the off-column w_i was exercised
@@ -249,16 +267,87 @@ describe('LocalStep: the worker side of Algorithm 1', () => {
     const w: SparseVector = { n, idx: Uint32Array.of(7, 1e9), val: Float64Array.of(0.5, 0.25) };
     // p = 1: every coordinate is in the mask; only cols_i ∪ supp(w) ∪ supp(w_i) can change
     const { delta, maskSize } = local.step(w, 1, 1);
-    expect(maskSize).toBe(n);
+    expect(maskSize).toBe(7); // cols_i ∪ supp(w) ∪ supp(w_i): the coordinates that can change
     expect(Array.from(delta.idx)).toEqual([5, 7, 12, 1e9, 2e9, 3e9, n - 1]);
     expect(delta.val[0]).toBe(-1); // off cols_i, out of supp(w): w_i,j → 0
     expect(delta.val[3]).toBe(0.25 - 0.1 * 0.25); // off cols_i, in supp(w): (1 − γλ2) w_j
     expect(delta.val[4]).toBe(-3);
     expect(local.offColumnSupport).toBe(1); // only coordinate 1e9 is kept off the columns
-    // p < 1 walks the Bernoulli process with geometric skips: ≈ p·n draws, no array of n
-    const second = local.step(w, 1, 1e-7);
-    expect(second.maskSize).toBeGreaterThan(200);
-    expect(second.maskSize).toBeLessThan(700);
+    // p < 1 draws only on cols_i ∪ supp(w_i) (p·n ≈ 400 coordinates elsewhere would change nothing)
+    local.recordMasks(true);
+    expect(local.step(w, 1, 1e-7).maskSize).toBe(2);
+    expect(local.lastMask()).toEqual([7, 1e9]); // supp(w): 6 draws at 1e−7 take nothing (seeded)
     expect(local.evaluate(w).fi).toBeGreaterThan(0);
+  });
+  /**
+   * The mask of one step from a fresh LocalStep per trial (seed = trial), over a shard whose columns
+   * are spread over n and a w_i non-zero on and off them: how often each coordinate was computed.
+   */
+  function maskCounts(p: number, trials: number) {
+    const { X, y } = spreadProblem(11, 40, 30, false);
+    const n = X.cols;
+    const rng = new Rng(5);
+    const wi0 = randomW(rng, n, 0.25);
+    const w = randomW(rng, n, 0.08);
+    const { data } = prepareShard(X, y, 0.02);
+    const R = new DenseReference(csrToCsc(X), y, 0.02, wi0).changeable(w);
+    const inW = new Set(w.idx);
+    const free = R.filter((j) => !inW.has(j)); // in the mask with probability p each
+    const counts = new Float64Array(n);
+    const pairs = new Float64Array(free.length - 1); // both of free[t] and free[t + 1]
+    const at = new Map(free.map((j, t) => [j, t]));
+    for (let t = 0; t < trials; t++) {
+      const local = new LocalStep(data, 0.02, wi0, 1000 + t);
+      local.recordMasks(true);
+      local.step(w, 0.7, p);
+      const mask = local.lastMask();
+      let prev = -2;
+      for (const j of mask) {
+        counts[j]++;
+        const k = at.get(j);
+        if (k !== undefined) {
+          if (k === prev + 1) pairs[prev]++;
+          prev = k;
+        }
+      }
+    }
+    return { n, R, w, free, counts, pairs, offColumns: free.filter((j) => data.cols.indexOf(j) < 0) };
+  }
+
+  it.each([0.3, 0.05])(
+    'its mask: supp(w) always, each other coordinate of cols_i ∪ supp(w_i) Binomial(trials, %p) times',
+    (p) => {
+      const trials = 4000;
+      const { n, R, w, free, counts, offColumns } = maskCounts(p, trials);
+      expect(offColumns.length).toBeGreaterThan(5); // the off-column list is sampled too
+      expect(free.length).toBeGreaterThan(40);
+      const inR = new Set(R);
+      for (const j of w.idx) expect(counts[j]).toBe(trials);
+      for (let j = 0; j < n; j++) if (!inR.has(j)) expect(counts[j]).toBe(0); // changes nothing: not drawn
+      // each count within 5.5 sd (3.8e−8 each, Bonferroni < 1e−5 over all), and the chi-square over
+      // them below its 1e−6 point and above its lower tail (not a sampler replaying expected counts)
+      const mean = trials * p;
+      const sd = Math.sqrt(trials * p * (1 - p));
+      let chi2 = 0;
+      for (const j of free) {
+        expect(Math.abs(counts[j] - mean)).toBeLessThan(5.5 * sd);
+        chi2 += ((counts[j] - mean) / sd) ** 2;
+      }
+      const df = free.length;
+      expect(chi2).toBeLessThan(df * (1 - 2 / (9 * df) + 4.753 * Math.sqrt(2 / (9 * df))) ** 3);
+      expect(chi2).toBeGreaterThan(df / 8);
+    },
+  );
+
+  it('its mask draws neighbours independently: co-occurrence of consecutive places ≈ p²', () => {
+    const p = 0.3;
+    const trials = 4000;
+    const { pairs } = maskCounts(p, trials);
+    // each adjacent pair of free coordinates (across cols_i and the off-column list alike) is in the
+    // mask together Binomial(trials, p²) times: 5.5 sd each
+    const sd = Math.sqrt(trials * p * p * (1 - p * p));
+    for (const c of pairs) expect(Math.abs(c - trials * p * p)).toBeLessThan(5.5 * sd);
+    const mean = pairs.reduce((a, b) => a + b, 0) / pairs.length;
+    expect(Math.abs(mean - trials * p * p)).toBeLessThan((5 * sd) / Math.sqrt(pairs.length));
   });
 });

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import {
   closeReason,
   decodeFromWorker,
+  IndexScratch,
   encodeFor,
   errorFrame,
   FrameMac,
@@ -117,6 +118,8 @@ export const BUSY_MISSED_PINGS = 30;
  */
 export class Connections {
   private readonly conns = new Map<number, Conn>();
+  /** where every update's Δ indices are decoded (valid until the next frame) */
+  private readonly indices = new IndexScratch();
   /** connections without an accepted hello, oldest first */
   private readonly strangers = new Set<Conn>();
   private readonly limits: AdmissionLimits;
@@ -296,6 +299,8 @@ export class Connections {
       );
     const n = this.opts.n();
     const decoded = decodeFromWorker(data as Buffer | ArrayBuffer | Buffer[], {
+      // the coordinator applies each Δ before the next frame is decoded; a sync round keeps a copy
+      indexScratch: this.indices,
       ...(n !== undefined ? { n } : {}),
       ...(conn.mac ? { mac: conn.mac } : {}),
       ...(this.opts.wirePrecision === 32 ? { wirePrecision: 32 } : {}),

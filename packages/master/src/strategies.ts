@@ -56,7 +56,10 @@ export class SyncBarrier implements ApplyStrategy {
   update(msg: Update): readonly number[] | null {
     // Computed from an older w (before the last barrier), or a second Δ in one round: dropped.
     if (msg.k !== this.run.model.k || this.deltas[msg.shard] !== null) return null;
-    this.deltas[msg.shard] = msg;
+    // Δ's indices live in the decoder's scratch until the next frame (Connections): keep a copy (its
+    // values are a view of the frame's own buffer, which nothing reuses)
+    const { n, idx, val } = msg.delta;
+    this.deltas[msg.shard] = { ...msg, delta: { n, idx: idx.slice(), val } };
     if (this.deltas.some((d) => d === null)) return null;
     for (let i = 0; i < this.deltas.length; i++) {
       this.run.apply(i, this.deltas[i]!.delta);

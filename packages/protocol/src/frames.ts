@@ -1,5 +1,6 @@
 import type { SparseVector } from '@soda/core';
 import { ProtocolError } from './errors';
+import type { IndexScratch } from './varint';
 import {
   LIMITS,
   PROTOCOL_VERSION,
@@ -52,6 +53,12 @@ export interface DecodeContext {
    * model frames be diffs; a 64-bit run refuses both (a peer of another precision is misconfigured).
    */
   readonly wirePrecision?: WirePrecision;
+  /**
+   * Lent by a receiver that uses each step vector before it decodes the next frame: update.delta's
+   * and model.w's indices are decoded into it, not into a fresh array (no allocation per frame), and
+   * are valid only until the next decode with it. A receiver that keeps a vector copies it.
+   */
+  readonly indexScratch?: IndexScratch;
 }
 
 /** Why a float32 step vector or a model diff is refused in this context, or null (a 32-bit run). */
@@ -256,7 +263,7 @@ const model: Schema<'model'> = (o, ctx) => {
   const k = int(o, 'k', w, 0);
   const gamma = num(o, 'gamma', w, positive);
   const p = num(o, 'p', w, unit);
-  const vec = sparseWire(o, 'w', w, ctx.n, RUN_N, no32(ctx));
+  const vec = sparseWire(o, 'w', w, ctx.n, RUN_N, no32(ctx), ctx.indexScratch);
   const msg: { -readonly [K in keyof Model]: Model[K] } = { t: 'model', k, gamma, p, w: vec.v };
   if (vec.bits === 32) msg.valBits = 32;
   if (!absent(o, 'diff') && bool(o, 'diff', w)) {
@@ -271,7 +278,7 @@ const update: Schema<'update'> = (o, ctx) => {
   const w = where('update');
   const shard = int(o, 'shard', w, 0, UINT32_MAX);
   const k = int(o, 'k', w, 0);
-  const vec = sparseWire(o, 'delta', w, ctx.n, RUN_N, no32(ctx));
+  const vec = sparseWire(o, 'delta', w, ctx.n, RUN_N, no32(ctx), ctx.indexScratch);
   const msg: { -readonly [K in keyof Update]: Update[K] } = { t: 'update', shard, k, delta: vec.v };
   if (vec.bits === 32) msg.valBits = 32;
   return msg;

@@ -77,3 +77,4 @@ export {
   type TrafficCounters,
 } from './log-records';
 export { applyModelDiff, applyModelDiffInto, heldModel, modelDiff, roundForWire } from './wire-precision';
+export { IndexScratch } from './varint';

@@ -2,7 +2,7 @@ import { type Bounds, inBounds, intervalText, type SparseVector } from '@soda/co
 import { fromLittleEndian, isBytes, type NumericArrayCtor } from './bytes';
 import { ProtocolError } from './errors';
 import type { ShardRows } from './messages';
-import { readIndexDeltas } from './varint';
+import { type IndexScratch, readIndexDeltas } from './varint';
 
 /**
  * Field checks for a decoded msgpack tree. Each reads one field of a plain object, proves its
@@ -143,7 +143,7 @@ const ONLY_STEP_FRAMES = 'only model.w and update.delta may carry float32 values
 /**
  * sparse(), where `valBits` (absent or nil: 64) may also be 32 unless `no32` says why not: val is then
  * 4·c bytes, c little-endian float32 values, each finite, widened to doubles (exactly). Returns the
- * vector and the width it came in.
+ * vector and the width it came in; its indices are in `scratch` when one is lent (IndexScratch).
  */
 export function sparseWire(
   o: Obj,
@@ -152,6 +152,7 @@ export function sparseWire(
   n: number | undefined,
   nWhat: string,
   no32: string | null,
+  scratch?: IndexScratch,
 ): { v: SparseVector; bits: 32 | 64 } {
   const { obj, where } = sub(o, key, w);
   const dim = int(obj, 'n', where, 1, 0xffffffff);
@@ -166,7 +167,7 @@ export function sparseWire(
   const gaps = req(obj, 'idx', where);
   if (!isBytes(gaps))
     fail(where, `${where.prefix}.idx`, `= ${show(gaps)} must be binary data (varint index gaps)`);
-  const idx = readIndexDeltas(gaps, val.length, dim);
+  const idx = readIndexDeltas(gaps, val.length, dim, scratch);
   if (!(idx instanceof Uint32Array)) fail(where, `${where.prefix}.${idx.at}`, idx.rule);
   // x − x is 0 exactly for finite x (NaN for ±∞ and NaN): one branch per value on the fast path
   for (let k = 0; k < val.length; k++)

@@ -56,9 +56,14 @@ export interface IndexFault {
  * index), an index ≥ n, or fewer or more varints than `count` (the number of values). Allocates only
  * the result (count × 4 bytes; count is what the frame's val holds, so the frame's own size bounds it).
  */
-export function readIndexDeltas(b: Uint8Array, count: number, n: number): Uint32Array | IndexFault {
-  // count is the number of 8-byte values the frame holds: the allocation is bounded by the frame's size
-  const idx = new Uint32Array(count);
+export function readIndexDeltas(
+  b: Uint8Array,
+  count: number,
+  n: number,
+  scratch?: IndexScratch,
+): Uint32Array | IndexFault {
+  // count is the number of values the frame holds: the allocation is bounded by the frame's size
+  const idx = scratch === undefined ? new Uint32Array(count) : scratch.take(count);
   const len = b.length;
   let p = 0;
   let prev = -1;
@@ -128,4 +133,20 @@ function lengthFault(indices: number, count: number, extra = ''): IndexFault {
     at: 'idx',
     rule: `holds ${indices} indices but val has ${count} values; they must have the same length${extra}`,
   };
+}
+
+/**
+ * A buffer of indices a receiver lends the decoder (DecodeContext.indexScratch), so that a step frame's
+ * indices are not a fresh array each frame: the vector decoded into it is valid only until the next
+ * decode with the same scratch. For a receiver that uses (or copies) each vector before it decodes the
+ * next frame. Grows by half again when short; never shrinks (bounded by the largest frame accepted).
+ */
+export class IndexScratch {
+  private buf = new Uint32Array(0);
+
+  /** A view of `count` indices (contents undefined until written). */
+  take(count: number): Uint32Array {
+    if (this.buf.length < count) this.buf = new Uint32Array(count + (count >> 1));
+    return this.buf.subarray(0, count);
+  }
 }

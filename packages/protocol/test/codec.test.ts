@@ -10,6 +10,7 @@ import {
   type FromWorker,
   type Message,
   type Update,
+  IndexScratch,
 } from '@soda/protocol';
 import { runInNewContext } from 'node:vm';
 import { fromLittleEndian, toLittleEndian, wireTree } from '../src/bytes';
@@ -109,6 +110,42 @@ describe('round trip', () => {
         if (count > 0) expect(v.val.buffer).toBe(frame.buffer);
       }
     }
+  });
+
+  it('an index scratch receives update.delta and model.w indices: no fresh array, valid until the next decode', () => {
+    const scratch = new IndexScratch();
+    const rng = new Rng(12);
+    const a = randomSparse(rng, 4000, 300);
+    const b = randomSparse(rng, 4000, 500); // larger: the scratch grows
+    const ctx = { indexScratch: scratch };
+    const da = decodeFromWorker(encode({ t: 'update', shard: 0, k: 1, delta: a }), ctx);
+    if (!da.ok) throw da.error;
+    const va = (da.msg as { delta: SparseVector }).delta;
+    expect(Array.from(va.idx)).toEqual(Array.from(a.idx));
+    const db = decodeFromMaster(encode({ t: 'model', k: 2, gamma: 0.5, p: 0.1, w: b }), ctx);
+    if (!db.ok) throw db.error;
+    const vb = (db.msg as { w: SparseVector }).w;
+    expect(Array.from(vb.idx)).toEqual(Array.from(b.idx));
+    expect(Array.from(vb.val)).toEqual(Array.from(b.val));
+    const dc = decodeFromWorker(encode({ t: 'update', shard: 0, k: 3, delta: a }), ctx);
+    if (!dc.ok) throw dc.error;
+    const vc = (dc.msg as { delta: SparseVector }).delta;
+    expect(vc.idx.buffer).toBe(vb.idx.buffer); // the same memory: vb is overwritten, as documented
+    expect(Array.from(vc.idx)).toEqual(Array.from(a.idx));
+    // eval frames keep arrays of their own (an evaluation may outlive the next frame)
+    const de = decodeFromMaster(encode({ t: 'eval', id: 1, w: a }), ctx);
+    if (!de.ok) throw de.error;
+    expect((de.msg as { w: SparseVector }).w.idx.buffer).not.toBe(vc.idx.buffer);
+    // a refused frame is refused the same way with a scratch
+    const bad = encode({
+      t: 'update',
+      shard: 0,
+      k: 1,
+      delta: { n: 10, idx: Uint32Array.of(3, 3), val: Float64Array.of(1, 2) },
+    });
+    const r = decodeFromWorker(bad, ctx);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.message).toMatch(/strictly increasing/);
   });
 
   it('drops unknown keys', () => {

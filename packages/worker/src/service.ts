@@ -4,6 +4,7 @@ import { assertNever, SodaError } from '@soda/core';
 import {
   closeReason,
   decodeFromMaster,
+  IndexScratch,
   DEFAULT_MAX_PAYLOAD_WORKER,
   encodeFor,
   encodeToSeal,
@@ -41,6 +42,8 @@ export class Worker {
   private rejectDone!: (e: Error) => void;
   private state: Phase = { kind: 'connecting' };
   private steps = 0;
+  /** where a model frame's w indices are decoded (IndexScratch: valid until the next frame) */
+  private readonly indices = new IndexScratch();
   private readonly backoff: Backoff;
   private readonly liveness: Liveness;
   private readonly log;
@@ -126,6 +129,8 @@ export class Worker {
     const local = 'work' in s ? s.work.local : null;
     const bits = 'work' in s ? s.work.assign.wirePrecision : undefined;
     const decoded = decodeFromMaster(data as Buffer | ArrayBuffer | Buffer[], {
+      // a model's w is stepped from (or copied into ŵ) before the next frame is decoded: no retention
+      indexScratch: this.indices,
       ...(local ? { n: local.n } : {}),
       ...(bits !== undefined ? { wirePrecision: bits } : {}),
       ...(link.mac ? { mac: link.mac } : {}),

@@ -37,6 +37,11 @@ export function nonNegativeInt(name: string, v: unknown): number {
   return bounded(name, v, { integer: true, ge: 0 }, 'a non-negative integer');
 }
 
+/** A nice level for processes this one spawns: 0 (as it is) to 19 (the lowest priority). */
+export function niceLevel(name: string, v: unknown): number {
+  return bounded(name, v, { integer: true, ge: 0, le: 19 }, 'an integer from 0 to 19 (a nice level)');
+}
+
 export function nonNegative(name: string, v: unknown): number {
   return bounded(name, v, { ge: 0 }, '≥ 0');
 }

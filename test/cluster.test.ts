@@ -1,3 +1,4 @@
+import { proxL1, smoothValueGrad } from '@soda/core';
 import { plantedProblem, proxGradientOptimum } from './helpers/problems';
 import { runCluster } from './helpers/cluster';
 
@@ -53,6 +54,42 @@ describe('SODA over real WebSockets, M = 4 workers in one process', () => {
     expect(perUpdate).toBeCloseTo(suppStar.length, 0);
     const master = run.master;
     for (let j = 0; j < 40; j++) expect(master.model.wAt(j) !== 0).toBe(wStar[j] !== 0);
+  });
+
+  it('sync-PG on shards with different columns is proximal gradient on the whole data, step by step', async () => {
+    // Shard s (rows 100s … 100s + 99, contiguous) uses columns 20s … 20s + 19 only: every shard's Δ has
+    // indices of its own, so a barrier that kept views of the decoder's reused buffer would apply
+    // one shard's values at another's columns (a dense data set cannot show that: same indices).
+    const base = plantedProblem(22, 300, 20);
+    const ind = Uint32Array.from(base.X.ind, (j, k) => {
+      let row = 0;
+      while (base.X.ptr[row + 1] <= k) row++;
+      return 20 * Math.floor(row / 100) + j;
+    });
+    const X = { rows: 300, cols: 60, ptr: base.X.ptr, ind, val: base.X.val };
+    const gamma = 0.7;
+    const rounds = 25;
+    const run = await runCluster(
+      { X, y: base.y },
+      { algo: 'sync-pg', p: 1, lambda1, lambda2, gamma, tol: 0, maxEpochs: rounds, evalEveryUpdates: 0 },
+      3,
+    );
+    expect(run.result.reason).toBe('max-epochs');
+    expect(run.result.updates).toBe(3 * rounds);
+    let w = new Float64Array(60);
+    for (let k = 0; k < rounds; k++) {
+      const { grad } = smoothValueGrad(X, base.y, w, lambda2);
+      w = proxL1(
+        w.map((v, j) => v - gamma * grad[j]),
+        gamma * lambda1,
+      );
+    }
+    let nnz = 0;
+    for (let j = 0; j < 60; j++) {
+      expect(Math.abs(run.master.model.wAt(j) - w[j])).toBeLessThanOrEqual(1e-12);
+      if (w[j] !== 0) nnz++;
+    }
+    expect(nnz).toBeGreaterThan(6); // non-zero weights on more than one shard's columns
   });
 
   it('sync-PG converges to the same optimum', async () => {

@@ -54,7 +54,8 @@ export interface IndexFault {
  * Exactly `count` strictly increasing indices < n from the gap list `b`, or the first fault: a
  * truncated, overlong (non-canonical) or over-32-bit varint, a zero gap after the first (a duplicate
  * index), an index ≥ n, or fewer or more varints than `count` (the number of values). Allocates only
- * the result (count × 4 bytes; count is what the frame's val holds, so the frame's own size bounds it).
+ * the result (count × 4 bytes; count is what the frame's val holds, so the frame's own size bounds it),
+ * or nothing when a `scratch` is lent: the result is then a view into it, valid until its next use.
  */
 export function readIndexDeltas(
   b: Uint8Array,

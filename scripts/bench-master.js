@@ -16,7 +16,7 @@
  * U frames, then the same U with Δ negated, so that w̄ comes back to where it was and any number of
  * rounds replays the same work. CPU µs per update (this process's CPU counter, user + system) and
  * updates/s (wall) are the best of R rounds; one extra, instrumented round says where the time goes
- * (decode, apply + prox, the support's re-sort, encode, the rest of the glue; CPU time, each part
+ * (decode, apply + prox with the off-column claim check where it is made in the same pass, the support's re-sort, encode, the rest of the glue; CPU time, each part
  * timed with process.cpuUsage around its call, which adds ≈ 1 µs a call to the glue; GC is part of
  * whichever step it interrupts: --profile shows its share as "(garbage collector)").
  *
@@ -264,6 +264,8 @@ function breakdown(sequence) {
   const undo = [
     timed(codec, 'decodeFromWorker', acc, 'decode'),
     timed(ModelState.prototype, 'apply', acc, 'apply'),
+    // the off-column claim check is made inside applyChecked where it exists (before: in the glue)
+    ...(ModelState.prototype.applyChecked ? [timed(ModelState.prototype, 'applyChecked', acc, 'apply')] : []),
     timed(ModelState.prototype, 'view', acc, 'sort'),
     timed(codec, 'encodeFor', acc, 'encode'),
   ];

@@ -10,7 +10,6 @@ import {
   type ClaimVerdict,
   type ShardFacts,
 } from './claims';
-import { checkOffColumns, type StoredIterate, type SupportHistory } from './support-history';
 
 /** A refused claim: who made it and why (the coordinator expels that worker). */
 export interface Refusal {
@@ -84,15 +83,6 @@ export class ClaimGuard {
     const bounded = checkEvalClaim(fi, wNormSq, facts, this.lambda2);
     if (!bounded.ok || shard !== this.spotShard(roundId)) return bounded;
     return spotCheck(fi, this.recompute(shard, w));
-  }
-
-  /**
-   * A worker's Δ against what the master stores of its w_i: no non-zero off cols_i outside H (the
-   * model's `history`) where w_i is 0 (support-history.ts derives why an honest Δ never has one).
-   * O(|Δ|) with the shard's dense position index, O(|Δ| log gap) without.
-   */
-  update(delta: SparseVector, wi: StoredIterate, H: SupportHistory): ClaimVerdict {
-    return checkOffColumns(delta, wi, H);
   }
 
   /**

@@ -265,10 +265,10 @@ export class Coordinator {
         `update.k = ${msg.k} is ahead of the master (k = ${this.model.k})`,
         'k',
       );
-    const offColumns = this.guard.update(msg.delta, this.model.wi[shard.id], this.model.history);
-    if (!offColumns.ok) return this.refuseClaim(conn, offColumns, 'delta');
-    this.run.stats.coordsUp += msg.delta.idx.length;
+    // the strategy makes the off-column claim check (as it applies, or as the Δ arrives at a barrier)
     const answer = this.strategy.update(msg);
+    if (answer !== null && 'refused' in answer) return this.refuseClaim(conn, answer.refused, 'delta');
+    this.run.stats.coordsUp += msg.delta.idx.length;
     if (answer === null) return;
     this.afterUpdates();
     for (const id of answer) {

@@ -1,5 +1,6 @@
 import { proxCoordinate as proxCoordinateExport, SodaError, type SparseVector } from '@soda/core';
 import { ShardIterate, sparseBits } from './shard-iterate';
+import { ApplyScratch, applyIndexed, applySearched } from './apply-delta';
 import { SupportHistory } from './support-history';
 
 // Bound once: a call through @soda/core's export (an accessor on a module object of ~150 of them,
@@ -42,7 +43,14 @@ export class ModelState {
   private readonly flags: Uint8Array;
   /** Number of updates applied: the paper's k (changed only by apply() and restore()). */
   private kValue = 0;
-  private threshold: number;
+  /** w̄ and w with the prox's threshold γλ1: what the fused apply changes (apply-delta.ts) */
+  private readonly records: {
+    readonly rec: Float64Array;
+    threshold: number;
+    readonly unpenalizedFrom: number;
+  };
+  /** the fused apply's reused buffers */
+  private readonly scratch = new ApplyScratch();
   /** |supp(w)| */
   private count = 0;
   /**
@@ -86,7 +94,7 @@ export class ModelState {
       throw new SodaError('E_STATE', `${cols.length} column lists for ${this.pi.length} shards`);
     const none = new Uint32Array(0);
     this.wi = Array.from({ length: this.pi.length }, (_, i) => new ShardIterate(n, cols?.[i] ?? none));
-    this.threshold = gammaValue * lambda1;
+    this.records = { rec: this.rec, threshold: gammaValue * lambda1, unpenalizedFrom };
     this.liveView = { n, idx: this.sorted, val: this.sortedVal.subarray(0, 0) };
   }
 
@@ -136,24 +144,38 @@ export class ModelState {
 
   /** w̄ += π_i Δ, w_i += Δ, and w = prox_{γλ1}(w̄) on the touched coordinates. */
   apply(shard: number, delta: SparseVector): void {
-    const pi = this.pi[shard];
-    this.wi[shard].addSorted(delta);
+    this.applyWith(shard, delta, null);
+  }
+
+  /**
+   * apply(), unless Δ has a non-zero Δ_j off cols_i that is neither in H nor where w_i,j ≠ 0 (the claim
+   * check of support-history.ts: no honest step makes one). Returns −1 when applied; else the place t of
+   * the first such coordinate in Δ, and the state is exactly as before the call.
+   */
+  applyChecked(shard: number, delta: SparseVector): number {
+    return this.applyWith(shard, delta, this.history);
+  }
+
+  private applyWith(shard: number, delta: SparseVector, H: SupportHistory | null): number {
+    const wi = this.wi[shard];
+    const store = wi.store;
+    const s = this.scratch;
+    // cols_i indexed densely: the check, w_i, w̄ and w in one pass; else w_i by a search (apply-delta.ts)
+    const bad =
+      store !== null
+        ? applyIndexed(delta, this.pi[shard], this.records, store, H, s)
+        : applySearched(delta, this.pi[shard], this.records, wi, H, s);
+    if (bad >= 0) return bad;
     const { idx, val } = delta;
-    const rec = this.rec;
-    const thr = this.threshold;
-    const u = this.unpenalizedFrom;
-    for (let t = 0; t < idx.length; t++) {
-      const j = idx[t];
-      const r = 2 * j;
-      const b = (rec[r] += pi * val[t]);
-      const v = proxCoordinate(j, b, thr, u); // prox_{γλ1}(b): identity on the intercept (j ≥ u)
-      const old = rec[r + 1];
-      rec[r + 1] = v;
-      // the support changes, or w_j is or was ±∞ or NaN (x − x ≠ 0): rare, off the common path
-      if ((v === 0) !== (old === 0) || v - v !== 0 || old - old !== 0) this.changed(j, v, old);
+    for (let q = 0; q < s.freshCount; q++) wi.addFresh(idx[s.fresh[q]], val[s.fresh[q]]);
+    wi.settle();
+    for (let q = 0; q < s.changedCount; q++) {
+      const j = idx[s.changed[q]];
+      this.changed(j, this.rec[2 * j + 1], s.changedOld[q]);
     }
     this.stale = true;
     this.kValue++;
+    return -1;
   }
 
   /**
@@ -265,7 +287,7 @@ export class ModelState {
   setGamma(gamma: number): void {
     if (!(gamma > 0)) throw new SodaError('E_CONFIG', `step size γ must be > 0, got ${gamma}`);
     this.gammaValue = gamma;
-    this.threshold = gamma * this.lambda1;
+    this.records.threshold = gamma * this.lambda1;
     for (let j = 0; j < this.n; j++) this.setW(j, this.prox(j, this.rec[2 * j]));
   }
 
@@ -331,7 +353,7 @@ export class ModelState {
 
   /** prox_{γλ1} on coordinate j, the identity on the unpenalised ones. */
   private prox(j: number, v: number): number {
-    return proxCoordinate(j, v, this.threshold, this.unpenalizedFrom);
+    return proxCoordinate(j, v, this.records.threshold, this.unpenalizedFrom);
   }
 
   private setW(j: number, v: number): void {

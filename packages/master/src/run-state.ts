@@ -10,7 +10,9 @@ import {
 import type { Assign } from '@soda/protocol';
 import { MASTER_DEFAULTS, type MasterConfig } from './config';
 import { checkCompatible, type Checkpoint, type RunIdentity } from './checkpoint';
+import type { ClaimVerdict } from './claims';
 import { ModelState } from './model-state';
+import { checkOffColumns, offColumnVerdict } from './support-history';
 import { columnsOf } from './shard-iterate';
 import { ShardTable, type Shard } from './shards';
 import type { StatsRoundResult } from './data-at-scale';
@@ -196,6 +198,26 @@ export class RunState {
   /** Apply worker `shard`'s Δ: w̄ += π_i Δ, w_i += Δ, w = prox(w̄). */
   apply(shard: number, delta: SparseVector): void {
     this.model.apply(shard, delta);
+    this.counted(shard);
+  }
+
+  /**
+   * apply(), unless Δ fails the off-column claim check (support-history.ts); then nothing changes and
+   * the refusal says which coordinate. The check is made in the apply's own pass (apply-delta.ts).
+   */
+  applyChecked(shard: number, delta: SparseVector): ClaimVerdict {
+    const bad = this.model.applyChecked(shard, delta);
+    if (bad >= 0) return offColumnVerdict(delta, bad);
+    this.counted(shard);
+    return { ok: true };
+  }
+
+  /** The off-column claim check alone, for a Δ applied later (sync-pg's barrier). */
+  check(shard: number, delta: SparseVector): ClaimVerdict {
+    return checkOffColumns(delta, this.model.wi[shard], this.model.history);
+  }
+
+  private counted(shard: number): void {
     this.shardUpdates[shard]++;
     this.stats.updates++;
   }

@@ -13,9 +13,23 @@ const gallop = gallopExport;
 
 /** pos[j] codes off cols_i (pos[j] ≥ 0 is j's place in cols_i): not stored, in `pending`, and the
  * overflow's position t as OVERFLOW − t */
-const NOT_STORED = -1;
-const PENDING = -2;
-const OVERFLOW = -3;
+export const NOT_STORED = -1;
+export const PENDING = -2;
+export const OVERFLOW = -3;
+
+/**
+ * The dense-index layout's arrays, for the master's fused apply (apply-delta.ts), which reads and adds
+ * in them directly: pos (the codes above), w_i's values on cols_i and in the sorted overflow. Valid until
+ * the shard's next flush (which may move the overflow); the shard refreshes it then.
+ */
+export interface IndexedStore {
+  readonly n: number;
+  readonly pos: Int32Array;
+  readonly val: Float64Array;
+  readonly ovVal: Float64Array;
+  /** w_i,j of a coordinate in `pending` (pos[j] = PENDING) */
+  pendingAt(j: number): number;
+}
 
 /**
  * The master's copy of one shard's local iterate w_i, stored only where it can be non-zero
@@ -53,6 +67,8 @@ export class ShardIterate {
   /** pos[j] = t where cols[t] = j, else NOT_STORED, PENDING or OVERFLOW − (place in the overflow);
    * null where it would not fit (then cols_i and the overflow are searched) */
   private readonly pos: Int32Array | null;
+  /** the dense layout's arrays, as IndexedStore (null without the dense index) */
+  private readonly indexedView: { -readonly [K in keyof IndexedStore]: IndexedStore[K] } | null;
 
   constructor(
     readonly n: number,
@@ -68,6 +84,31 @@ export class ShardIterate {
       throw new SodaError('E_STATE', `shard column ${cols[cols.length - 1]} ≥ n = ${n}`);
     this.val = new Float64Array(cols.length);
     this.pos = dense ? positionIndex(cols, n) : null;
+    const pending = this.pending;
+    this.indexedView =
+      this.pos === null
+        ? null
+        : { n, pos: this.pos, val: this.val, ovVal: this.ovVal, pendingAt: (j) => pending.get(j) };
+  }
+
+  /** The dense layout's arrays for a fused apply, or null (cols_i is searched): valid until the next flush. */
+  get store(): IndexedStore | null {
+    return this.indexedView;
+  }
+
+  /**
+   * w_i,j += d at a coordinate off cols_i the fused apply found not stored or pending (its `fresh`
+   * places): what addIndexed does there. Call settle() after the last.
+   */
+  addFresh(j: number, d: number): void {
+    const pos = this.pos!;
+    if (j < this.n && pos[j] === NOT_STORED) pos[j] = PENDING;
+    this.pending.add(j, d);
+  }
+
+  /** After addFresh: merge the pending coordinates into the overflow once they are many enough. */
+  settle(): void {
+    if (this.pending.size > 32 + (this.ovLen >> 4)) this.flush();
   }
 
   /** Whether cols_i is indexed densely (one load a coordinate) rather than searched. */
@@ -191,6 +232,7 @@ export class ShardIterate {
       val.set(this.ovVal.subarray(0, this.ovLen));
       this.ovIdx = idx;
       this.ovVal = val;
+      if (this.indexedView !== null) this.indexedView.ovVal = val;
     }
     const { ovIdx, ovVal } = this;
     let o = this.ovLen - 1;

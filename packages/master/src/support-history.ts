@@ -58,6 +58,12 @@ export class SupportHistory {
  * where w_i is already stored non-zero. Zeros are skipped, as the master skips them when it stores.
  */
 export function checkOffColumns(delta: SparseVector, wi: StoredIterate, H: SupportHistory): ClaimVerdict {
+  const t = firstOffColumn(delta, wi, H);
+  return t < 0 ? { ok: true } : offColumnVerdict(delta, t);
+}
+
+/** checkOffColumns's answer as the place t in Δ of the first coordinate it refuses, or −1. */
+export function firstOffColumn(delta: SparseVector, wi: StoredIterate, H: SupportHistory): number {
   const { idx, val } = delta;
   if (wi.indexed) {
     // one load a coordinate, and no positions written for an apply that does not need them
@@ -65,9 +71,9 @@ export function checkOffColumns(delta: SparseVector, wi: StoredIterate, H: Suppo
       if (val[t] === 0) continue;
       const j = idx[t];
       if (wi.onColumns(j) || H.has(j) || wi.get(j) !== 0) continue;
-      return offColumn(j, val[t]);
+      return t;
     }
-    return { ok: true };
+    return -1;
   }
   const at = wi.locate(delta);
   for (let t = 0; t < idx.length; t++) {
@@ -75,17 +81,19 @@ export function checkOffColumns(delta: SparseVector, wi: StoredIterate, H: Suppo
     if (d === 0 || at[t] >= 0) continue;
     const j = idx[t];
     if (H.has(j) || wi.get(j) !== 0) continue;
-    return offColumn(j, d);
+    return t;
   }
-  return { ok: true };
+  return -1;
 }
 
-function offColumn(j: number, d: number): ClaimVerdict {
+/** The refusal of Δ for its coordinate at place t (off cols_i, not in H, w_i = 0 there). */
+export function offColumnVerdict(delta: SparseVector, t: number): ClaimVerdict {
+  const j = delta.idx[t];
   return {
     ok: false,
     reason: 'delta-off-columns',
     detail:
-      `delta[${j}] = ${d}, but column ${j} is not one of the shard's columns, has never been in ` +
+      `delta[${j}] = ${delta.val[t]}, but column ${j} is not one of the shard's columns, has never been in ` +
       `supp(w) and w_i[${j}] = 0: an honest step leaves it 0`,
   };
 }

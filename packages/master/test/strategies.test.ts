@@ -1,17 +1,45 @@
 import type { SparseVector } from '@soda/core';
 import { decodeFromWorker, encode, IndexScratch, type Update } from '@soda/protocol';
+import type { ClaimVerdict } from '../src/claims';
 import { AsyncApply, SyncBarrier, type StrategyHost } from '../src/strategies';
 
-/** A host that records what each apply received (copied at the call, as ModelState reads it then). */
-function host(M: number): StrategyHost & { applied: { shard: number; idx: number[]; val: number[] }[] } {
+type Host = StrategyHost & {
+  applied: { shard: number; idx: number[]; val: number[] }[];
+  checked: number[];
+  delays: number[];
+};
+
+/**
+ * A host that records what each apply received (copied at the call, as ModelState reads it then); its
+ * off-column check refuses any Δ of a shard in `liars`.
+ */
+function host(M: number, liars: readonly number[] = []): Host {
   const applied: { shard: number; idx: number[]; val: number[] }[] = [];
+  const checked: number[] = [];
+  const delays: number[] = [];
+  const verdict = (shard: number): ClaimVerdict =>
+    liars.includes(shard)
+      ? { ok: false, reason: 'delta-off-columns', detail: `shard ${shard}` }
+      : { ok: true };
+  const apply = (shard: number, delta: SparseVector): void => {
+    applied.push({ shard, idx: Array.from(delta.idx), val: Array.from(delta.val) });
+  };
   return {
     applied,
+    checked,
+    delays,
     model: { k: 5 },
     shards: { size: M },
-    stats: { recordDelay: () => undefined },
-    apply(shard: number, delta: SparseVector) {
-      applied.push({ shard, idx: Array.from(delta.idx), val: Array.from(delta.val) });
+    stats: { recordDelay: (d) => delays.push(d) },
+    apply,
+    applyChecked(shard, delta) {
+      const v = verdict(shard);
+      if (v.ok) apply(shard, delta);
+      return v;
+    },
+    check(shard) {
+      checked.push(shard);
+      return verdict(shard);
     },
   };
 }
@@ -76,5 +104,27 @@ describe('apply strategies and the decoder’s index scratch', () => {
       expect(apply.update(r.msg as Update)).toEqual([i]);
     }
     for (const a of run.applied) expect(a.idx).toEqual(Array.from(deltaOf(a.shard).idx));
+  });
+
+  it('a refused Δ is named and applies nothing: at once (soda, dave-pg) or as it reaches the barrier (sync-pg)', () => {
+    const run = host(3, [1]);
+    const apply = new AsyncApply(run);
+    const at = (i: number, k = 5): Update => ({ t: 'update', shard: i, k, delta: deltaOf(i) });
+    expect(apply.update(at(0, 3))).toEqual([0]);
+    expect(apply.update(at(1, 4))).toEqual({
+      refused: { ok: false, reason: 'delta-off-columns', detail: 'shard 1' },
+    });
+    expect(run.applied.map((a) => a.shard)).toEqual([0]);
+    expect(run.delays).toEqual([2]); // the refused Δ's delay is not a statistic of the run
+
+    const sync = host(3, [1]);
+    const barrier = new SyncBarrier(sync);
+    expect(barrier.update(at(0))).toBeNull();
+    // a liar is refused even when its Δ is stale and would be dropped
+    expect(barrier.update(at(1, 4))).toMatchObject({ refused: { reason: 'delta-off-columns' } });
+    expect(barrier.update(at(1))).toMatchObject({ refused: { reason: 'delta-off-columns' } });
+    expect(barrier.update(at(2))).toBeNull(); // shard 1's place in the round is still open
+    expect(sync.applied).toEqual([]);
+    expect(sync.checked).toEqual([0, 1, 1, 2]);
   });
 });

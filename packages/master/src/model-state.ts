@@ -54,10 +54,12 @@ export class ModelState {
   /** |supp(w)| */
   private count = 0;
   /**
-   * supp(w) sorted as of the last view(): a fresh array after each change (snapshots share it), so
-   * it may hold coordinates that have since left the support (w_j = 0), and misses those in `added`.
+   * supp(w) sorted as of the last view(), in `sorted` (a view of one of two buffers, which rebuildSorted
+   * alternates: the old order is read while the new one is written, and no update allocates). It may
+   * hold coordinates that have since left the support (w_j = 0), and misses those in `added`.
    */
   private sorted: Uint32Array = new Uint32Array(0);
+  private spareSorted: Uint32Array = new Uint32Array(16);
   /** the support changed since `sorted` was built */
   private dirty = false;
   /** w changed since sortedVal was gathered */
@@ -179,12 +181,12 @@ export class ModelState {
   }
 
   /**
-   * w as a sparse vector (sorted indices): a snapshot, what an evaluation round keeps. The index array
-   * is shared between calls while the support is unchanged: treat it as read-only.
+   * w as a sparse vector (sorted indices): a snapshot, what an evaluation round keeps (a copy: the
+   * master's own arrays are reused as w changes).
    */
   current(): SparseVector {
     const v = this.view();
-    return { n: this.n, idx: v.idx, val: v.val.slice() };
+    return { n: this.n, idx: v.idx.slice(), val: v.val.slice() };
   }
 
   /**
@@ -207,7 +209,10 @@ export class ModelState {
     const { rec, flags } = this;
     const add = this.added.subarray(0, this.addedCount).sort();
     const old = this.sorted;
-    const idx = new Uint32Array(this.count);
+    if (this.spareSorted.length < this.count) this.spareSorted = new Uint32Array(2 * this.count);
+    const buf = this.spareSorted;
+    this.spareSorted = new Uint32Array(old.buffer, 0, old.buffer.byteLength >> 2);
+    const idx = buf.subarray(0, this.count);
     if (this.sortedVal.length < idx.length) this.sortedVal = new Float64Array(2 * idx.length);
     const sortedVal = this.sortedVal;
     let a = 0;

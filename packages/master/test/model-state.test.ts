@@ -54,7 +54,7 @@ describe('ModelState: the master side of Algorithm 1', () => {
       expect(Array.from(v.idx)).toEqual(idx);
       expect(Array.from(v.val)).toEqual(idx.map((j) => s.wAt(j)));
     };
-    const snapshots: { w: SparseVector; val: number[] }[] = [];
+    const snapshots: { w: SparseVector; idx: number[]; val: number[] }[] = [];
     const ever = new Set<number>(); // H's reference: every j with w_j ≠ 0 after some change of w
     const seen = (): void => {
       for (let j = 0; j < n; j++) if (s.wAt(j) !== 0) ever.add(j);
@@ -72,10 +72,13 @@ describe('ModelState: the master side of Algorithm 1', () => {
       expectW(s.view());
       const c = s.current();
       expectW(c);
-      snapshots.push({ w: c, val: Array.from(c.val) });
+      snapshots.push({ w: c, idx: Array.from(c.idx), val: Array.from(c.val) });
     }
-    // snapshots from current() never change afterwards
-    for (const { w, val } of snapshots) expect(Array.from(w.val)).toEqual(val);
+    // snapshots from current() never change afterwards (their indices neither: the master's are reused)
+    for (const { w, idx, val } of snapshots) {
+      expect(Array.from(w.idx)).toEqual(idx);
+      expect(Array.from(w.val)).toEqual(val);
+    }
     // between support changes the view is the same object, updated in place (no allocation)
     const v = s.view();
     expect(s.view()).toBe(v);

@@ -93,10 +93,9 @@ export function isSparseVector(v: unknown): v is { n: number; idx: Uint32Array; 
   return (
     keys === 3 &&
     typeof o.n === 'number' &&
-    ArrayBuffer.isView(o.idx) &&
-    tag(o.idx) === 'Uint32Array' &&
-    ArrayBuffer.isView(o.val) &&
-    tag(o.val) === 'Float64Array'
+    // instanceof first (one check); the tag for arrays made in another realm (jest's vm sandbox)
+    (o.idx instanceof Uint32Array || (ArrayBuffer.isView(o.idx) && tag(o.idx) === 'Uint32Array')) &&
+    (o.val instanceof Float64Array || (ArrayBuffer.isView(o.val) && tag(o.val) === 'Float64Array'))
   );
 }
 

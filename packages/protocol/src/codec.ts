@@ -14,6 +14,7 @@ import {
 } from './messages';
 import { scanFrame } from './scan';
 import { MAC_BYTES, type FrameMac } from './session';
+import { flatMapBound, writeFlatMap } from './flat-map';
 import { writeIndexDeltas } from './varint';
 import { has, isObj, show } from './validate';
 
@@ -45,7 +46,7 @@ export function encode(msg: Message): Buffer {
  * no second copy). The frame is buf[0, buf.length − room).
  *
  * The frames that carry a large sparse vector (update, model, eval) are written by hand: the small
- * header fields through msgpackr, then the vector — one pass over idx for its gaps, one copy of val's
+ * header fields (flat-map.ts, msgpackr's bytes without its per-call cost), then the vector — one pass over idx for its gaps, one copy of val's
  * bytes, no per-element type checks. val's bytes start at a multiple of 8 from the frame's start (a
  * padding string `_p` of 0–7 spaces before them), so a receiver holding the frame at an aligned address
  * views them in place instead of copying.
@@ -60,22 +61,24 @@ function encodeWithRoom(msg: Message, room: number): Buffer {
     frame.copy(out, 0);
     return out;
   }
-  const rest: Record<string, unknown> = {};
-  for (const k in msg)
-    if (k !== field && k !== 'valBits' && Object.prototype.hasOwnProperty.call(msg, k))
-      rest[k] = (msg as unknown as Record<string, unknown>)[k];
-  const head = packr.pack(rest);
+  const fields = msg as unknown as Readonly<Record<string, unknown>>;
   const count = v.val.length; // (= idx.length for a valid vector; if not, the receiver refuses it)
   // valBits 32 asked for: the values as float32 when each one is exactly a float32, else as doubles
   const f32 = (msg as { valBits?: number }).valBits === 32 && allFloat32(v.val);
-  // upper bound: head, key, map header and n (≤ 16), idx key + bin32 header (9), ≤ 5 bytes a gap,
+  // upper bound: header, key, map header and n (≤ 16), idx key + bin32 header (9), ≤ 5 bytes a gap,
   // valBits key and value (9), _p key + pad (≤ 11), val key + bin32 header (9), 8 bytes a value
-  const size = head.length + 1 + field.length + 16 + 9 + 5 * v.idx.length + 9 + 11 + 9 + 8 * count + room;
-  const out = Buffer.allocUnsafe(size);
-  if (head[0] < 0x80 || head[0] >= 0x8f) throw new Error(`encode: unexpected header byte ${head[0]}`);
-  head.copy(out, 0);
-  out[0] = head[0] + 1; // one more entry in the message's fixmap: the vector
-  let o = head.length;
+  const sized = (head: number): Buffer =>
+    Buffer.allocUnsafe(head + 1 + field.length + 16 + 9 + 5 * v.idx.length + 9 + 11 + 9 + 8 * count + room);
+  let out = sized(flatMapBound(fields));
+  // the header's scalars by hand, with one more entry in its map: the vector
+  let o = writeFlatMap(fields, field, 'valBits', 1, out, 0);
+  if (o < 0) {
+    const head = packedHead(fields, field);
+    out = sized(head.length);
+    head.copy(out, 0);
+    out[0] = head[0] + 1;
+    o = head.length;
+  }
   out[o++] = 0xa0 | field.length;
   o += out.write(field, o, 'latin1');
   out[o++] = f32 ? 0x85 : 0x84; // {n, idx, valBits, _p, val} or {n, idx, _p, val}
@@ -156,6 +159,17 @@ function writeUint(out: Buffer, o: number, v: number): number {
     o += 8;
   }
   return o;
+}
+
+/** writeFlatMap's fallback (a header value that is not a scalar, which no message of ours has): msgpackr. */
+function packedHead(fields: Readonly<Record<string, unknown>>, field: string): Buffer {
+  const rest: Record<string, unknown> = {};
+  for (const k in fields)
+    if (k !== field && k !== 'valBits' && Object.prototype.hasOwnProperty.call(fields, k))
+      rest[k] = fields[k];
+  const head = packr.pack(rest);
+  if (head[0] < 0x80 || head[0] >= 0x8f) throw new Error(`encode: unexpected header byte ${head[0]}`);
+  return head;
 }
 
 /** The field holding the (large) sparse vector, per message type. */

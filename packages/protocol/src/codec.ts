@@ -14,7 +14,7 @@ import {
 } from './messages';
 import { scanFrame } from './scan';
 import { MAC_BYTES, type FrameMac } from './session';
-import { flatMapBound, writeFlatMap } from './flat-map';
+import { flatMapBound, writeFlatMap, writeNumber } from './flat-map';
 import { writeIndexDeltas } from './varint';
 import { has, isObj, show } from './validate';
 
@@ -84,7 +84,7 @@ function encodeWithRoom(msg: Message, room: number): Buffer {
   out[o++] = f32 ? 0x85 : 0x84; // {n, idx, valBits, _p, val} or {n, idx, _p, val}
   out[o++] = 0xa1;
   out[o++] = 0x6e; // "n"
-  o = writeUint(out, o, v.n);
+  o = writeNumber(out, o, v.n); // n: a uint (anything else goes as it is, and the receiver refuses it)
   out[o++] = 0xa3;
   o += out.write('idx', o, 'latin1');
   // the gaps' length is known only after writing them: a bin32 header (valid msgpack, if not minimal)
@@ -137,28 +137,6 @@ function writeFloat32(out: Buffer, o: number, val: Float64Array): number {
   if (HOST_LITTLE_ENDIAN && at % 4 === 0) new Float32Array(out.buffer, at, val.length).set(val);
   else for (let k = 0; k < val.length; k++) out.writeFloatLE(val[k], o + 4 * k);
   return o + 4 * val.length;
-}
-
-/** A msgpack unsigned integer (the smallest form) at `o`; returns the end offset. */
-function writeUint(out: Buffer, o: number, v: number): number {
-  if (v < 0x80) out[o++] = v;
-  else if (v < 0x100) {
-    out[o++] = 0xcc;
-    out[o++] = v;
-  } else if (v < 0x10000) {
-    out[o++] = 0xcd;
-    out.writeUInt16BE(v, o);
-    o += 2;
-  } else if (v <= 0xffffffff) {
-    out[o++] = 0xce;
-    out.writeUInt32BE(v, o);
-    o += 4;
-  } else {
-    out[o++] = 0xcb; // not an integer a valid vector has: sent as it is, the receiver refuses it
-    out.writeDoubleBE(v, o);
-    o += 8;
-  }
-  return o;
 }
 
 /** writeFlatMap's fallback (a header value that is not a scalar, which no message of ours has): msgpackr. */

@@ -52,7 +52,7 @@ export function flatMapBound(msg: Readonly<Record<string, unknown>>): number {
 }
 
 /** A number as msgpackr writes it: the smallest int or uint form for a 32-bit integer, else a float64. */
-function writeNumber(out: Buffer, o: number, v: number): number {
+export function writeNumber(out: Buffer, o: number, v: number): number {
   if (v >>> 0 === v) {
     if (v < 0x80) out[o++] = v;
     else if (v < 0x100) {

@@ -93,13 +93,20 @@ describe('Coordinator: Δ off a shard’s columns', () => {
     const [model] = sends(answer, 'model');
     if (model.msg.t !== 'model') throw new Error('not a model frame');
     expect(Array.from(model.msg.w.idx)).toEqual([0, 2, 4]); // w_2 ≠ 0 was sent: 2 ∈ H now
-    const before = { k: h.run.model.k, wbar: Array.from(h.run.model.wbarDense()) };
-    // column 3 is shard 1's and has never been in supp(w): shard 0 cannot move it
-    const lie = h.update(1, 0, 2, { 1: 0.05, 3: 7 });
+    const state = () => ({
+      k: h.run.model.k,
+      wbar: Array.from(h.run.model.wbarDense()),
+      w: Array.from(h.run.model.wDense()),
+      wi: Array.from(h.run.model.wiDense(0)),
+      support: h.run.model.supportSize,
+    });
+    const before = state();
+    // column 3 is shard 1's and has never been in supp(w): shard 0 cannot move it (its coordinates 1 and
+    // 4, before 3 in Δ, were applied in the same pass and are undone)
+    const lie = h.update(1, 0, 2, { 1: 0.05, 3: 7, 4: 1 });
     expect(rejects(lie)).toEqual([{ conn: 1, code: 'E_FIELD', field: 'delta' }]);
     expect(only(lie, 'reject')[0].error.message).toMatch(/^delta-off-columns: delta\[3\] = 7, /);
-    expect(h.run.model.k).toBe(before.k);
-    expect(Array.from(h.run.model.wbarDense())).toEqual(before.wbar);
+    expect(state()).toEqual(before);
     expect(h.run.model.wi[0].overflow).toBe(0);
     // its replacement's honest Δ on coordinate 2 (lent by supp(w)) is stored off its columns
     h.close(1);
@@ -140,5 +147,23 @@ describe('Coordinator: Δ off a shard’s columns', () => {
     expect(rejects(h.update(1, 0, 0, { 1: 0.1, 4: 0.3 }))).toEqual([]);
     expect(rejects(h.update(2, 1, 0, { 3: 0.1, 4: -0.3 }))).toEqual([]);
     expect(rejects(h.update(2, 1, 0, { 0: 0.5 }))).toEqual([{ conn: 2, code: 'E_FIELD', field: 'delta' }]);
+  });
+
+  it('sync-pg: a lie is refused as it reaches the barrier, before the round is applied', () => {
+    const h = new Harness({
+      data: disjointData(),
+      unpenalizedFrom: 4,
+      algo: 'sync-pg',
+      lambda1: 1e-6,
+      gamma: 1,
+    });
+    h.start();
+    const wbar = Array.from(h.run.model.wbarDense());
+    expect(rejects(h.update(2, 1, 0, { 2: 0.3 }))).toEqual([]); // honest: waits for shard 0
+    const lie = h.update(1, 0, 0, { 1: 0.05, 3: 7 });
+    expect(rejects(lie)).toEqual([{ conn: 1, code: 'E_FIELD', field: 'delta' }]);
+    expect(only(lie, 'reject')[0].error.message).toMatch(/^delta-off-columns: delta\[3\] = 7, /);
+    expect(h.run.model.k).toBe(0); // the round was not applied, with or without the lie
+    expect(Array.from(h.run.model.wbarDense())).toEqual(wbar);
   });
 });

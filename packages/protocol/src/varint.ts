@@ -34,6 +34,15 @@ export function writeIndexDeltas(idx: ArrayLike<number>, out: Uint8Array, at: nu
     const j = idx[t];
     let d = j > prev || t === 0 ? j - prev : 0;
     prev = j;
+    if (d < 0x80) {
+      out[o++] = d;
+      continue;
+    }
+    if (d < 0x4000) {
+      out[o++] = (d & 0x7f) | 0x80;
+      out[o++] = d >>> 7;
+      continue;
+    }
     while (d >= 0x80) {
       out[o++] = (d & 0x7f) | 0x80;
       d = Math.floor(d / 128); // d may exceed 2³¹: no >>> on a possibly-negative int32
@@ -72,8 +81,12 @@ export function readIndexDeltas(
     if (p >= len) return lengthFault(t, count);
     let d = b[p];
     if (d < 0x80) p++;
-    else {
-      // 2 to 5 bytes (rare on spam): out of the hot loop, which then stays on small integers
+    else if (p + 1 < len && b[p + 1] < 0x80 && b[p + 1] !== 0) {
+      // 2 bytes (a gap < 2¹⁴: most of them once n/|idx| > 128, e.g. n = 10⁶ and beyond), canonical
+      d = (d & 0x7f) | (b[p + 1] << 7);
+      p += 2;
+    } else {
+      // 3 to 5 bytes, or a fault: out of the hot loop, which then stays on small integers
       const end = varintEnd(b, p);
       if (end < 0) return longFault(b, p, t, end);
       d = varintValue(b, p, end);

@@ -2,7 +2,7 @@
  * npm run bench:master — the master's capacity in isolation (issue 18).
  *
  *   node scripts/bench-master.js [--quick] [--big] [--rounds R] [--updates U] [--profile] [--root DIR]
- *                                [--cold MB]
+ *                                [--cold MB] [--ab DIR]
  *
  * A real Master (packages/master: Connections → Coordinator → ModelState → encodeFor) runs in this
  * process with its sockets replaced by in-memory ones: a frame is handed to the connection's 'message'
@@ -21,6 +21,10 @@
  * whichever step it interrupts: --profile shows its share as "(garbage collector)").
  *
  * --root DIR: the master, worker and protocol of another built checkout (a baseline), same frames' recipe.
+ * --ab DIR: DIR (A, a baseline) against this checkout (B, or --root's) in one process: both masters set up
+ * from their own code, then their rounds alternate (A B, B A, …) so that the machine's drift falls on both;
+ * a last line gives B ÷ A of the best rounds, of the medians, and of each round pair. Separate processes
+ * swing ±20 % from one hour to the next on a shared machine; this is the way to resolve a 10 % change.
  * --cold MB: before each frame, write MB megabytes of another buffer (not counted), as the workers that
  * run between two updates on the master's cores do in a real cluster: the master then meets its state
  * with cold caches, which the warm replay hides (the apply path costs ≈ 1.6× in a real run's profile).
@@ -38,12 +42,26 @@ const rootArg = process.argv.includes('--root') ? process.argv[process.argv.inde
 const ROOT = rootArg ? path.resolve(rootArg) : HERE;
 const BIN = path.join(HERE, 'packages', 'cli', 'bin', 'soda.js');
 const OUT = path.join(HERE, 'out', 'bench-overhead');
-const dist = (p) => require(path.join(ROOT, 'packages', p, 'dist'));
-const core = dist('core');
-const protocol = dist('protocol');
-const codec = require(path.join(ROOT, 'packages', 'protocol', 'dist', 'codec.js'));
-const { Master, ModelState } = dist('master');
-const { LocalStep } = dist('worker');
+/** The packages of a built checkout: a master, its worker code and its codec, as one unit under test. */
+function loadRoot(dir) {
+  const dist = (p) => require(path.join(dir, 'packages', p, 'dist'));
+  return {
+    dir,
+    core: dist('core'),
+    protocol: dist('protocol'),
+    codec: require(path.join(dir, 'packages', 'protocol', 'dist', 'codec.js')),
+    Master: dist('master').Master,
+    ModelState: dist('master').ModelState,
+    LocalStep: dist('worker').LocalStep,
+  };
+}
+const abArg = process.argv.includes('--ab') ? process.argv[process.argv.indexOf('--ab') + 1] : null;
+/** the checkout measured (--root, or this one); with --ab DIR, DIR is measured against it in this process */
+const THIS = loadRoot(ROOT);
+const OTHER = abArg ? loadRoot(path.resolve(abArg)) : null;
+/** the data, the reference solve and the text generator: this checkout's (the same bits for every root) */
+const here = (p) => require(path.join(HERE, 'packages', p, 'dist'));
+const core = here('core');
 
 const args = process.argv.slice(2);
 const argOf = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -64,12 +82,12 @@ function emit(r) {
 // ---- an in-memory socket with what Connections uses of a `ws` WebSocket ---------------------------
 
 class MemorySocket extends EventEmitter {
-  constructor(onSend) {
+  constructor(R, onSend) {
     super();
     this.OPEN = 1;
     this.readyState = 1;
     this.bufferedAmount = 0;
-    this._receiver = { _maxPayload: protocol.DEFAULT_MAX_PAYLOAD_MASTER };
+    this._receiver = { _maxPayload: R.protocol.DEFAULT_MAX_PAYLOAD_MASTER };
     this._socket = { remoteAddress: '127.0.0.1', encrypted: false };
     this.onSend = onSend;
   }
@@ -88,18 +106,20 @@ class MemorySocket extends EventEmitter {
 // ---- the workers: real LocalSteps driven by the master's own frames -------------------------------
 
 class BenchWorker {
-  constructor(id) {
+  constructor(R, id) {
+    this.R = R;
     this.id = id;
     this.sentBytes = 0;
     this.recording = true;
     this.model = null;
     this.local = null;
     this.shard = -1;
-    this.socket = new MemorySocket((buf) => this.onFrame(buf));
+    this.socket = new MemorySocket(R, (buf) => this.onFrame(buf));
   }
   onFrame(buf) {
     this.sentBytes += buf.length;
     if (!this.recording) return;
+    const { protocol, core, LocalStep } = this.R;
     const r = protocol.decodeFromMaster(buf, { maxBytes: Infinity });
     if (!r.ok) throw new Error(`worker ${this.id}: ${r.error.message}`);
     const msg = r.msg;
@@ -116,7 +136,7 @@ class BenchWorker {
   step() {
     const { k, gamma, p, w } = this.model;
     const { delta } = this.local.step(w, gamma, p);
-    return protocol.encode({ t: 'update', shard: this.shard, k, delta });
+    return this.R.protocol.encode({ t: 'update', shard: this.shard, k, delta });
   }
 }
 
@@ -126,7 +146,8 @@ function copySparse(v) {
 
 // ---- one master, its workers, the recorded frames ------------------------------------------------
 
-async function setUp(ds, name) {
+async function setUp(R, ds, name) {
+  const { Master, protocol } = R;
   const logger = require('pino')({ level: 'silent' });
   const master = await Master.start({
     host: '127.0.0.1',
@@ -151,7 +172,7 @@ async function setUp(ds, name) {
     heartbeatMs: 3600e3,
     logger,
   });
-  const workers = Array.from({ length: M }, (_, i) => new BenchWorker(i));
+  const workers = Array.from({ length: M }, (_, i) => new BenchWorker(R, i));
   for (const wk of workers) {
     master.conns.attach(wk.socket);
     wk.socket.deliver(
@@ -176,7 +197,8 @@ function loop(workers, count, keep) {
 }
 
 /** The frame with Δ negated (same indices, same size). */
-function negated(frame, n) {
+function negated(R, frame, n) {
+  const { protocol } = R;
   const r = protocol.decodeFromWorker(frame, { n });
   if (!r.ok) throw new Error(r.error.message);
   const { idx, val } = r.msg.delta;
@@ -259,7 +281,8 @@ function timed(obj, name, acc, label) {
   return () => (obj[name] = orig);
 }
 
-function breakdown(sequence) {
+function breakdown(R, sequence) {
+  const { codec, ModelState } = R;
   const acc = { decode: 0, apply: 0, sort: 0, encode: 0 };
   const undo = [
     timed(codec, 'decodeFromWorker', acc, 'decode'),
@@ -290,12 +313,12 @@ function breakdown(sequence) {
  * Continue the run from w̄ = w (every w_i = w, as a restart does): the master's model and the workers'
  * local variables alike, each worker holding the model w to step from.
  */
-function startAt(master, workers, w) {
+function startAt(R, master, workers, w) {
   const { gamma } = master.model;
   master.model.restartFrom(w, gamma);
   const wk0 = core.denseToSparse ? core.denseToSparse(w) : toSparse(w);
   for (const wk of workers) {
-    wk.local = new LocalStep(wk.data, LAMBDA2, wk0, 1000 + wk.id);
+    wk.local = new R.LocalStep(wk.data, LAMBDA2, wk0, 1000 + wk.id);
     wk.model = { ...wk.model, gamma, w: wk0 };
   }
 }
@@ -306,67 +329,108 @@ function toSparse(w) {
   return { n: w.length, idx: Uint32Array.from(idx), val: Float64Array.from(idx, (j) => w[j]) };
 }
 
-async function bench(label, ds, wstar) {
+/** A master of checkout R at the bench's starting point, with its frames recorded (not yet replayed). */
+async function prepare(R, label, ds, wstar) {
   const t0 = performance.now();
-  const { master, workers } = await setUp(ds, label);
+  const { master, workers } = await setUp(R, ds, label);
   const n = ds.X.cols;
   // spam: at w* (the regime of most of a run to 1e−6); otherwise after a warm-up from w = 0
-  if (wstar) startAt(master, workers, wstar);
+  if (wstar) startAt(R, master, workers, wstar);
   const warm = wstar ? 2 * M : quick ? 2 * M : 10 * M;
   loop(workers, warm, false);
   const recorded = loop(workers, UPDATES, true);
   for (const wk of workers) wk.recording = false;
-  const sequence = [...recorded, ...recorded.map(({ wk, frame }) => ({ wk, frame: negated(frame, n) }))];
+  const sequence = [...recorded, ...recorded.map(({ wk, frame }) => ({ wk, frame: negated(R, frame, n) }))];
   let deltaCoords = 0;
   let upBytes = 0;
   for (const { frame } of recorded) {
-    const r = protocol.decodeFromWorker(frame, { n });
+    const r = R.protocol.decodeFromWorker(frame, { n });
     deltaCoords += r.msg.delta.idx.length;
     upBytes += frame.length;
   }
   const supp = master.model.supportSize;
-  const setupS = (performance.now() - t0) / 1000;
   replay(sequence); // warm-up: JIT
-  const profiler = args.includes('--profile') ? await startProfile() : null;
-  let best = null;
-  for (let r = 0; r < ROUNDS; r++) {
-    const before = workers.reduce((s, wk) => s + wk.sentBytes, 0);
-    const coords0 = master.stats.coordsDown;
-    const res = replay(sequence);
-    const down = workers.reduce((s, wk) => s + wk.sentBytes, 0) - before;
-    const coordsDown = (master.stats.coordsDown - coords0) / sequence.length;
-    if (best === null || res.cpuUs < best.cpuUs)
-      best = { ...res, downBytes: down / sequence.length, coordsDown };
-  }
-  if (profiler) await profiler.stop(label);
-  const parts = breakdown(sequence);
+  const setupS = (performance.now() - t0) / 1000;
+  return { R, label, n, master, workers, recorded, sequence, deltaCoords, upBytes, supp, setupS, rounds: [] };
+}
+
+/** One replay round of a prepared master: its CPU per update, kept in `b.rounds`. */
+function round(b) {
+  const { master, workers, sequence } = b;
+  const before = workers.reduce((s, wk) => s + wk.sentBytes, 0);
+  const coords0 = master.stats.coordsDown;
+  const res = replay(sequence);
+  const down = workers.reduce((s, wk) => s + wk.sentBytes, 0) - before;
+  const coordsDown = (master.stats.coordsDown - coords0) / sequence.length;
+  b.rounds.push({ ...res, downBytes: down / sequence.length, coordsDown });
+}
+
+/** The JSON line of a measured master (best of its rounds, their median, the breakdown round). */
+async function report(b) {
+  const { label, n, recorded, sequence, deltaCoords, upBytes } = b;
+  const best = b.rounds.reduce((x, y) => (y.cpuUs < x.cpuUs ? y : x));
+  const cpu = b.rounds.map((r) => r.cpuUs).sort((x, y) => x - y);
+  const parts = breakdown(b.R, sequence);
   const updates = sequence.length;
   emit({
     what: `bench:master ${label}${coldMB > 0 ? `, caches evicted (${coldMB} MB) before each frame` : ''}`,
+    root: b.R.dir,
     n,
     M,
     p: P,
     updatesPerRound: updates,
-    rounds: ROUNDS,
+    rounds: b.rounds.length,
     deltaCoordsMean: Math.round(deltaCoords / recorded.length),
-    supportW: supp,
+    supportW: b.supp,
     modelCoordsMean: Math.round(best.coordsDown),
     upBytesPerUpdate: Math.round(upBytes / recorded.length),
     downBytesPerUpdate: Math.round(best.downBytes),
     bytesPerCoordUp: +(upBytes / deltaCoords).toFixed(2),
     bytesPerCoordDown: +(best.downBytes / Math.max(1, best.coordsDown)).toFixed(2),
     cpuUsPerUpdate: +best.cpuUs.toFixed(1),
+    cpuUsMedian: +cpu[(cpu.length - 1) >> 1].toFixed(1),
     sysUsPerUpdate: +best.sysUs.toFixed(1),
     cpuNsPerCoord: +((1000 * best.cpuUs) / (deltaCoords / recorded.length + best.coordsDown)).toFixed(1),
     updatesPerSecond: Math.round((1000 * updates) / best.wallMs),
     ...parts,
-    setupS: +setupS.toFixed(1),
+    setupS: +b.setupS.toFixed(1),
   });
-  await master.stop('bench over');
+  await b.master.stop('bench over');
+}
+
+async function bench(label, ds, wstar) {
+  if (OTHER === null) {
+    const b = await prepare(THIS, label, ds, wstar);
+    const profiler = args.includes('--profile') ? await startProfile() : null;
+    for (let r = 0; r < ROUNDS; r++) round(b);
+    if (profiler) await profiler.stop(label);
+    return report(b);
+  }
+  // --ab: both masters in this process, rounds alternating A B B A …, so the machine's drift
+  // (other jobs, frequency) falls on both alike; the ratio of each round pair is kept
+  const a = await prepare(OTHER, label, ds, wstar);
+  const b = await prepare(THIS, label, ds, wstar);
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 === 0 ? [a, b] : [b, a];
+    for (const x of order) round(x);
+  }
+  const ratios = a.rounds.map((ra, r) => b.rounds[r].cpuUs / ra.cpuUs).sort((x, y) => x - y);
+  await report(a);
+  await report(b);
+  const A = rows[rows.length - 2];
+  const B = rows[rows.length - 1];
+  emit({
+    what: `bench:master ${label}, A/B in one process`,
+    A: a.R.dir,
+    B: b.R.dir,
+    bestRatio: +(B.cpuUsPerUpdate / A.cpuUsPerUpdate).toFixed(3),
+    medianRatio: +(B.cpuUsMedian / A.cpuUsMedian).toFixed(3),
+    pairRatios: ratios.map((x) => +x.toFixed(3)),
+  });
 }
 
 async function textMillion() {
-  const { collect, generateText } = dist('datasets');
+  const { collect, generateText } = here('datasets');
   const { data } = await collect((sink) =>
     generateText({ like: 'rcv1', seed: 18, rows: 20000, profile: { cols: 1_000_000 } }, sink),
   );
@@ -379,7 +443,7 @@ async function main() {
   const raw = await core.readLibsvm(file);
   const { X } = core.maxAbsScale(raw.X);
   const spam = { X, y: raw.y };
-  const { solveCached } = dist('solver');
+  const { solveCached } = here('solver');
   const sol = await solveCached(spam, LAMBDA1, LAMBDA2, { cacheDir: OUT });
   await bench('spam at w*', spam, sol.w);
   if (args.includes('--big')) await bench('text n=1e6', await textMillion());
@@ -387,7 +451,7 @@ async function main() {
     '\n| data | n | Δ coords / update | w coords / reply | master CPU µs / update | updates/s | decode | apply + prox | re-sort | encode | glue (incl. GC) | bytes / coord up, down |',
   );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of rows)
+  for (const r of rows.filter((x) => x.n !== undefined))
     console.log(
       `| ${r.what.replace('bench:master ', '')} | ${r.n} | ${r.deltaCoordsMean} | ${r.modelCoordsMean} | **${r.cpuUsPerUpdate}** | ${r.updatesPerSecond} | ${r.decodeUs} | ${r.applyProxUs} | ${r.supportSortUs} | ${r.encodeUs} | ${r.glueUs} | ${r.bytesPerCoordUp}, ${r.bytesPerCoordDown} |`,
     );

@@ -97,8 +97,8 @@ export class ShardIterate {
   }
 
   /**
-   * w_i,j += d at a coordinate off cols_i the fused apply found not stored or pending (its `fresh`
-   * places): what addIndexed does there. Call settle() after the last.
+   * w_i,j += d at a coordinate off cols_i that is not stored or is pending (the dense layout): into
+   * `pending`. Call settle() after the last.
    */
   addFresh(j: number, d: number): void {
     const pos = this.pos!;
@@ -106,7 +106,7 @@ export class ShardIterate {
     this.pending.add(j, d);
   }
 
-  /** After addFresh: merge the pending coordinates into the overflow once they are many enough. */
+  /** After adding to `pending`: merge it into the overflow once it holds 32 + |overflow|/16 entries. */
   settle(): void {
     if (this.pending.size > 32 + (this.ovLen >> 4)) this.flush();
   }
@@ -169,13 +169,13 @@ export class ShardIterate {
       if (b < no && ovIdx[b] === j) ovVal[b++] += d;
       else pending.add(j, d);
     }
-    if (pending.size > 32 + (no >> 4)) this.flush();
+    this.settle();
   }
 
   /** addSorted through the dense index: one load a coordinate, sorted or not. */
   private addIndexed(delta: SparseVector): void {
     const { idx, val } = delta;
-    const { ovVal, pending, n } = this;
+    const { ovVal, n } = this;
     const pos = this.pos!;
     const wv = this.val;
     for (let t = 0; t < idx.length; t++) {
@@ -185,12 +185,9 @@ export class ShardIterate {
       const c = j < n ? pos[j] : NOT_STORED;
       if (c >= 0) wv[c] += d;
       else if (c <= OVERFLOW) ovVal[OVERFLOW - c] += d;
-      else {
-        if (c === NOT_STORED && j < n) pos[j] = PENDING;
-        pending.add(j, d);
-      }
+      else this.addFresh(j, d);
     }
-    if (pending.size > 32 + (this.ovLen >> 4)) this.flush();
+    this.settle();
   }
 
   /**

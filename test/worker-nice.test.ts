@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { getPriority, tmpdir } from 'node:os';
+import { availableParallelism, getPriority, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { writeLibsvm } from '@soda/core';
@@ -8,7 +8,8 @@ import { plantedProblem } from './helpers/problems';
 
 /*
  * `soda run` starts its local workers at a lower priority than the master (issue 18: on one machine
- * the master is the bottleneck). Read from the real processes' scheduling priority (Linux /proc).
+ * the master is the bottleneck), and with V8's garbage collection on their own thread when the
+ * processes outnumber the cores. Read from the real processes (Linux /proc: priority, command line).
  */
 
 const BIN = path.resolve(__dirname, '..', 'packages', 'cli', 'bin', 'soda.js');
@@ -30,10 +31,23 @@ function children(pid: number): { pid: number; cmd: string }[] {
 }
 
 /** Start `soda run` and resolve once the master logs its start (every worker is then ready). */
-function startRun(extra: string[]): Promise<ChildProcess> {
+function startRun(extra: string[], workers = 3): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    [BIN, 'run', '--data', file, '--workers', '3', '--tol', '0', '--max-time', '60', '--no-pretty', ...extra],
+    [
+      BIN,
+      'run',
+      '--data',
+      file,
+      '--workers',
+      String(workers),
+      '--tol',
+      '0',
+      '--max-time',
+      '60',
+      '--no-pretty',
+      ...extra,
+    ],
     { stdio: ['ignore', 'pipe', 'ignore'] },
   );
   return new Promise((resolve, reject) => {
@@ -48,20 +62,37 @@ function startRun(extra: string[]): Promise<ChildProcess> {
   });
 }
 
-async function priorities(extra: string[]): Promise<{ master: number; workers: number[] }> {
-  const run = await startRun(extra);
+interface Proc {
+  pid: number;
+  cmd: string;
+}
+
+/** `read` of the running cluster's processes (the master and the workers), then stop it. */
+async function whileRunning<T>(
+  extra: string[],
+  workers: number,
+  read: (master: Proc, workers: Proc[]) => T,
+): Promise<T> {
+  const run = await startRun(extra, workers);
   try {
     const kids = children(run.pid!);
     const master = kids.find((k) => / master /.test(k.cmd));
-    const workers = kids.filter((k) => / worker /.test(k.cmd));
+    const ws = kids.filter((k) => / worker /.test(k.cmd));
     expect(master).toBeDefined();
-    expect(workers).toHaveLength(3);
-    return { master: getPriority(master!.pid), workers: workers.map((w) => getPriority(w.pid)) };
+    expect(ws).toHaveLength(workers);
+    return read(master!, ws);
   } finally {
     const exited = new Promise((r) => run.on('exit', r));
     run.kill('SIGTERM');
     await exited;
   }
+}
+
+function priorities(extra: string[]): Promise<{ master: number; workers: number[] }> {
+  return whileRunning(extra, 3, (master, workers) => ({
+    master: getPriority(master.pid),
+    workers: workers.map((w) => getPriority(w.pid)),
+  }));
 }
 
 describe('soda run: the local workers’ priority', () => {
@@ -91,4 +122,27 @@ describe('soda run: the local workers’ priority', () => {
     expect(code).not.toBe(0);
     expect(err).toMatch(/--worker-nice.*must be an integer from 0 to 19.*25/);
   }, 30000);
+});
+
+describe('soda run: the local workers’ garbage collection', () => {
+  const cores = availableParallelism();
+  const flag = ' --single-threaded-gc ';
+
+  it('collects on each worker’s own thread when the processes outnumber the cores', async () => {
+    const workers = Math.max(3, cores); // workers + the master > cores
+    const cmds = await whileRunning([], workers, (master, ws) => ({
+      master: master.cmd,
+      workers: ws.map((w) => w.cmd),
+    }));
+    for (const w of cmds.workers) expect(w).toContain(flag);
+    expect(cmds.master).not.toContain(flag); // the master keeps V8's helper threads
+  }, 90000);
+
+  it('leaves V8’s parallel collector alone where every process has a core', async () => {
+    // one worker and the master: two processes, which a machine of ≥ 2 cores holds (CI has 2)
+    if (cores < 2) throw new Error(`this test needs ≥ 2 cores; availableParallelism() = ${cores}`);
+    const cmds = await whileRunning([], 1, (_, ws) => ws.map((w) => w.cmd));
+    expect(cmds).toHaveLength(1);
+    expect(cmds[0]).not.toContain(flag);
+  }, 90000);
 });

@@ -88,6 +88,18 @@ async function whileRunning<T>(
   }
 }
 
+/** A process's scheduling policy (Linux /proc/<pid>/stat, field 41): 0 SCHED_OTHER, 3 SCHED_BATCH. */
+function policy(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(fields[41 - 3]);
+}
+
+const SCHED_OTHER = 0;
+const SCHED_BATCH = 3;
+// (the test is only meaningful if this process is not itself a batch one)
+if (policy(process.pid) !== SCHED_OTHER)
+  throw new Error(`run these tests in the normal scheduling policy, not ${policy(process.pid)}`);
+
 function priorities(extra: string[]): Promise<{ master: number; workers: number[] }> {
   return whileRunning(extra, 3, (master, workers) => ({
     master: getPriority(master.pid),
@@ -144,5 +156,22 @@ describe('soda run: the local workers’ garbage collection', () => {
     const cmds = await whileRunning([], 1, (_, ws) => ws.map((w) => w.cmd));
     expect(cmds).toHaveLength(1);
     expect(cmds[0]).not.toContain(flag);
+  }, 90000);
+});
+
+describe('soda run: the local workers’ scheduling policy', () => {
+  const own = policy(process.pid); // what the master and an untouched worker inherit
+  it('by default the workers run in SCHED_BATCH and the master in this process’s policy', async () => {
+    const p = await whileRunning([], 3, (master, ws) => ({
+      master: policy(master.pid),
+      workers: ws.map((w) => policy(w.pid)),
+    }));
+    expect(p.master).toBe(own);
+    expect(p.workers).toEqual([SCHED_BATCH, SCHED_BATCH, SCHED_BATCH]);
+  }, 90000);
+
+  it('--no-worker-batch leaves them in this process’s policy (the normal one here)', async () => {
+    const p = await whileRunning(['--no-worker-batch'], 3, (_, ws) => ws.map((w) => policy(w.pid)));
+    expect(p).toEqual([own, own, own]);
   }, 90000);
 });

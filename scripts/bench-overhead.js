@@ -3,6 +3,7 @@
  *
  *   node scripts/bench-overhead.js [--quick] [--full] [--skip-sweep] [--skip-kernel] [--skip-run]
  *                                  [--baseline DIR] [--args "…"] [--baseline-args "…"] [--max-time S]
+ *                                  [--pairs N]
  *
  * 1. Kernel: LocalStep.step on shard 0 of the spam run (pre-shuffled file, contiguous shards, M = 20)
  *    at w = w*, for p ∈ {0.01, 0.1, 1}, against a plain C loop doing the same work (same data, same
@@ -18,6 +19,9 @@
  * measurement is then taken for it too, alternating with this checkout in the same invocation, and
  * the table gives after ÷ before ratios. --args / --baseline-args: extra `soda run` options for this
  * checkout's runs / the baseline's (e.g. --baseline . --args "--worker-nice 10" compares an option).
+ * --pairs N (with --baseline): the spam run N times for each side, in alternating order (before after,
+ * after before, …), since one pair swings ±15 % with the machine's load from one run to the next. The
+ * table is the pair of median training-time ratio; a line lists every pair's times and ratio.
  *
  * Prints one JSON line per measurement, then a Markdown table for BENCHMARKS.md. The machine is shared
  * and noisy: compare ratios measured within one invocation.
@@ -38,6 +42,9 @@ const argOf = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : un
 const baselineDir = argOf('--baseline') ? path.resolve(argOf('--baseline')) : null;
 const afterArgs = (argOf('--args') ?? '').split(' ').filter((a) => a.length > 0);
 const beforeArgs = (argOf('--baseline-args') ?? '').split(' ').filter((a) => a.length > 0);
+const pairs = argOf('--pairs') ? Number(argOf('--pairs')) : 1;
+if (!(Number.isInteger(pairs) && pairs >= 1))
+  throw new Error(`--pairs must be an integer ≥ 1, got ${argOf('--pairs')}`);
 const mainMaxTime = argOf('--max-time') ? Number(argOf('--max-time')) : quick ? 25 : 60;
 const LAMBDA1 = 2e-4;
 const LAMBDA2 = 1e-3;
@@ -372,19 +379,53 @@ async function main() {
     return out;
   };
   let main = null;
+  let pairLine = null;
   if (!args.includes('--skip-run')) {
     const opts = full ? { workers: M } : { workers: M, maxTime: mainMaxTime };
-    main = await both(`soda run spam M=${M} p=0.1 ${full ? 'to 1e-6' : `for ${opts.maxTime} s`}`, opts);
+    const what = `soda run spam M=${M} p=0.1 ${full ? 'to 1e-6' : `for ${opts.maxTime} s`}`;
+    if (pairs > 1 && baseBin) ({ main, pairLine } = await alternating(what, opts, file));
+    else main = await both(what, opts);
   }
   const sweep = [];
   if (!args.includes('--skip-sweep')) {
     for (const workers of [5, 10, 20, 40])
       sweep.push(await both(`sweep M=${workers}`, { workers, maxTime: quick ? 8 : 20 }));
   }
-  markdown(main, sweep);
+  markdown(main, sweep, pairLine);
 }
 
-function markdown(main, sweep) {
+/** --pairs: the spam run `pairs` times a side, the order alternating; the pair of median time ratio. */
+async function alternating(what, opts, file) {
+  const baseBin = path.join(baselineDir, 'packages', 'cli', 'bin', 'soda.js');
+  const done = [];
+  for (let i = 0; i < pairs; i++) {
+    const o = {};
+    for (const side of i % 2 === 0 ? ['before', 'after'] : ['after', 'before']) {
+      const before = side === 'before';
+      o[side] = await runCluster(
+        file,
+        before ? { ...opts, bin: baseBin, extra: beforeArgs } : { ...opts, extra: afterArgs },
+      );
+      emit({ what: `${what} pair ${i + 1}${before ? ' [baseline]' : ''}`, ...o[side] });
+    }
+    o.ratio = o.after.trainS / o.before.trainS;
+    done.push(o);
+  }
+  const sorted = [...done].sort((a, b) => a.ratio - b.ratio);
+  const median = sorted[(sorted.length - 1) >> 1];
+  const each = done.map(
+    (o, i) => `${i + 1}: ${o.before.trainS} → ${o.after.trainS} s (${o.ratio.toFixed(2)})`,
+  );
+  const pairLine = `| run M = ${M}: trainS, ${pairs} alternating pairs | ${each.join('; ')} | median | **${median.ratio.toFixed(2)}** |`;
+  emit({
+    what: `${what}: pairs`,
+    ratios: done.map((o) => +o.ratio.toFixed(3)),
+    median: +median.ratio.toFixed(3),
+  });
+  return { main: median, pairLine };
+}
+
+function markdown(main, sweep, pairLine) {
   const lines = ['', '| measurement | before | after | after ÷ before |', '|---|---|---|---|'];
   const cell = (v) => (v === undefined || v === null ? '–' : String(v));
   for (const r of rows.filter((r) => r.what.startsWith('kernel')))
@@ -415,6 +456,7 @@ function markdown(main, sweep) {
     lines.push(...runRows(`run M = ${M}`, main));
     for (const key of ['trainS', 'updates', 'startupS', 'treeCpuS', 'wallS', 'subopt'])
       lines.push(`| run M = ${M}: ${key} | ${cell(main.before?.[key])} | ${cell(main.after[key])} | |`);
+    if (pairLine !== null) lines.push(pairLine);
     if (kernel01)
       lines.push(
         `| worker CPU per update ÷ kernel at p = 0.1 | ${main.before ? (main.before.workerUsPerUpdate / (kernel01.baselineUs ?? kernel01.us)).toFixed(2) : '–'} | ${(main.after.workerUsPerUpdate / kernel01.us).toFixed(2)} | |`,

@@ -40,7 +40,7 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
   delete childEnv.SODA_TOKEN_FILE;
   if (token !== undefined) childEnv.SODA_TOKEN = token;
   const workerNice = v.niceLevel('worker-nice', a.workerNice ?? DEFAULT_WORKER_NICE);
-  const workerV8 = workerV8Flags(workers);
+  const v8Flags = localV8Flags(workers);
   const workerBatch = a.workerBatch !== false;
   const masterArgs = [
     BIN,
@@ -52,7 +52,10 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
     v.optionalString(a.host) ?? '127.0.0.1',
     '--no-pretty',
   ];
-  const master = spawn(process.execPath, masterArgs, { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv });
+  const master = spawn(process.execPath, [...v8Flags, ...masterArgs], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: childEnv,
+  });
   const children: ChildProcess[] = [];
   const out = pretty ? prettyStream() : process.stdout;
   const forward = (sig: NodeJS.Signals) => master.kill(sig);
@@ -83,7 +86,7 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
           '60',
         ];
         if (i < slowWorkers) args.push('--slowdown', String(slowdown));
-        const child = spawn(process.execPath, [...workerV8, ...args], {
+        const child = spawn(process.execPath, [...v8Flags, ...args], {
           stdio: ['ignore', 'ignore', 'inherit'],
           env: childEnv,
         });
@@ -117,13 +120,15 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
 const DEFAULT_WORKER_NICE = 10;
 
 /**
- * V8 flags of the local workers. V8 collects garbage with helper threads beside the main one; when the
- * local processes (M workers and the master) outnumber the cores, those threads only take cores from
- * the other processes, and their hand-offs cost CPU: each worker then collects on its own thread
- * (`--single-threaded-gc`). Measured (issue 18, BENCHMARKS.md): 20 workers on 2 cores, half of them
- * with the flag, in four runs: 0.96–0.98× the CPU per step of the others.
+ * V8 flags of the local cluster's processes (master and workers). V8 collects garbage with helper
+ * threads beside the main one; when the local processes (M workers and the master) outnumber the
+ * cores, those threads only take cores from the other processes, and their hand-offs cost CPU: each
+ * process then collects on its own thread (`--single-threaded-gc`). Measured (issue 18,
+ * BENCHMARKS.md), 20 workers on 2 cores: the workers, half of them with the flag, 0.96–0.98× the CPU
+ * per step of the others in four runs; the master with it, 1.03–1.17× the updates in 40 s, four pairs
+ * (it runs ≈ 3 mark-compacts a second, from the external memory of its frame buffers).
  */
-export function workerV8Flags(workers: number, cores: number = availableParallelism()): string[] {
+export function localV8Flags(workers: number, cores: number = availableParallelism()): string[] {
   return workers + 1 > cores ? ['--single-threaded-gc'] : [];
 }
 

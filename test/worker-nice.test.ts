@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, getPriority, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
@@ -31,7 +31,7 @@ function children(pid: number): { pid: number; cmd: string }[] {
 }
 
 /** Start `soda run` and resolve once the master logs its start (every worker is then ready). */
-function startRun(extra: string[], workers = 3): Promise<ChildProcess> {
+function startRun(extra: string[], workers = 3, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -48,8 +48,11 @@ function startRun(extra: string[], workers = 3): Promise<ChildProcess> {
       '--no-pretty',
       ...extra,
     ],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env },
   );
+  const stderr: string[] = [];
+  child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
+  (child as ChildProcess & { stderrText: () => string }).stderrText = () => stderr.join('');
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('no start line within 60 s')), 60000);
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -71,16 +74,17 @@ interface Proc {
 async function whileRunning<T>(
   extra: string[],
   workers: number,
-  read: (master: Proc, workers: Proc[]) => T,
+  read: (master: Proc, workers: Proc[], stderr: () => string) => T,
+  env?: NodeJS.ProcessEnv,
 ): Promise<T> {
-  const run = await startRun(extra, workers);
+  const run = await startRun(extra, workers, env);
   try {
     const kids = children(run.pid!);
     const master = kids.find((k) => / master /.test(k.cmd));
     const ws = kids.filter((k) => / worker /.test(k.cmd));
     expect(master).toBeDefined();
     expect(ws).toHaveLength(workers);
-    return read(master!, ws);
+    return read(master!, ws, (run as ChildProcess & { stderrText: () => string }).stderrText);
   } finally {
     const exited = new Promise((r) => run.on('exit', r));
     run.kill('SIGTERM');
@@ -173,5 +177,27 @@ describe('soda run: the local workers’ scheduling policy', () => {
   it('--no-worker-batch leaves them in this process’s policy (the normal one here)', async () => {
     const p = await whileRunning(['--no-worker-batch'], 3, (_, ws) => ws.map((w) => policy(w.pid)));
     expect(p).toEqual([own, own, own]);
+  }, 90000);
+
+  it('says once, on stderr, when chrt refuses, and the run goes on in the normal policy', async () => {
+    // a chrt that refuses as the real one does where policy changes are not permitted
+    const bin = mkdtempSync(path.join(tmpdir(), 'soda-chrt-'));
+    writeFileSync(
+      path.join(bin, 'chrt'),
+      '#!/bin/sh\necho "chrt: failed to set pid $4\'s policy: Operation not permitted" >&2\nexit 1\n',
+      { mode: 0o755 },
+    );
+    const env = { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` };
+    const p = await whileRunning(
+      [],
+      3,
+      (_, ws, stderr) => ({ policies: ws.map((w) => policy(w.pid)), stderr: stderr() }),
+      env,
+    );
+    expect(p.policies).toEqual([own, own, own]);
+    const said = p.stderr.match(
+      /not SCHED_BATCH \(chrt: failed to set pid \d+'s policy: Operation not permitted\)/g,
+    );
+    expect(said).toHaveLength(1);
   }, 90000);
 });

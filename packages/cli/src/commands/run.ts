@@ -42,6 +42,16 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
   const workerNice = v.niceLevel('worker-nice', a.workerNice ?? DEFAULT_WORKER_NICE);
   const v8Flags = localV8Flags(workers);
   const workerBatch = a.workerBatch !== false;
+  let batchRefused = false;
+  /** Say once, on stderr, that the workers stay in the normal policy (the run itself goes on). */
+  const batchFailed = (why: string): void => {
+    if (batchRefused) return;
+    batchRefused = true;
+    process.stderr.write(
+      `soda run: the workers stay in the normal scheduling policy, not SCHED_BATCH (${why}); ` +
+        'a waking worker may preempt the master. --no-worker-batch does without it.\n',
+    );
+  };
   const masterArgs = [
     BIN,
     'master',
@@ -91,7 +101,7 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
           env: childEnv,
         });
         lowerPriority(child, workerNice);
-        if (workerBatch) batchPolicy(child);
+        if (workerBatch) batchPolicy(child, batchFailed);
         children.push(child);
       }
     }
@@ -144,15 +154,20 @@ function lowerPriority(child: ChildProcess, nice: number): void {
 
 /**
  * Put a local worker in Linux's SCHED_BATCH policy (util-linux's `chrt`, which any user may run on a
- * process of theirs; nothing happens where it is missing or refused: the worker keeps the normal
- * policy). A batch process never preempts a running one when it wakes, so the master, woken and
+ * process of theirs; where it is missing or refused the worker keeps the normal policy, and `failed`
+ * hears why). A batch process never preempts a running one when it wakes, so the master, woken and
  * running, keeps its core while it answers the workers; nice 10 only makes that less likely. Measured
  * (issue 18, BENCHMARKS.md): 20 workers on 2 cores, updates in 40 s, four pairs: 1.03–1.14× with it.
  */
-function batchPolicy(child: ChildProcess): void {
+function batchPolicy(child: ChildProcess, failed: (why: string) => void): void {
   if (child.pid === undefined || process.platform !== 'linux') return;
-  execFile('chrt', ['--batch', '--pid', '0', String(child.pid)], () => {
-    // best effort, as lowerPriority: a worker in the normal policy computes the same
+  execFile('chrt', ['--batch', '--pid', '0', String(child.pid)], (err, _out, stderr) => {
+    // a worker gone already (it failed at start, and says why itself) is not chrt's problem
+    if (err === null || child.exitCode !== null || child.signalCode !== null) return;
+    const code = (err as NodeJS.ErrnoException).code;
+    failed(
+      code === 'ENOENT' ? 'chrt, from util-linux, is not installed' : stderr.trim() || `chrt: ${err.message}`,
+    );
   });
 }
 

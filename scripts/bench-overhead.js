@@ -383,7 +383,7 @@ async function main() {
   if (!args.includes('--skip-run')) {
     const opts = full ? { workers: M } : { workers: M, maxTime: mainMaxTime };
     const what = `soda run spam M=${M} p=0.1 ${full ? 'to 1e-6' : `for ${opts.maxTime} s`}`;
-    if (pairs > 1 && baseBin) ({ main, pairLine } = await alternating(what, opts, file));
+    if (pairs > 1 && baseBin) ({ main, pairLine } = await alternating(what, opts, file, baseBin));
     else main = await both(what, opts);
   }
   const sweep = [];
@@ -395,8 +395,7 @@ async function main() {
 }
 
 /** --pairs: the spam run `pairs` times a side, the order alternating; the pair of median time ratio. */
-async function alternating(what, opts, file) {
-  const baseBin = path.join(baselineDir, 'packages', 'cli', 'bin', 'soda.js');
+async function alternating(what, opts, file, baseBin) {
   const done = [];
   for (let i = 0; i < pairs; i++) {
     const o = {};

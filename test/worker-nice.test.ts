@@ -30,8 +30,15 @@ function children(pid: number): { pid: number; cmd: string }[] {
   }));
 }
 
-/** Start `soda run` and resolve once the master logs its start (every worker is then ready). */
-function startRun(extra: string[], workers = 3, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
+/**
+ * Start `soda run` and resolve once the master logs its start (every worker is then ready), with what
+ * `soda run` itself has written on stderr so far.
+ */
+function startRun(
+  extra: string[],
+  workers = 3,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ run: ChildProcess; stderr: () => string }> {
   const child = spawn(
     process.execPath,
     [
@@ -52,13 +59,13 @@ function startRun(extra: string[], workers = 3, env: NodeJS.ProcessEnv = process
   );
   const stderr: string[] = [];
   child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
-  (child as ChildProcess & { stderrText: () => string }).stderrText = () => stderr.join('');
+  const started = { run: child, stderr: () => stderr.join('') };
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('no start line within 60 s')), 60000);
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
       if (line.includes('"msg":"start"')) {
         clearTimeout(t);
-        resolve(child);
+        resolve(started);
       }
     });
     child.on('exit', (code) => reject(new Error(`soda run exited ${code} before its start line`)));
@@ -77,14 +84,14 @@ async function whileRunning<T>(
   read: (master: Proc, workers: Proc[], stderr: () => string) => T,
   env?: NodeJS.ProcessEnv,
 ): Promise<T> {
-  const run = await startRun(extra, workers, env);
+  const { run, stderr } = await startRun(extra, workers, env);
   try {
     const kids = children(run.pid!);
     const master = kids.find((k) => / master /.test(k.cmd));
     const ws = kids.filter((k) => / worker /.test(k.cmd));
     expect(master).toBeDefined();
     expect(ws).toHaveLength(workers);
-    return read(master!, ws, (run as ChildProcess & { stderrText: () => string }).stderrText);
+    return read(master!, ws, stderr);
   } finally {
     const exited = new Promise((r) => run.on('exit', r));
     run.kill('SIGTERM');

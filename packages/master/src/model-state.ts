@@ -59,6 +59,8 @@ export class ModelState {
    * hold coordinates that have since left the support (w_j = 0), and misses those in `added`.
    */
   private sorted: Uint32Array = new Uint32Array(0);
+  /** the buffer `sorted` views, and the other one, which the next rebuild writes */
+  private sortedBuf: Uint32Array = new Uint32Array(16);
   private spareSorted: Uint32Array = new Uint32Array(16);
   /** the support changed since `sorted` was built */
   private dirty = false;
@@ -211,7 +213,8 @@ export class ModelState {
     const old = this.sorted;
     if (this.spareSorted.length < this.count) this.spareSorted = new Uint32Array(2 * this.count);
     const buf = this.spareSorted;
-    this.spareSorted = new Uint32Array(old.buffer, 0, old.buffer.byteLength >> 2);
+    this.spareSorted = this.sortedBuf;
+    this.sortedBuf = buf;
     const idx = buf.subarray(0, this.count);
     if (this.sortedVal.length < idx.length) this.sortedVal = new Float64Array(2 * idx.length);
     const sortedVal = this.sortedVal;

@@ -47,9 +47,9 @@ export function encode(msg: Message): Buffer {
  *
  * The frames that carry a large sparse vector (update, model, eval) are written by hand: the small
  * header fields (flat-map.ts: msgpackr's bytes without its per-call cost), then the vector — one pass
- * over idx for its gaps, one copy of val's bytes, no per-element type checks. val's bytes start at a multiple of 8 from the frame's start (a
- * padding string `_p` of 0–7 spaces before them), so a receiver holding the frame at an aligned address
- * views them in place instead of copying.
+ * over idx for its gaps, one copy of val's bytes, no per-element type checks. val's bytes start at a
+ * multiple of 8 from the frame's start (a padding string `_p` of 0–7 spaces before them), so a receiver
+ * holding the frame at an aligned address views them in place instead of copying.
  */
 function encodeWithRoom(msg: Message, room: number): Buffer {
   const field = SPARSE_FIELD[msg.t];

@@ -54,40 +54,46 @@ export function flatMapBound(msg: Readonly<Record<string, unknown>>): number {
 /** A number as msgpackr writes it: the smallest int or uint form for a 32-bit integer, else a float64. */
 export function writeNumber(out: Buffer, o: number, v: number): number {
   if (v >>> 0 === v) {
-    if (v < 0x80) out[o++] = v;
-    else if (v < 0x100) {
-      out[o++] = 0xcc;
-      out[o++] = v;
-    } else if (v < 0x10000) {
-      out[o++] = 0xcd;
-      out.writeUInt16BE(v, o);
-      o += 2;
-    } else {
-      out[o++] = 0xce;
-      out.writeUInt32BE(v, o);
-      o += 4;
+    if (v < 0x80) {
+      out[o++] = v; // positive fixint
+      return o;
     }
-    return o;
+    return writeSized(out, o, v, 0xcc, false); // uint 8, 16, 32
   }
   if (v >> 0 === v) {
-    if (v >= -0x20) out[o++] = v & 0xff;
-    else if (v >= -0x80) {
-      out[o++] = 0xd0;
-      out.writeInt8(v, o++);
-    } else if (v >= -0x8000) {
-      out[o++] = 0xd1;
-      out.writeInt16BE(v, o);
-      o += 2;
-    } else {
-      out[o++] = 0xd2;
-      out.writeInt32BE(v, o);
-      o += 4;
+    if (v >= -0x20) {
+      out[o++] = v & 0xff; // negative fixint
+      return o;
     }
-    return o;
+    return writeSized(out, o, v, 0xd0, true); // int 8, 16, 32
   }
   out[o++] = 0xcb;
   out.writeDoubleBE(v, o);
   return o + 8;
+}
+
+/**
+ * `v` in the smallest of msgpack's 1-, 2- and 4-byte forms, whose type codes follow each other from
+ * `code` (uint 0xcc–0xce, int 0xd0–0xd2, str length 0xd9–0xdb); `signed`: v's range is an int's.
+ */
+function writeSized(out: Buffer, o: number, v: number, code: number, signed: boolean): number {
+  const fits8 = signed ? v >= -0x80 : v < 0x100;
+  const fits16 = signed ? v >= -0x8000 : v < 0x10000;
+  if (fits8) {
+    out[o++] = code;
+    out[o++] = v & 0xff;
+    return o;
+  }
+  if (fits16) {
+    out[o++] = code + 1;
+    if (signed) out.writeInt16BE(v, o);
+    else out.writeUInt16BE(v, o);
+    return o + 2;
+  }
+  out[o++] = code + 2;
+  if (signed) out.writeInt32BE(v, o);
+  else out.writeUInt32BE(v, o);
+  return o + 4;
 }
 
 /** A UTF-8 string in the smallest str form. */
@@ -103,18 +109,7 @@ function writeString(out: Buffer, o: number, s: string): number {
   const b = utf8.encode(s);
   const n = b.length;
   if (n < 32) out[o++] = 0xa0 | n;
-  else if (n < 0x100) {
-    out[o++] = 0xd9;
-    out[o++] = n;
-  } else if (n < 0x10000) {
-    out[o++] = 0xda;
-    out.writeUInt16BE(n, o);
-    o += 2;
-  } else {
-    out[o++] = 0xdb;
-    out.writeUInt32BE(n, o);
-    o += 4;
-  }
+  else o = writeSized(out, o, n, 0xd9, false); // str 8, 16, 32
   out.set(b, o);
   return o + n;
 }

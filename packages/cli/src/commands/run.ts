@@ -138,7 +138,7 @@ const DEFAULT_WORKER_NICE = 10;
  * per step of the others in four runs; the master with it, 1.03–1.17× the updates in 40 s, four pairs
  * (it runs ≈ 3 mark-compacts a second, from the external memory of its frame buffers).
  */
-export function localV8Flags(workers: number, cores: number = availableParallelism()): string[] {
+function localV8Flags(workers: number, cores: number = availableParallelism()): string[] {
   return workers + 1 > cores ? ['--single-threaded-gc'] : [];
 }
 

@@ -81,6 +81,9 @@ function emit(r) {
 
 // ---- an in-memory socket with what Connections uses of a `ws` WebSocket ---------------------------
 
+/** write callbacks not yet run (every socket's: one event loop) */
+const sent = [];
+
 class MemorySocket extends EventEmitter {
   constructor(R, onSend) {
     super();
@@ -91,14 +94,18 @@ class MemorySocket extends EventEmitter {
     this._socket = { remoteAddress: '127.0.0.1', encrypted: false };
     this.onSend = onSend;
   }
-  send(buf) {
+  /** counted and dropped; `ws` calls `cb` once the socket has written the frame: here at the next frame */
+  send(buf, cb) {
     this.onSend(buf);
+    if (typeof cb === 'function') sent.push(cb);
   }
   ping() {}
   close() {}
   terminate() {}
   /** A binary frame from the peer, as `ws` hands it to the 'message' listeners. */
   deliver(frame) {
+    // the writes' callbacks of the last frame, as the event loop runs them before the next socket read
+    for (const cb of sent.splice(0)) cb();
     this.emit('message', frame, true);
   }
 }

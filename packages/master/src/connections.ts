@@ -8,6 +8,7 @@ import {
   encodeFor,
   errorFrame,
   FrameMac,
+  FramePool,
   makeNonce,
   PROTOCOL_VERSION,
   proveSession,
@@ -120,6 +121,8 @@ export class Connections {
   private readonly conns = new Map<number, Conn>();
   /** where every update's Δ indices are decoded (valid until the next frame) */
   private readonly indices = new IndexScratch();
+  /** the blocks model and eval frames are written in (each given back when its socket has sent it) */
+  private readonly frames = new FramePool();
   /** connections without an accepted hello, oldest first */
   private readonly strangers = new Set<Conn>();
   private readonly limits: AdmissionLimits;
@@ -229,10 +232,10 @@ export class Connections {
       conn.ws.terminate();
       return;
     }
-    const buf = encodeFor(msg, conn.mac);
+    const buf = encodeFor(msg, conn.mac, this.frames);
     this.opts.wire.bytesDown += buf.length;
     if (msg.t === 'model') this.opts.wire.modelBytesDown += buf.length;
-    conn.ws.send(buf);
+    conn.ws.send(buf, () => this.frames.give(buf));
   }
 
   /** Refuse a frame: error frame, warning, counter, close with the error's code. */

@@ -16,6 +16,7 @@ import { scanFrame } from './scan';
 import { MAC_BYTES, type FrameMac } from './session';
 import { flatMapBound, writeFlatMap, writeNumber } from './flat-map';
 import { writeIndexDeltas } from './varint';
+import type { FramePool } from './frame-pool';
 import { has, isObj, show } from './validate';
 
 /**
@@ -51,7 +52,7 @@ export function encode(msg: Message): Buffer {
  * multiple of 8 from the frame's start (a padding string `_p` of 0–7 spaces before them), so a receiver
  * holding the frame at an aligned address views them in place instead of copying.
  */
-function encodeWithRoom(msg: Message, room: number): Buffer {
+function encodeWithRoom(msg: Message, room: number, pool?: FramePool): Buffer {
   const field = SPARSE_FIELD[msg.t];
   const v = field === undefined ? undefined : (msg as unknown as Record<string, unknown>)[field];
   if (field === undefined || !isSparseVector(v)) {
@@ -67,8 +68,10 @@ function encodeWithRoom(msg: Message, room: number): Buffer {
   const f32 = (msg as { valBits?: number }).valBits === 32 && allFloat32(v.val);
   // upper bound: header, key, map header and n (≤ 16), idx key + bin32 header (9), ≤ 5 bytes a gap,
   // valBits key and value (9), _p key + pad (≤ 11), val key + bin32 header (9), 8 bytes a value
-  const sized = (head: number): Buffer =>
-    Buffer.allocUnsafe(head + 1 + field.length + 16 + 9 + 5 * v.idx.length + 9 + 11 + 9 + 8 * count + room);
+  const sized = (head: number): Buffer => {
+    const bound = head + 1 + field.length + 16 + 9 + 5 * v.idx.length + 9 + 11 + 9 + 8 * count + room;
+    return pool === undefined ? Buffer.allocUnsafe(bound) : pool.take(bound);
+  };
   let out = sized(flatMapBound(fields));
   // the header's scalars by hand, with one more entry in its map: the vector
   let o = writeFlatMap(fields, field, 'valBits', 1, out, 0);
@@ -153,9 +156,13 @@ function packedHead(fields: Readonly<Record<string, unknown>>, field: string): B
 /** The field holding the (large) sparse vector, per message type. */
 const SPARSE_FIELD: Partial<Record<MessageType, string>> = { update: 'delta', model: 'w', eval: 'w' };
 
-/** encode(msg), sealed with the session's MAC when there is one (seal in send order). */
-export function encodeFor(msg: Message, mac: FrameMac | null | undefined): Buffer {
-  const buf = encodeToSeal(msg, mac);
+/**
+ * encode(msg), sealed with the session's MAC when there is one (seal in send order). With a pool, a
+ * frame carrying a sparse vector is written into one of its blocks: give it back (pool.give) once the
+ * socket has sent it.
+ */
+export function encodeFor(msg: Message, mac: FrameMac | null | undefined, pool?: FramePool): Buffer {
+  const buf = encodeToSeal(msg, mac, pool);
   if (mac) mac.sealInPlace(buf);
   return buf;
 }
@@ -164,8 +171,8 @@ export function encodeFor(msg: Message, mac: FrameMac | null | undefined): Buffe
  * encode(msg) with room for the MAC trailer when there is a MAC, for a frame encoded now and sealed
  * later (`mac.sealInPlace(buf)` just before the socket, in send order): no second copy to append it.
  */
-export function encodeToSeal(msg: Message, mac: FrameMac | null | undefined): Buffer {
-  return encodeWithRoom(msg, mac ? MAC_BYTES : 0);
+export function encodeToSeal(msg: Message, mac: FrameMac | null | undefined, pool?: FramePool): Buffer {
+  return encodeWithRoom(msg, mac ? MAC_BYTES : 0, pool);
 }
 
 export type DecodeResult<T> = { ok: true; msg: T } | { ok: false; error: ProtocolError };

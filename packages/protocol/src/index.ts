@@ -65,6 +65,7 @@ export {
   type SessionParams,
 } from './auth';
 export { FrameMac, MAC_BYTES } from './session';
+export { FramePool } from './frame-pool';
 export type { DecodeContext } from './frames';
 export {
   LISTENING_EVENT,

@@ -9,6 +9,7 @@ import {
   encodeFor,
   encodeToSeal,
   errorFrame,
+  FramePool,
   ProtocolError,
   type Assign,
   type Eval,
@@ -44,6 +45,8 @@ export class Worker {
   private steps = 0;
   /** where a model frame's w indices are decoded (IndexScratch: valid until the next frame) */
   private readonly indices = new IndexScratch();
+  /** the blocks update frames are written in (each given back when the socket has sent it) */
+  private readonly frames = new FramePool();
   private readonly backoff: Backoff;
   private readonly liveness: Liveness;
   private readonly log;
@@ -286,18 +289,22 @@ export class Worker {
     const extra = (this.cfg.slowdown - 1) * computeMs + this.cfg.delayMs + work.assign.delayMs;
     // Encode now: delta is a view into buffers the next step reuses. (32: already rounded to float32.)
     const f32 = work.model !== null ? ({ valBits: 32 } as const) : {};
-    const frame = encodeToSeal({ t: 'update', shard: work.assign.shard, k: msg.k, delta, ...f32 }, link.mac);
+    const frame = encodeToSeal(
+      { t: 'update', shard: work.assign.shard, k: msg.k, delta, ...f32 },
+      link.mac,
+      this.frames,
+    );
     this.steps++;
     if (extra > 0) await sleep(extra);
     // Only on the connection and assignment it was computed for: after a reconnect or a restart's
     // reset this Δ belongs to a state the master no longer has.
     const now = this.state;
-    if (now.kind !== 'stepping' || now.work !== work) return;
+    if (now.kind !== 'stepping' || now.work !== work) return this.frames.give(frame);
     this.state = now.inFlight > 1 ? { ...now, inFlight: now.inFlight - 1 } : { kind: 'ready', link, work };
     // Sealed only now: MAC sequence numbers follow the order frames reach the socket.
-    if (link.ws.readyState !== WebSocket.OPEN) return;
+    if (link.ws.readyState !== WebSocket.OPEN) return this.frames.give(frame);
     link.mac?.sealInPlace(frame);
-    link.ws.send(frame);
+    link.ws.send(frame, () => this.frames.give(frame));
   }
 
   private onEval(msg: Eval): void {

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import * as readline from 'node:readline';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -87,7 +88,7 @@ describe('soda CLI (real processes)', () => {
     expect(again.lines[0].fstar).toBe(line.fstar);
   });
 
-  it('soda run: a master and 3 worker processes reach the target, logging progress, summary and the model', async () => {
+  it('soda run: a master and 3 workers reach the target, logging progress, summary and the model', async () => {
     const r = soda(
       [
         'run',
@@ -185,6 +186,46 @@ describe('soda CLI (real processes)', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--p (env SODA_P) must be a probability in (0, 1], got 1.5');
     expect(existsSync(path.join(dir, 'never'))).toBe(false);
+  });
+
+  it('soda worker --count 3: three workers in one process, each its own shard, reach the target', async () => {
+    const master = spawn(
+      process.execPath,
+      [BIN, 'master', '--data', file, '--workers', '3', '--port', '0', '--tol', '1e-9', '--out', dir],
+      { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SODA_LAMBDA1: '0.01' } },
+    );
+    const lines: Record<string, unknown>[] = [];
+    let worker: ReturnType<typeof spawn> | null = null;
+    let workerErr = '';
+    readline.createInterface({ input: master.stdout! }).on('line', (l) => {
+      if (!l.startsWith('{')) return;
+      const rec = JSON.parse(l) as Record<string, unknown>;
+      lines.push(rec);
+      if (rec.msg === 'listening' && worker === null) {
+        worker = spawn(
+          process.execPath,
+          [BIN, 'worker', '--master', `ws://127.0.0.1:${String(rec.port)}`, '--id', 'box', '--count', '3'],
+          { stdio: ['ignore', 'ignore', 'pipe'] },
+        );
+        worker.stderr!.on('data', (d: Buffer) => (workerErr += d.toString()));
+      }
+    });
+    const code = await new Promise<number | null>((r) => master.on('exit', r));
+    const workerCode = await new Promise<number | null>((r) =>
+      worker!.exitCode !== null ? r(worker!.exitCode) : worker!.on('exit', r),
+    );
+    expect([code, workerCode, workerErr]).toEqual([0, 0, '']);
+    const joined = lines.filter((l) => l.msg === 'worker joined').map((l) => l.worker);
+    expect(joined.sort()).toEqual(['box-0', 'box-1', 'box-2']);
+    const summary = lines.find((l) => l.msg === 'summary')!;
+    expect(summary.reason).toBe('tol');
+    expect(summary.subopt as number).toBeLessThanOrEqual(1e-9);
+  });
+
+  it('soda worker refuses --count with --shard (a pinned shard is one worker), naming both', () => {
+    const r = soda(['worker', '--count', '2', '--shard', '1', '--data', path.join(dir, 'x.svm')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--shard 1 pins one worker to one shard; it cannot go with --count 2');
   });
 
   it('--help teaches the commands and the environment variables', () => {

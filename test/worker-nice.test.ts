@@ -32,13 +32,13 @@ function children(pid: number): { pid: number; cmd: string }[] {
 
 /**
  * Start `soda run` and resolve once the master logs its start (every worker is then ready), with what
- * `soda run` itself has written on stderr so far.
+ * `soda run` itself has written on stderr so far and the master's log lines so far.
  */
 function startRun(
   extra: string[],
   workers = 3,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<{ run: ChildProcess; stderr: () => string }> {
+): Promise<{ run: ChildProcess; stderr: () => string; log: string[] }> {
   const child = spawn(
     process.execPath,
     [
@@ -59,10 +59,12 @@ function startRun(
   );
   const stderr: string[] = [];
   child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
-  const started = { run: child, stderr: () => stderr.join('') };
+  const log: string[] = [];
+  const started = { run: child, stderr: () => stderr.join(''), log };
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('no start line within 60 s')), 60000);
     readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      log.push(line);
       if (line.includes('"msg":"start"')) {
         clearTimeout(t);
         resolve(started);
@@ -77,21 +79,34 @@ interface Proc {
   cmd: string;
 }
 
-/** `read` of the running cluster's processes (the master and the workers), then stop it. */
+/**
+ * How many processes `soda run` runs M workers in by default, as documented: one each where the workers
+ * and the master fit the cores, else one per core.
+ */
+function defaultProcesses(workers: number): number {
+  const cores = availableParallelism();
+  return workers + 1 > cores ? Math.min(workers, cores) : workers;
+}
+
+/**
+ * `read` of the running cluster's processes (the master and the worker processes, as many as
+ * `processes`), then stop it.
+ */
 async function whileRunning<T>(
   extra: string[],
   workers: number,
-  read: (master: Proc, workers: Proc[], stderr: () => string) => T,
+  read: (master: Proc, workers: Proc[], stderr: () => string, log: string[]) => T,
   env?: NodeJS.ProcessEnv,
+  processes = defaultProcesses(workers),
 ): Promise<T> {
-  const { run, stderr } = await startRun(extra, workers, env);
+  const { run, stderr, log } = await startRun(extra, workers, env);
   try {
     const kids = children(run.pid!);
     const master = kids.find((k) => / master /.test(k.cmd));
     const ws = kids.filter((k) => / worker /.test(k.cmd));
     expect(master).toBeDefined();
-    expect(ws).toHaveLength(workers);
-    return read(master!, ws, stderr);
+    expect(ws).toHaveLength(processes);
+    return read(master!, ws, stderr, log);
   } finally {
     const exited = new Promise((r) => run.on('exit', r));
     run.kill('SIGTERM');
@@ -178,12 +193,12 @@ describe('soda run: the local workers’ scheduling policy', () => {
       workers: ws.map((w) => policy(w.pid)),
     }));
     expect(p.master).toBe(own);
-    expect(p.workers).toEqual([SCHED_BATCH, SCHED_BATCH, SCHED_BATCH]);
+    expect(p.workers).toEqual(p.workers.map(() => SCHED_BATCH));
   }, 90000);
 
   it('--no-worker-batch leaves them in this process’s policy (the normal one here)', async () => {
     const p = await whileRunning(['--no-worker-batch'], 3, (_, ws) => ws.map((w) => policy(w.pid)));
-    expect(p).toEqual([own, own, own]);
+    expect(p).toEqual(p.map(() => own));
   }, 90000);
 
   it('says once, on stderr, when chrt refuses, and the run goes on in the normal policy', async () => {
@@ -201,10 +216,72 @@ describe('soda run: the local workers’ scheduling policy', () => {
       (_, ws, stderr) => ({ policies: ws.map((w) => policy(w.pid)), stderr: stderr() }),
       env,
     );
-    expect(p.policies).toEqual([own, own, own]);
+    expect(p.policies).toEqual(p.policies.map(() => own));
     const said = p.stderr.match(
       /not SCHED_BATCH \(chrt: failed to set pid \d+'s policy: Operation not permitted\)/g,
     );
     expect(said).toHaveLength(1);
   }, 90000);
+});
+
+describe('soda run: the processes the local workers run in', () => {
+  const cores = availableParallelism();
+  /** every worker's name in the master's log ('worker joined') */
+  const joined = (log: string[]): string[] =>
+    log
+      .map((l) => JSON.parse(l) as { msg?: string; worker?: string })
+      .filter((r) => r.msg === 'worker joined')
+      .map((r) => r.worker!)
+      .sort();
+
+  it('runs several workers a process, one process a core, where the processes would outnumber the cores', async () => {
+    const workers = cores + 2; // workers + the master > cores, and more workers than cores
+    const r = await whileRunning([], workers, (_, ws, __, log) => ({ cmds: ws.map((w) => w.cmd), log }));
+    expect(r.cmds).toHaveLength(cores);
+    const counts = r.cmds.map((c) => Number(/ --count (\d+)/.exec(c)?.[1] ?? 1));
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(workers);
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+    const names = joined(r.log);
+    expect(names).toHaveLength(workers);
+    expect(new Set(names).size).toBe(workers);
+    for (const n of names) expect(n).toMatch(/^local-p\d+-\d+$/);
+  }, 90000);
+
+  it('--worker-processes M gives each worker its own process, named local-<i>', async () => {
+    const workers = cores + 1;
+    const r = await whileRunning(
+      ['--worker-processes', String(workers)],
+      workers,
+      (_, ws, __, log) => ({ cmds: ws.map((w) => w.cmd), log }),
+      undefined,
+      workers,
+    );
+    for (const c of r.cmds) expect(c).not.toContain('--count');
+    expect(joined(r.log)).toEqual(Array.from({ length: workers }, (_, i) => `local-${i}`).sort());
+  }, 90000);
+
+  it('keeps the slow workers in processes of their own (one --slowdown a process)', async () => {
+    const workers = 2 * cores + 2;
+    const r = await whileRunning(['--slow-workers', '1', '--slowdown', '1.5'], workers, (_, ws) =>
+      ws.map((w) => w.cmd),
+    );
+    const slow = r.filter((c) => c.includes('--slowdown 1.5'));
+    expect(slow).toHaveLength(1);
+    expect(slow[0]).not.toContain('--count'); // the one slow worker alone
+  }, 90000);
+
+  it('refuses --worker-processes above --workers, naming the option', async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'run', '--data', file, '--workers', '2', '--worker-processes', '3'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code).not.toBe(0);
+    expect(err).toMatch(/worker-processes.*3/);
+  }, 30000);
 });

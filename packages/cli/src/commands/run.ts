@@ -7,6 +7,7 @@ import { isListeningRecord } from '@soda/protocol';
 import { trainingOptions } from '../options';
 import * as v from '../validate';
 import { resolveToken } from '../token';
+import { workerGroups } from './worker-groups';
 
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'soda.js');
 
@@ -21,11 +22,13 @@ const RUN_ONLY = new Set([
   'token-file',
   'worker-nice',
   'worker-batch',
+  'worker-processes',
 ]);
 
 /**
- * A local cluster: one master process and M worker processes on this machine, talking real WebSockets
- * over loopback. The master's JSON log is streamed (pretty on a terminal); the exit code is the master's.
+ * A local cluster: one master process and M workers on this machine (in worker processes, several to a
+ * process where they outnumber the cores: workerGroups), talking real WebSockets over loopback. The
+ * master's JSON log is streamed (pretty on a terminal); the exit code is the master's.
  */
 export async function runLocalCluster(argv: readonly string[], a: Record<string, unknown>): Promise<number> {
   const workers = v.positiveInt('workers', a.workers, 1000);
@@ -39,6 +42,10 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
   delete childEnv.SODA_TOKEN;
   delete childEnv.SODA_TOKEN_FILE;
   if (token !== undefined) childEnv.SODA_TOKEN = token;
+  const processes =
+    a.workerProcesses === undefined
+      ? defaultWorkerProcesses(workers)
+      : v.positiveInt('worker-processes', a.workerProcesses, workers);
   const workerNice = v.niceLevel('worker-nice', a.workerNice ?? DEFAULT_WORKER_NICE);
   const v8Flags = localV8Flags(workers);
   const workerBatch = a.workerBatch !== false;
@@ -84,18 +91,12 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
     // The master's typed `listening` record carries the port it bound (the message text is for people).
     if (isListeningRecord(rec)) {
       started = true;
-      for (let i = 0; i < workers; i++) {
-        const args = [
-          BIN,
-          'worker',
-          '--master',
-          `ws://127.0.0.1:${rec.port}`,
-          '--id',
-          `local-${i}`,
-          '--give-up',
-          '60',
-        ];
-        if (i < slowWorkers) args.push('--slowdown', String(slowdown));
+      for (const g of workerGroups(workers, slowWorkers, processes)) {
+        const args = [BIN, 'worker', '--master', `ws://127.0.0.1:${rec.port}`, '--give-up', '60'];
+        // one worker: local-<i>; a process of several: local-p<g>-0, local-p<g>-1, …
+        if (g.count === 1) args.push('--id', `local-${g.first}`);
+        else args.push('--id', `local-p${children.length}`, '--count', String(g.count));
+        if (g.slow) args.push('--slowdown', String(slowdown));
         const child = spawn(process.execPath, [...v8Flags, ...args], {
           stdio: ['ignore', 'ignore', 'inherit'],
           env: childEnv,
@@ -128,6 +129,17 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
  * cores are free, nice changes nothing.
  */
 const DEFAULT_WORKER_NICE = 10;
+
+/**
+ * How many processes host the local workers by default: one per worker where the cores suffice (the
+ * workers and the master each have one); else as many as the cores, each running several workers in
+ * one event loop. Measured (issue 18, BENCHMARKS.md): 20 ws clients on 2 cores exchanging a step's frames
+ * with one server spent 213–234 µs of CPU per round trip as 20 processes and 38–76 µs as 2 — the
+ * difference is the switching between processes, each with its own heap and code, not the messages.
+ */
+function defaultWorkerProcesses(workers: number, cores: number = availableParallelism()): number {
+  return workers + 1 > cores ? Math.min(workers, cores) : workers;
+}
 
 /**
  * V8 flags of the local cluster's processes (master and workers). V8 collects garbage with helper
@@ -201,7 +213,8 @@ function prettyStream(): NodeJS.WritableStream {
 
 export const runCommand: CommandModule<object, Record<string, unknown>> = {
   command: 'run',
-  describe: 'run a local cluster: one master and M worker processes over loopback WebSockets',
+  describe:
+    'run a local cluster: one master and M workers over loopback WebSockets (a process each, or several a process where they outnumber the cores)',
   builder: (y: Argv) =>
     trainingOptions(y)
       .option('port', { type: 'number', default: 0, describe: 'master port (0: any free port)' })
@@ -221,6 +234,11 @@ export const runCommand: CommandModule<object, Record<string, unknown>> = {
         default: true,
         describe:
           'run the local workers in the SCHED_BATCH policy (Linux): a waking worker does not preempt the master (--no-worker-batch: the normal policy)',
+      })
+      .option('worker-processes', {
+        type: 'number',
+        describe:
+          'processes the local workers run in (default: one per worker when the workers and the master fit the cores, else one per core, each running several workers; --worker-processes M: one each)',
       })
       .option('slow-workers', { type: 'number', default: 0, describe: 'how many workers run slowed down' })
       .option('slowdown', {

@@ -16,7 +16,17 @@ export const workerCommand: CommandModule<object, Record<string, unknown>> = {
         default: 'ws://127.0.0.1:7070',
         describe: "the master's ws:// or wss:// URL",
       })
-      .option('id', { type: 'string', describe: "worker name in the master's logs (default host-pid)" })
+      .option('id', {
+        type: 'string',
+        describe:
+          "worker name in the master's logs (default host-pid; with --count K, the name of worker k is <id>-k)",
+      })
+      .option('count', {
+        type: 'number',
+        default: 1,
+        describe:
+          'run this many workers in this process, each with its own connection, shard and state (one event loop: cheaper than as many processes when they outnumber the cores)',
+      })
       .option('token', {
         type: 'string',
         describe: 'shared secret of the master (visible in ps: prefer --token-file)',
@@ -64,9 +74,15 @@ export const workerCommand: CommandModule<object, Record<string, unknown>> = {
         `--data ${data} names one fixed file: pin the worker to its shard with --shard K (SODA_SHARD), ` +
           'or put {shard} in the path',
       );
-    const cfg: WorkerConfig = Object.freeze({
+    const count = v.positiveInt('count', a.count, MAX_WORKERS_PER_PROCESS);
+    if (count > 1 && a.shard !== undefined)
+      throw new SodaError(
+        'E_CONFIG',
+        `--shard ${String(a.shard)} pins one worker to one shard; it cannot go with --count ${count}`,
+      );
+    const name = v.optionalString(a.id) ?? `${hostname()}-${process.pid}`;
+    const common = {
       master: v.wsUrl('master', a.master),
-      workerId: v.optionalString(a.id) ?? `${hostname()}-${process.pid}`,
       ...(token !== undefined ? { token } : {}),
       ...(v.optionalString(a.tlsCa) ? { tlsCa: a.tlsCa as string } : {}),
       slowdown,
@@ -81,14 +97,30 @@ export const workerCommand: CommandModule<object, Record<string, unknown>> = {
       giveUpMs: 1000 * v.nonNegative('give-up', a.giveUp),
       livenessMs: 1000 * v.nonNegative('liveness', a.liveness),
       logger: createLogger({ level: a.logLevel as string, name: 'worker' }),
-    });
+    };
+    const configs: WorkerConfig[] = Array.from({ length: count }, (_, k) =>
+      count === 1
+        ? Object.freeze({ ...common, workerId: name })
+        : // one log stream for all: each line says whose it is
+          Object.freeze({
+            ...common,
+            workerId: `${name}-${k}`,
+            logger: common.logger.child({ worker: `${name}-${k}` }),
+          }),
+    );
     const { Worker } = await import('@soda/worker');
-    const worker = Worker.start(cfg);
-    const onSignal = () => worker.leave('signal');
+    const workers = configs.map((cfg) => Worker.start(cfg));
+    const onSignal = () => workers.forEach((w) => w.leave('signal'));
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    await worker.done;
+    // every worker to its end: one that fails (and says why) does not take the others down with it
+    const ends = await Promise.allSettled(workers.map((w) => w.done));
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    const failed = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   },
 };
+
+/** --count's bound: as soda run's --workers (each worker holds a connection and a shard's state) */
+const MAX_WORKERS_PER_PROCESS = 1000;

@@ -191,7 +191,21 @@ describe('soda CLI (real processes)', () => {
   it('soda worker --count 3: three workers in one process, each its own shard, reach the target', async () => {
     const master = spawn(
       process.execPath,
-      [BIN, 'master', '--data', file, '--workers', '3', '--port', '0', '--tol', '1e-9', '--out', dir],
+      // bounded: a master that never sees its workers gives up (exit 6) rather than hang the test
+      [
+        BIN,
+        'master',
+        '--data',
+        file,
+        '--workers',
+        '3',
+        '--port',
+        '0',
+        '--tol',
+        '1e-9',
+        '--wait-timeout',
+        '30',
+      ].concat(['--max-time', '40', '--out', path.join(dir, 'count')]),
       { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SODA_LAMBDA1: '0.01' } },
     );
     const lines: Record<string, unknown>[] = [];
@@ -201,7 +215,7 @@ describe('soda CLI (real processes)', () => {
       if (!l.startsWith('{')) return;
       const rec = JSON.parse(l) as Record<string, unknown>;
       lines.push(rec);
-      if (rec.msg === 'listening' && worker === null) {
+      if (rec.event === 'listening' && worker === null) {
         worker = spawn(
           process.execPath,
           [BIN, 'worker', '--master', `ws://127.0.0.1:${String(rec.port)}`, '--id', 'box', '--count', '3'],

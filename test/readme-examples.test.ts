@@ -123,10 +123,11 @@ describe('the README command examples run as written', () => {
   const walked = all.filter((e) => !needsPeer(e));
 
   test('the walker finds the examples (a count, so it cannot silently walk nothing)', () => {
-    expect(all.length).toBe(16);
+    expect(all.length).toBe(17);
     expect(all.filter(needsPeer).map((e) => e.text)).toEqual([
       'npx soda master --workers 20 --port 7070',
       'npx soda worker --master ws://HOST:7070',
+      'npx soda worker --master ws://HOST:7070 --count 8',
     ]);
     expect(walked.length).toBe(14);
   });

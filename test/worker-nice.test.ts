@@ -270,6 +270,21 @@ describe('soda run: the processes the local workers run in', () => {
     expect(slow[0]).not.toContain('--count'); // the one slow worker alone
   }, 90000);
 
+  it('keeps SODA_COUNT out of its workers’ environment: how many a process runs is its own to say', async () => {
+    const workers = cores + 1;
+    const envs = await whileRunning(
+      ['--worker-processes', String(workers)],
+      workers,
+      (_, ws) => ws.map((w) => readFileSync(`/proc/${w.pid}/environ`, 'utf8').split('\0')),
+      { ...process.env, SODA_COUNT: '3', SODA_SEED: '7' },
+      workers,
+    );
+    for (const env of envs) {
+      expect(env).toContain('SODA_SEED=7'); // the rest of the environment does reach them
+      expect(env.filter((e) => e.startsWith('SODA_COUNT='))).toEqual([]);
+    }
+  }, 90000);
+
   it('refuses --worker-processes above --workers, naming the option', async () => {
     const child = spawn(
       process.execPath,

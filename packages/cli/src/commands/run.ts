@@ -41,6 +41,8 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   delete childEnv.SODA_TOKEN;
   delete childEnv.SODA_TOKEN_FILE;
+  // how many workers a process runs is this command's to say (--count on the worker's line), not the env's
+  delete childEnv.SODA_COUNT;
   if (token !== undefined) childEnv.SODA_TOKEN = token;
   const processes =
     a.workerProcesses === undefined

@@ -126,6 +126,18 @@ const SCHED_BATCH = 3;
 if (policy(process.pid) !== SCHED_OTHER)
   throw new Error(`run these tests in the normal scheduling policy, not ${policy(process.pid)}`);
 
+/** `soda run` with `extra`, which it is expected to refuse at once: its exit code and output. */
+async function refused(extra: string[]): Promise<{ code: number | null; err: string }> {
+  const child = spawn(process.execPath, [BIN, 'run', '--data', file, ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  return { code, err };
+}
+
 function priorities(extra: string[]): Promise<{ master: number; workers: number[] }> {
   return whileRunning(extra, 3, (master, workers) => ({
     master: getPriority(master.pid),
@@ -150,13 +162,7 @@ describe('soda run: the local workers’ priority', () => {
   }, 120000);
 
   it('refuses a nice level outside 0–19, naming the option', async () => {
-    const child = spawn(process.execPath, [BIN, 'run', '--data', file, '--worker-nice', '25'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout!.on('data', (d: Buffer) => (err += d.toString()));
-    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    const { code, err } = await refused(['--worker-nice', '25']);
     expect(code).not.toBe(0);
     expect(err).toMatch(/--worker-nice.*must be an integer from 0 to 19.*25/);
   }, 30000);
@@ -247,15 +253,23 @@ describe('soda run: the processes the local workers run in', () => {
     for (const n of names) expect(n).toMatch(/^local-p\d+-\d+$/);
   }, 90000);
 
-  it('--worker-processes M gives each worker its own process, named local-<i>', async () => {
-    const workers = cores + 1;
-    const r = await whileRunning(
+  /** whileRunning with --worker-processes M: a process for each of the M workers */
+  const oneEach = <T>(
+    workers: number,
+    read: (ws: Proc[], log: string[]) => T,
+    env?: NodeJS.ProcessEnv,
+  ): Promise<T> =>
+    whileRunning(
       ['--worker-processes', String(workers)],
       workers,
-      (_, ws, __, log) => ({ cmds: ws.map((w) => w.cmd), log }),
-      undefined,
+      (_, ws, __, log) => read(ws, log),
+      env,
       workers,
     );
+
+  it('--worker-processes M gives each worker its own process, named local-<i>', async () => {
+    const workers = cores + 1;
+    const r = await oneEach(workers, (ws, log) => ({ cmds: ws.map((w) => w.cmd), log }));
     for (const c of r.cmds) expect(c).not.toContain('--count');
     expect(joined(r.log)).toEqual(Array.from({ length: workers }, (_, i) => `local-${i}`).sort());
   }, 90000);
@@ -272,12 +286,10 @@ describe('soda run: the processes the local workers run in', () => {
 
   it('keeps SODA_COUNT out of its workers’ environment: how many a process runs is its own to say', async () => {
     const workers = cores + 1;
-    const envs = await whileRunning(
-      ['--worker-processes', String(workers)],
+    const envs = await oneEach(
       workers,
-      (_, ws) => ws.map((w) => readFileSync(`/proc/${w.pid}/environ`, 'utf8').split('\0')),
+      (ws) => ws.map((w) => readFileSync(`/proc/${w.pid}/environ`, 'utf8').split('\0')),
       { ...process.env, SODA_COUNT: '3', SODA_SEED: '7' },
-      workers,
     );
     for (const env of envs) {
       expect(env).toContain('SODA_SEED=7'); // the rest of the environment does reach them
@@ -286,16 +298,7 @@ describe('soda run: the processes the local workers run in', () => {
   }, 90000);
 
   it('refuses --worker-processes above --workers, naming the option', async () => {
-    const child = spawn(
-      process.execPath,
-      [BIN, 'run', '--data', file, '--workers', '2', '--worker-processes', '3'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    const { code, err } = await refused(['--workers', '2', '--worker-processes', '3']);
     expect(code).not.toBe(0);
     expect(err).toMatch(/worker-processes.*3/);
   }, 30000);

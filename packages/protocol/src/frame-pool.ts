@@ -6,8 +6,8 @@
  *
  * Blocks come in power-of-two sizes from 4 KiB to `maxBytes`; a larger frame gets a buffer of its own,
  * as before. A block goes back only through give(), which the sender calls once the socket no longer
- * reads it (`ws.send`'s callback): a frame never lost (a closed socket that never calls back) is merely
- * garbage, while one given back early would be overwritten on the wire, so give() is the one rule.
+ * reads it (`ws.send`'s callback): a block never given back (a closed socket that never calls back) is
+ * merely garbage, while one given back early would be overwritten on the wire, so give() is the one rule.
  * Memory: at most `perSize` idle blocks of each size, so ≤ 2·perSize·maxBytes in all.
  */
 export class FramePool {
@@ -15,7 +15,6 @@ export class FramePool {
   private readonly idle: ArrayBuffer[][];
   /** every block this pool made, so give() takes back only its own (never msgpackr's or a slice of one) */
   private readonly own = new WeakSet<ArrayBuffer>();
-  private readonly maxShift: number;
   /** blocks made and blocks handed out again (tests, and the reuse rate in a benchmark) */
   made = 0;
   reused = 0;
@@ -28,8 +27,7 @@ export class FramePool {
       throw new RangeError(`FramePool: maxBytes must be a power of two ≥ ${1 << MIN_SHIFT}, got ${maxBytes}`);
     if (!(Number.isInteger(perSize) && perSize >= 1))
       throw new RangeError(`FramePool: perSize must be an integer ≥ 1, got ${perSize}`);
-    this.maxShift = Math.log2(maxBytes);
-    this.idle = Array.from({ length: this.maxShift - MIN_SHIFT + 1 }, () => []);
+    this.idle = Array.from({ length: Math.log2(maxBytes) - MIN_SHIFT + 1 }, () => []);
   }
 
   /**

@@ -93,11 +93,11 @@ export async function runLocalCluster(argv: readonly string[], a: Record<string,
     // The master's typed `listening` record carries the port it bound (the message text is for people).
     if (isListeningRecord(rec)) {
       started = true;
-      for (const g of workerGroups(workers, slowWorkers, processes)) {
+      for (const [p, g] of workerGroups(workers, slowWorkers, processes).entries()) {
         const args = [BIN, 'worker', '--master', `ws://127.0.0.1:${rec.port}`, '--give-up', '60'];
-        // one worker: local-<i>; a process of several: local-p<g>-0, local-p<g>-1, …
+        // one worker: local-<i>; a process of several: local-p<p>-0, local-p<p>-1, …
         if (g.count === 1) args.push('--id', `local-${g.first}`);
-        else args.push('--id', `local-p${children.length}`, '--count', String(g.count));
+        else args.push('--id', `local-p${p}`, '--count', String(g.count));
         if (g.slow) args.push('--slowdown', String(slowdown));
         const child = spawn(process.execPath, [...v8Flags, ...args], {
           stdio: ['ignore', 'ignore', 'inherit'],

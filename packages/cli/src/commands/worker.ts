@@ -98,16 +98,12 @@ export const workerCommand: CommandModule<object, Record<string, unknown>> = {
       livenessMs: 1000 * v.nonNegative('liveness', a.liveness),
       logger: createLogger({ level: a.logLevel as string, name: 'worker' }),
     };
-    const configs: WorkerConfig[] = Array.from({ length: count }, (_, k) =>
-      count === 1
-        ? Object.freeze({ ...common, workerId: name })
-        : // one log stream for all: each line says whose it is
-          Object.freeze({
-            ...common,
-            workerId: `${name}-${k}`,
-            logger: common.logger.child({ worker: `${name}-${k}` }),
-          }),
-    );
+    const configs: WorkerConfig[] = Array.from({ length: count }, (_, k) => {
+      const workerId = count === 1 ? name : `${name}-${k}`;
+      // several share one log stream: each line then says whose it is
+      const logger = count === 1 ? common.logger : common.logger.child({ worker: workerId });
+      return Object.freeze({ ...common, workerId, logger });
+    });
     const { Worker } = await import('@soda/worker');
     const workers = configs.map((cfg) => Worker.start(cfg));
     const onSignal = () => workers.forEach((w) => w.leave('signal'));
